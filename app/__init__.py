@@ -1,0 +1,73 @@
+"""The Hindsight Flask application."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from config import Settings, load_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
+
+
+def _secret_key(settings: Settings) -> str:
+    if settings.secret_key:
+        return settings.secret_key
+    path = Path(settings.instance_path).resolve() / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app for `settings` (default: read from config/ and the environment)."""
+    from app import models  # noqa: F401  (every table registered on Base.metadata)
+    from app.auth import api as auth_api, context, pages as auth_pages
+    from app.core import handlers, templating
+    from app.db import Database
+    from app.extensions import csrf
+    from app.incidents import api as incidents_api, pages as incident_pages
+    from app.meta import api as meta_api
+    from app.people import api as people_api
+    from app.retros import api as retros_api
+    from app.actions import api as actions_api
+    from app.documents import api as documents_api
+    from app.reminders import api as reminders_api
+
+    settings = settings or load_settings()
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "app" / "static"),
+        instance_path=str(Path(settings.instance_path).resolve()),
+    )
+    app.config.update(
+        SECRET_KEY=_secret_key(settings),
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        WTF_CSRF_TIME_LIMIT=None,
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["hindsight.settings"] = settings
+
+    Database().init_app(app, settings.resolved_database_url())
+    csrf.init_app(app)
+    context.init_app(app)
+    handlers.init_app(app)
+    templating.init_app(app)
+
+    for module in (meta_api, auth_api, people_api, incidents_api, retros_api, actions_api,
+                   documents_api, reminders_api):
+        csrf.exempt(module.bp)
+        app.register_blueprint(module.bp)
+    for module in (auth_pages, incident_pages):
+        app.register_blueprint(module.bp)
+    return app

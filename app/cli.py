@@ -1,0 +1,146 @@
+"""The `hindsight` command line."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from config import Settings, SettingsError, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _app(settings: Settings | None = None):  # type: ignore[no-untyped-def]
+    from app import create_app
+
+    return create_app(settings or _settings())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Hindsight: incident retrospectives and their action items."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default: server.host).")
+@click.option("--port", default=None, type=int, help="Port to listen on (default: server.port).")
+@click.option("--workers", default=None, type=int, help="gunicorn worker processes (default: server.workers).")
+@click.option("--no-scheduler", is_flag=True, help="Serve web + API only; run `hindsight scheduler` elsewhere.")
+def serve(host: str | None, port: int | None, workers: int | None, no_scheduler: bool) -> None:
+    """Migrate the database, then serve web + API with gunicorn (and the scheduler, once)."""
+    from app.migrations import upgrade
+    from app.server import run_gunicorn
+
+    settings = _settings()
+    upgrade(settings.resolved_database_url())
+    run_gunicorn(
+        settings,
+        host=host or settings.server.host,
+        port=port or settings.server.port,
+        workers=workers or settings.server.workers,
+        with_scheduler=not no_scheduler,
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database commands."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    from app.migrations import upgrade
+
+    settings = _settings()
+    upgrade(settings.resolved_database_url())
+    click.echo("Database is up to date.")
+
+
+@main.command()
+def demo() -> None:
+    """Load a realistic sample incident with its timeline and retro (runs migrations first)."""
+    from app.demo import DEMO_LOGIN, load_demo
+    from app.db import job_session
+    from app.migrations import upgrade
+
+    settings = _settings()
+    upgrade(settings.resolved_database_url())
+    app = _app(settings)
+    with job_session(app) as session:
+        incident, created = load_demo(session, settings=settings)
+    if created:
+        click.echo(f"Loaded the demo incident #{incident.id}: {incident.title}")
+    else:
+        click.echo(f"The demo incident #{incident.id} is already loaded.")
+    click.echo(f"Sign in as {DEMO_LOGIN[0]} with password {DEMO_LOGIN[1]}")
+
+
+@main.group()
+def user() -> None:
+    """User accounts."""
+
+
+@user.command("create")
+@click.argument("email")
+@click.option("--name", default=None, help="Display name (default: from the email).")
+@click.option("--admin", is_flag=True, help="Admins see every incident, private ones included.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_create(email: str, name: str | None, admin: bool, password_stdin: bool) -> None:
+    """Create a user who can sign in; the person with EMAIL is created too if missing."""
+    from app.auth.service import create_user
+    from app.core.errors import HindsightError
+    from app.db import job_session
+
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with job_session(_app()) as session:
+            created = create_user(session, email=email, name=name, password=password, is_admin=admin)
+            label = f"{created.person.name} <{created.email}>"
+    except HindsightError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Created {'admin ' if admin else ''}user {label}.")
+    if password is None:
+        click.echo("No password set: this user can use API tokens but not sign in to the pages.")
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.argument("email")
+def token_create(email: str) -> None:
+    """Print a new API token for the user with EMAIL (only its hash is stored)."""
+    from app.auth.service import create_token, find_user
+    from app.db import job_session
+
+    with job_session(_app()) as session:
+        found = find_user(session, email=email)
+        if found is None:
+            raise click.ClickException(f"No user has the email {email}; create one with `hindsight user create`.")
+        value = create_token(session, user=found)
+    click.echo(value)
+
+
+def _register_domain_commands() -> None:
+    from app.actions.cli import sync
+    from app.reminders.cli import reminders, scheduler
+
+    main.add_command(sync)
+    main.add_command(reminders)
+    main.add_command(scheduler)
+
+
+_register_domain_commands()

@@ -1,0 +1,159 @@
+"""The JSON API's edge: parse and validate input, authenticate, serialise, commit once.
+
+A view decorated with `endpoint(...)` receives validated `body` / `query` objects,
+calls a service and returns a pydantic model, a dict, or `(value, status)`. The
+decorator commits the request's transaction after the value has been serialised,
+and records what it needs for the generated OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Response, g, jsonify, request
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from app.core.errors import BadRequest, Unauthorized, ValidationFailed
+from app.db import commit, get_session
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    """What the OpenAPI generator knows of one endpoint."""
+
+    summary: str
+    body: Any = None
+    query: type[BaseModel] | None = None
+    response: Any = None
+    status: int = 200
+    auth: bool = True
+    tags: tuple[str, ...] = field(default_factory=tuple)
+    content_type: str = "application/json"
+
+
+def field_errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
+    """Map pydantic's errors to `{"field.path": "message"}`."""
+    fields: dict[str, str] = {}
+    for error in exc.errors(include_url=False):
+        loc = [str(part) for part in error["loc"] if part not in ("function-after", "function-before")]
+        name = ".".join(([prefix] if prefix else []) + loc) or prefix or "body"
+        message = error["msg"]
+        if error["type"] == "missing":
+            message = "is required"
+        elif error["type"] == "extra_forbidden":
+            message = "is not a field of this request"
+        fields.setdefault(name, message)
+    return fields
+
+
+def validate(schema: Any, data: Any, *, what: str = "request body") -> Any:
+    """Validate `data` against a pydantic model or type; ValidationFailed names each bad field."""
+    try:
+        return _adapter(schema).validate_python(data)
+    except ValidationError as exc:
+        fields = field_errors(exc)
+        names = ", ".join(sorted(fields))
+        raise ValidationFailed(f"The {what} has invalid fields: {names}.", fields=fields) from None
+
+
+@functools.lru_cache(maxsize=None)
+def _adapter(schema: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(schema)
+
+
+def read_json_body() -> Any:
+    """The request's JSON body; 400 if it is not JSON (413 comes from Flask's size limit)."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    if not request.is_json:
+        raise BadRequest(
+            "The body must be JSON with Content-Type: application/json.", code="malformed_json"
+        )
+    try:
+        import json
+
+        return json.loads(raw)
+    except ValueError as exc:
+        raise BadRequest(f"The body is not valid JSON: {exc}.", code="malformed_json") from None
+
+
+def read_query(schema: type[BaseModel]) -> BaseModel:
+    data: dict[str, Any] = {}
+    for key in request.args:
+        values = request.args.getlist(key)
+        info = schema.model_fields.get(key)
+        is_list = info is not None and "list" in str(info.annotation)
+        data[key] = values if is_list else values[-1]
+    return validate(schema, data, what="query")
+
+
+def dump(value: Any) -> Any:
+    """Serialise a view's result to JSON-ready data."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {key: dump(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [dump(item) for item in value]
+    return TypeAdapter(type(value)).dump_python(value, mode="json") if value is not None else None
+
+
+def require_user() -> Any:
+    user = g.get("user")
+    if user is None:
+        raise Unauthorized(
+            "Sign in or send 'Authorization: Bearer TOKEN' (create one with 'hindsight token create')."
+        )
+    return user
+
+
+def endpoint(
+    summary: str,
+    *,
+    body: Any = None,
+    query: type[BaseModel] | None = None,
+    response: Any = None,
+    status: int = 200,
+    auth: bool = True,
+    tags: tuple[str, ...] = (),
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate a JSON view: see the module docstring."""
+
+    spec = EndpointSpec(summary, body, query, response, status, auth, tags)
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if auth:
+                kwargs["user"] = require_user()
+            if body is not None:
+                kwargs["body"] = validate(body, read_json_body())
+            if query is not None:
+                kwargs["query"] = read_query(query)
+            result = view(*args, **kwargs)
+            if isinstance(result, Response):
+                _commit_if_open()
+                return result
+            code = status
+            if isinstance(result, tuple):
+                result, code = result
+            if code == 204:
+                _commit_if_open()
+                return Response(status=204)
+            payload = dump(result)
+            _commit_if_open()
+            return jsonify(payload), code
+
+        wrapper.endpoint_spec = spec  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def _commit_if_open() -> None:
+    if "db_session" in g:
+        commit(get_session())

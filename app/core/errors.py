@@ -1,0 +1,87 @@
+"""Domain errors: each carries the API error code and HTTP status it is answered with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HindsightError(Exception):
+    """Base of every error the API answers with its JSON error shape."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        fields: dict[str, str] | None = None,
+        status: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+        self.fields = fields or {}
+        self.extra = extra or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.fields:
+            error["fields"] = self.fields
+        error.update(self.extra)
+        return {"error": error}
+
+
+class BadRequest(HindsightError):
+    """The request itself is malformed (not JSON, not an object)."""
+
+    status = 400
+    code = "bad_request"
+
+
+class ValidationFailed(HindsightError):
+    """Input that parsed but is not valid; `fields` names each bad field."""
+
+    status = 422
+    code = "validation_error"
+
+
+class RuleViolation(HindsightError):
+    """A rule of the product refused the change (e.g. `facilitator_involved`)."""
+
+    status = 422
+    code = "rule_violation"
+
+
+class NotFound(HindsightError):
+    status = 404
+    code = "not_found"
+
+
+class Unauthorized(HindsightError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(HindsightError):
+    status = 403
+    code = "forbidden"
+
+
+class Conflict(HindsightError):
+    """A stale version or a duplicate."""
+
+    status = 409
+    code = "conflict"
+
+
+class OutsideFailure(HindsightError):
+    """An outside system (Jira, Confluence, SMTP) failed while a request waited on it."""
+
+    status = 502
+    code = "outside_failure"

@@ -1,0 +1,31 @@
+"""Building blocks shared by the request and response schemas."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, StringConstraints
+
+
+def _lower(value: str) -> str:
+    return value.strip().lower()
+
+
+Email = Annotated[EmailStr, AfterValidator(_lower)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class RequestModel(BaseModel):
+    """A request body or query: unknown fields are refused by name, nothing is mass-assigned."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ResponseModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Page(ResponseModel):
+    """A list answer."""
+
+    items: list

@@ -1,0 +1,145 @@
+"""`hindsight demo`: a realistic SEV1 database failover outage, resolved, with its retro booked."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.service import create_user, find_user
+from app.incidents import service as incidents
+from app.incidents.models import Incident
+from app.incidents.schemas import EventCreate, IncidentCreate, IncidentUpdate, LinkIn
+from app.people.service import get_or_create_person
+from config import Settings
+
+DEMO_EXTERNAL_ID = "demo-db-failover"
+DEMO_LOGIN = ("admin@example.com", "hindsight-demo")
+
+PEOPLE = [
+    ("admin@example.com", "Alex Admin"),
+    ("maya.chen@example.com", "Maya Chen"),
+    ("dev.patel@example.com", "Dev Patel"),
+    ("sofia.rossi@example.com", "Sofia Rossi"),
+    ("liam.oconnor@example.com", "Liam O'Connor"),
+    ("nora.berg@example.com", "Nora Berg"),
+    ("sam.okafor@example.com", "Sam Okafor"),
+    ("facilitator@example.com", "Jordan Lee"),
+]
+
+# (minutes after the start, kind, author, text)
+TIMELINE = [
+    (0, "detection", "PagerDuty", "Alert: checkout-api p99 latency above 2 s for 5 minutes (SLO burn rate 14x)."),
+    (1, "detection", "PagerDuty", "Alert: orders-db primary replication lag 45 s on replica orders-db-2."),
+    (2, "escalation", "Dev Patel", "Acknowledged the page; on-call for payments. Looking at checkout-api dashboards."),
+    (4, "note", "Dev Patel", "Checkout error rate 18% and climbing; errors are connection timeouts to orders-db."),
+    (5, "escalation", "Dev Patel", "Declared SEV2 in #inc-orders-db and took incident command."),
+    (7, "note", "Dev Patel", "orders-db primary CPU at 100%, 1,900 active connections against a pool limit of 2,000."),
+    (9, "note", "Sofia Rossi", "Joined from the database team. Primary is swapping; autovacuum running on orders_items."),
+    (11, "escalation", "Dev Patel", "Raised to SEV1: checkout failure rate 41%, customers cannot pay."),
+    (12, "role", "Dev Patel", "Paged the incident commander rota for a dedicated commander."),
+    (13, "communication", "Liam O'Connor", "Posted 'Investigating checkout errors' on the public status page."),
+    (15, "note", "Sofia Rossi", "Automatic failover did not trigger: the health check still passes because the primary answers SELECT 1."),
+    (16, "role", "Maya Chen", "Commander handoff: Maya Chen takes command from Dev Patel, who stays on as subject matter expert."),
+    (18, "decision", "Maya Chen", "Decision: fail over manually to orders-db-2 once its lag is under 5 s; payments writes paused first."),
+    (19, "action", "Dev Patel", "Enabled the checkout maintenance flag: new orders queued client-side for up to 10 minutes."),
+    (21, "note", "Sofia Rossi", "Replica orders-db-2 lag down to 12 s with writes paused."),
+    (23, "note", "Sofia Rossi", "Replica lag 3 s. Ready to promote."),
+    (24, "action", "Sofia Rossi", "Ran the failover runbook: promoting orders-db-2."),
+    (26, "note", "Sofia Rossi", "Promotion stalled: the failover script waits for the old primary to fence itself and it does not answer."),
+    (28, "decision", "Maya Chen", "Decision: fence the old primary at the network layer (security group) and continue."),
+    (30, "action", "Nora Berg", "Removed orders-db-1 from the database security group."),
+    (31, "note", "Sofia Rossi", "Promotion completed; orders-db-2 is primary and accepting writes."),
+    (33, "action", "Dev Patel", "Rolled the checkout-api connection pools to pick up the new primary DNS record."),
+    (35, "note", "Dev Patel", "Half of the checkout-api pods still hold connections to the old primary: DNS TTL is 300 s in the driver cache."),
+    (36, "action", "Dev Patel", "Restarted the remaining checkout-api pods."),
+    (39, "mitigation", "Dev Patel", "Checkout error rate back under 1%."),
+    (40, "action", "Dev Patel", "Disabled the maintenance flag; queued orders are replaying."),
+    (42, "communication", "Liam O'Connor", "Status page: 'A fix has been implemented and we are monitoring'."),
+    (45, "note", "Sam Okafor", "Support: 230 tickets about failed payments; macro with apology and retry guidance sent."),
+    (48, "note", "Dev Patel", "Queued order replay finished: 1,412 orders placed, 37 failed on expired card tokens."),
+    (52, "note", "Sofia Rossi", "New replica orders-db-3 provisioning from snapshot to restore redundancy."),
+    (58, "note", "Nora Berg", "Confirmed the old primary was swapping because of a 3x memory growth in a new reporting query."),
+    (63, "note", "Sofia Rossi", "Found the reporting query: an unbounded join added in last week's analytics release."),
+    (66, "action", "Nora Berg", "Disabled the analytics export job that runs the query."),
+    (70, "note", "Sam Okafor", "Support confirms no new payment failures reported in 25 minutes."),
+    (75, "communication", "Maya Chen", "Internal update to #leadership: impact window 16:02 to 16:41 UTC, ~41% of checkouts failed."),
+    (82, "note", "Sofia Rossi", "orders-db-3 caught up; replication healthy on two replicas."),
+    (90, "note", "Dev Patel", "37 failed replays: emailed customers a link to retry their order."),
+    (96, "note", "Nora Berg", "Filed a change to make the failover health check run a write, not SELECT 1."),
+    (105, "communication", "Liam O'Connor", "Status page: resolved. Post-incident review to follow."),
+    (110, "resolution", "Maya Chen", "Incident resolved. Retro to cover failover fencing, health checks, DNS caching and query review."),
+    (112, "note", "Maya Chen", "Handed the timeline to the scribe for the retro document."),
+]
+
+ROLES = [
+    ("dev.patel@example.com", "subject_matter_expert", 16),
+    ("maya.chen@example.com", "commander", 16),
+    ("sofia.rossi@example.com", "subject_matter_expert", 9),
+    ("liam.oconnor@example.com", "communications_lead", 13),
+    ("nora.berg@example.com", "scribe", 20),
+    ("sam.okafor@example.com", "customer_support_lead", 45),
+]
+
+
+def _last_weekday_afternoon(now: datetime) -> datetime:
+    day = now - timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day.replace(hour=14, minute=2, second=0, microsecond=0)
+
+
+def load_demo(session: Session, *, settings: Settings, now: datetime | None = None) -> tuple[Incident, bool]:
+    """Load the demo incident once; returns it and whether it was created now."""
+    existing = session.scalar(select(Incident).where(Incident.external_id == DEMO_EXTERNAL_ID))
+    if existing is not None:
+        return existing, False
+    for email, name in PEOPLE:
+        get_or_create_person(session, email=email, name=name)
+    if find_user(session, email=DEMO_LOGIN[0]) is None:
+        create_user(session, email=DEMO_LOGIN[0], password=DEMO_LOGIN[1], is_admin=True)
+    start = _last_weekday_afternoon(now or datetime.now(timezone.utc))
+    incident = incidents.create_incident(
+        session,
+        data=IncidentCreate(
+            title="Checkout outage: orders database failover stalled",
+            severity="SEV1",
+            commander="dev.patel@example.com",
+            started_at=start,
+            detected_at=start,
+            external_id=DEMO_EXTERNAL_ID,
+            description=(
+                "The orders database primary ran out of memory under a new reporting query. Automatic "
+                "failover did not trigger and the manual failover stalled on fencing, so 41% of checkouts "
+                "failed for 39 minutes."
+            ),
+            links=[
+                LinkIn(title="Checkout dashboard", url="https://grafana.example.com/d/checkout"),
+                LinkIn(title="Failover runbook", url="https://wiki.example.com/runbooks/orders-db-failover"),
+                LinkIn(title="Incident channel #inc-orders-db", url="https://chat.example.com/archives/inc-orders-db"),
+            ],
+        ),
+    )
+    for email, role, minute in ROLES:
+        incidents.add_role(session, incident=incident, email=email, role=role, started_at=start + timedelta(minutes=minute))
+    incidents.add_events(
+        session,
+        incident=incident,
+        events=[
+            EventCreate(
+                occurred_at=start + timedelta(minutes=minute), kind=kind, author=author, text=text,
+                external_id=f"demo-{i}",
+            )
+            for i, (minute, kind, author, text) in enumerate(TIMELINE)
+        ],
+        source="demo",
+    )
+    admin = find_user(session, email=DEMO_LOGIN[0])
+    assert admin is not None
+    incidents.update_incident(
+        session, incident=incident,
+        data=IncidentUpdate(status="resolved", resolved_at=start + timedelta(minutes=110)),
+        actor=admin, settings=settings,
+    )
+    return incident, True

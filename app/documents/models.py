@@ -1,0 +1,1 @@
+"""Retro documents: sections with versions and history, custom templates (issue: documents)."""

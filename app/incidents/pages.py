@@ -1,0 +1,55 @@
+"""The web pages: incident list and incident with its timeline and retro summary."""
+
+from functools import wraps
+
+from flask import Blueprint, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from app.db import get_session
+from app.incidents import service
+from app.incidents.access import get_visible_incident
+from app.retros.models import Retrospective
+from app.retros.service import warnings
+
+bp = Blueprint("incident_pages", __name__)
+
+
+def login_required(view):  # type: ignore[no-untyped-def]
+    """Send signed-out visitors to the sign-in page, then back."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if g.get("user") is None:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@bp.get("/")
+@login_required
+def index():
+    """Every incident the user may see, newest first."""
+    session = get_session()
+    incidents = service.list_incidents(session, viewer=g.user)
+    retros = {
+        r.incident_id: r
+        for r in session.scalars(
+            select(Retrospective).where(Retrospective.incident_id.in_([i.id for i in incidents]))
+        )
+    }
+    return render_template("pages/incidents.html", incidents=incidents, retros=retros)
+
+
+@bp.get("/incidents/<int:incident_id>")
+@login_required
+def incident(incident_id: int):
+    """One incident: facts, response team, retro summary and timeline."""
+    session = get_session()
+    item = get_visible_incident(session, g.user, incident_id)
+    retro = session.scalar(select(Retrospective).where(Retrospective.incident_id == item.id))
+    events = service.timeline_rows(session, incident_id=item.id)
+    return render_template(
+        "pages/incident.html", incident=item, retro=retro, events=events,
+        retro_warnings=warnings(retro) if retro else [],
+    )

@@ -1,0 +1,144 @@
+"""Request and response shapes for incidents, roles and timeline events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal, Optional, Union
+
+from pydantic import AnyHttpUrl, AwareDatetime, Field, StringConstraints
+
+from app.core.schemas import Email, RequestModel, ResponseModel, Text
+
+Severity = Literal["SEV0", "SEV1", "SEV2"]
+Status = Literal["investigating", "identified", "contained", "resolved"]
+Visibility = Literal["public", "private"]
+Role = Literal[
+    "commander", "scribe", "communications_lead", "executive_sponsor", "legal_counsel",
+    "data_analyst", "customer_support_lead", "subject_matter_expert",
+]
+Title = Annotated[Text, StringConstraints(max_length=300)]
+
+
+class LinkIn(RequestModel):
+    title: Annotated[Text, StringConstraints(max_length=300)]
+    url: AnyHttpUrl
+
+
+class IncidentCreate(RequestModel):
+    title: Title
+    severity: Severity
+    description: Annotated[str, StringConstraints(max_length=100_000)] = ""
+    visibility: Visibility = "public"
+    commander: Email
+    started_at: Optional[AwareDatetime] = None
+    detected_at: Optional[AwareDatetime] = None
+    external_id: Optional[Annotated[Text, StringConstraints(max_length=200)]] = None
+    links: list[LinkIn] = Field(default_factory=list, max_length=100)
+
+
+class IncidentUpdate(RequestModel):
+    title: Optional[Title] = None
+    severity: Optional[Severity] = None
+    description: Optional[Annotated[str, StringConstraints(max_length=100_000)]] = None
+    status: Optional[Status] = None
+    visibility: Optional[Visibility] = None
+    detected_at: Optional[AwareDatetime] = None
+    resolved_at: Optional[AwareDatetime] = None
+    links: Optional[list[LinkIn]] = Field(default=None, max_length=100)
+
+
+class IncidentQuery(RequestModel):
+    status: Optional[Status] = None
+    severity: Optional[Severity] = None
+
+
+class RoleCreate(RequestModel):
+    email: Email
+    role: Role
+    started_at: Optional[AwareDatetime] = None
+
+
+class RoleRead(ResponseModel):
+    email: str
+    name: str
+    role: str
+    started_at: datetime
+    ended_at: Optional[datetime]
+    handed_to: Optional[str]
+
+
+class LinkRead(ResponseModel):
+    title: str
+    url: str
+
+
+class IncidentRead(ResponseModel):
+    id: int
+    title: str
+    severity: str
+    status: str
+    visibility: str
+    description: str
+    commander: Optional[str]
+    external_id: Optional[str]
+    started_at: datetime
+    detected_at: Optional[datetime]
+    resolved_at: Optional[datetime]
+    roles: list[RoleRead]
+    links: list[LinkRead]
+    retrospective_id: Optional[int] = None
+
+
+class IncidentList(ResponseModel):
+    items: list[IncidentRead]
+
+
+class EventCreate(RequestModel):
+    occurred_at: AwareDatetime
+    text: Annotated[Text, StringConstraints(max_length=20_000)]
+    author: Optional[Annotated[str, StringConstraints(max_length=320)]] = None
+    kind: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")] = "note"
+    external_id: Optional[Annotated[Text, StringConstraints(max_length=200)]] = None
+
+
+EventsCreate = Union[EventCreate, Annotated[list[EventCreate], Field(min_length=1, max_length=10_000)]]
+
+
+class EventRead(ResponseModel):
+    id: int
+    occurred_at: datetime
+    text: str
+    author: Optional[str]
+    kind: str
+    source: str
+    external_id: Optional[str]
+
+
+class EventList(ResponseModel):
+    items: list[EventRead]
+
+
+class EventsAdded(ResponseModel):
+    items: list[EventRead]
+    created: int
+    duplicates: int
+
+
+def incident_read(incident, retrospective_id: Optional[int] = None) -> IncidentRead:  # type: ignore[no-untyped-def]
+    """The API view of an incident model."""
+    commander = incident.commander
+    return IncidentRead(
+        id=incident.id, title=incident.title, severity=incident.severity, status=incident.status,
+        visibility=incident.visibility, description=incident.description,
+        commander=commander.email if commander else None, external_id=incident.external_id,
+        started_at=incident.started_at, detected_at=incident.detected_at, resolved_at=incident.resolved_at,
+        roles=[
+            RoleRead(
+                email=r.person.email, name=r.person.name, role=r.role, started_at=r.started_at,
+                ended_at=r.ended_at, handed_to=r.handed_to.email if r.handed_to else None,
+            )
+            for r in incident.roles
+        ],
+        links=[LinkRead(title=link.title, url=link.url) for link in incident.links],
+        retrospective_id=retrospective_id,
+    )

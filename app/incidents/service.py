@@ -1,0 +1,186 @@
+"""Incidents, roles with handoffs, and timelines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.models import User
+from app.core.errors import Conflict, ValidationFailed
+from app.db import utcnow
+from app.incidents.access import visible_incidents
+from app.incidents.models import SINGLE_HOLDER_ROLES, Incident, IncidentLink, IncidentRole, TimelineEvent
+from app.incidents.schemas import EventCreate, IncidentCreate, IncidentUpdate, LinkIn
+from app.people.models import Person
+from app.people.service import require_person
+from config import Settings
+
+
+def create_incident(session: Session, *, data: IncidentCreate) -> Incident:
+    """Create an incident; the commander gets the `commander` role from its start."""
+    commander = require_person(session, data.commander, field="commander")
+    if data.external_id and session.scalar(select(Incident.id).where(Incident.external_id == data.external_id)):
+        raise Conflict(
+            f"An incident with external_id {data.external_id} already exists.",
+            code="duplicate_external_id", fields={"external_id": "is already used by another incident"},
+        )
+    started_at = data.started_at or utcnow()
+    _check_order(started_at=started_at, detected_at=data.detected_at, resolved_at=None)
+    incident = Incident(
+        title=data.title, severity=data.severity, description=data.description,
+        visibility=data.visibility, external_id=data.external_id, started_at=started_at,
+        detected_at=data.detected_at, status="investigating",
+    )
+    incident.links = _links(data.links)
+    incident.roles.append(IncidentRole(person=commander, role="commander", started_at=started_at))
+    session.add(incident)
+    session.flush()
+    return incident
+
+
+def _links(links: Sequence[LinkIn]) -> list[IncidentLink]:
+    return [IncidentLink(title=link.title, url=str(link.url)) for link in links]
+
+
+def _check_order(*, started_at: datetime, detected_at: datetime | None, resolved_at: datetime | None) -> None:
+    if detected_at is not None and detected_at < started_at:
+        raise ValidationFailed("detected_at is before started_at.", fields={"detected_at": "must not be before started_at"})
+    if resolved_at is not None:
+        if resolved_at < started_at:
+            raise ValidationFailed("resolved_at is before started_at.", fields={"resolved_at": "must not be before started_at"})
+        if resolved_at > utcnow():
+            raise ValidationFailed("resolved_at is in the future.", fields={"resolved_at": "must not be in the future"})
+
+
+def list_incidents(
+    session: Session, *, viewer: User, status: str | None = None, severity: str | None = None
+) -> list[Incident]:
+    query = select(Incident).where(visible_incidents(viewer)).order_by(Incident.started_at.desc(), Incident.id.desc())
+    if status:
+        query = query.where(Incident.status == status)
+    if severity:
+        query = query.where(Incident.severity == severity)
+    return list(session.scalars(query).unique())
+
+
+def update_incident(
+    session: Session, *, incident: Incident, data: IncidentUpdate, actor: User, settings: Settings
+) -> Incident:
+    """Apply the given fields; resolving books the retrospective at once."""
+    changes = data.model_dump(exclude_unset=True)
+    for name in ("title", "severity", "description", "visibility", "detected_at"):
+        if name in changes and changes[name] is not None:
+            setattr(incident, name, changes[name])
+    if "links" in changes and data.links is not None:
+        incident.links = _links(data.links)
+    resolving = changes.get("status") == "resolved" or (
+        changes.get("resolved_at") is not None and changes.get("status") is None
+    )
+    if resolving:
+        resolved_at = data.resolved_at or incident.resolved_at or utcnow()
+        _check_order(started_at=incident.started_at, detected_at=incident.detected_at, resolved_at=resolved_at)
+        incident.status = "resolved"
+        incident.resolved_at = resolved_at
+    elif changes.get("status") is not None:
+        incident.status = changes["status"]
+        incident.resolved_at = None
+    _check_order(started_at=incident.started_at, detected_at=incident.detected_at, resolved_at=None)
+    session.flush()
+    if incident.status == "resolved":
+        from app.retros.service import book_retrospective
+
+        book_retrospective(session, incident=incident, settings=settings)
+    return incident
+
+
+def add_role(
+    session: Session, *, incident: Incident, email: str, role: str, started_at: datetime | None = None
+) -> tuple[IncidentRole, bool]:
+    """Give `role` to the person with `email`; for single-holder roles this is a handoff.
+
+    Returns the role and whether it is new (the same holder again changes nothing).
+    """
+    person = require_person(session, email, field="email")
+    started_at = started_at or utcnow()
+    if started_at < incident.started_at:
+        raise ValidationFailed("The role starts before the incident.", fields={"started_at": "must not be before the incident started"})
+    current = [r for r in incident.roles if r.role == role and r.ended_at is None]
+    for held in current:
+        if held.person_id == person.id:
+            return held, False
+    if role in SINGLE_HOLDER_ROLES:
+        for held in current:
+            if started_at < held.started_at:
+                raise ValidationFailed(
+                    "The handoff is before the current holder took the role.",
+                    fields={"started_at": f"must not be before {held.started_at.isoformat()}"},
+                )
+            held.ended_at = started_at
+            held.handed_to = person
+    new_role = IncidentRole(person=person, role=role, started_at=started_at)
+    incident.roles.append(new_role)
+    session.flush()
+    from app.retros.service import add_responder_to_retro
+
+    add_responder_to_retro(session, incident=incident, person=person)
+    return new_role, True
+
+
+def add_events(
+    session: Session, *, incident: Incident, events: Sequence[EventCreate], source: str = "api"
+) -> tuple[list[TimelineEvent], int]:
+    """Add events; one whose external_id this incident has seen is not added twice.
+
+    Returns the events (existing ones for duplicates) and how many were duplicates.
+    """
+    wanted_ids = {e.external_id for e in events if e.external_id}
+    existing: dict[str, TimelineEvent] = {}
+    if wanted_ids:
+        rows = session.scalars(
+            select(TimelineEvent).where(
+                TimelineEvent.incident_id == incident.id, TimelineEvent.external_id.in_(wanted_ids)
+            )
+        )
+        existing = {row.external_id: row for row in rows if row.external_id}
+    result: list[TimelineEvent] = []
+    duplicates = 0
+    for data in events:
+        if data.external_id and data.external_id in existing:
+            result.append(existing[data.external_id])
+            duplicates += 1
+            continue
+        event = TimelineEvent(
+            incident_id=incident.id, occurred_at=data.occurred_at, text=data.text,
+            author=data.author, kind=data.kind, source=source, external_id=data.external_id,
+        )
+        session.add(event)
+        if data.external_id:
+            existing[data.external_id] = event
+        result.append(event)
+    session.flush()
+    return result, duplicates
+
+
+def timeline_rows(session: Session, *, incident_id: int) -> list[dict]:
+    """The timeline as plain rows in time order (the hot path of the timeline route)."""
+    columns = (
+        TimelineEvent.id, TimelineEvent.occurred_at, TimelineEvent.text, TimelineEvent.author,
+        TimelineEvent.kind, TimelineEvent.source, TimelineEvent.external_id,
+    )
+    query = (
+        select(*columns)
+        .where(TimelineEvent.incident_id == incident_id)
+        .order_by(TimelineEvent.occurred_at, TimelineEvent.id)
+    )
+    return [row._asdict() for row in session.execute(query)]
+
+
+def responder_emails(incident: Incident) -> list[str]:
+    return [person.email for person in incident.responders()]
+
+
+def person_held_role(incident: Incident, person: Person) -> bool:
+    return any(role.person_id == person.id for role in incident.roles)

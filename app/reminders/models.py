@@ -1,0 +1,1 @@
+"""Reminder and notification bookkeeping (issue: scheduled jobs)."""

@@ -1,0 +1,69 @@
+"""Retrospectives: booked when an incident is resolved, with participants and kept overrides."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, utcnow
+from app.incidents.models import Incident
+from app.people.models import Person
+
+RETRO_STATUSES = ("pending", "scheduled", "completed", "published")
+
+
+class Retrospective(Base):
+    __tablename__ = "retrospectives"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    deadline_at: Mapped[datetime]
+    target_at: Mapped[datetime]
+    suggested_slot: Mapped[Optional[datetime]]
+    scheduled_for: Mapped[Optional[datetime]]
+    facilitator_id: Mapped[Optional[int]] = mapped_column(ForeignKey("people.id"))
+    suggested_facilitator_id: Mapped[Optional[int]] = mapped_column(ForeignKey("people.id"))
+    template: Mapped[str] = mapped_column(String(64), default="standard")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    incident: Mapped[Incident] = relationship(lazy="joined")
+    facilitator: Mapped[Optional[Person]] = relationship(foreign_keys=[facilitator_id])
+    suggested_facilitator: Mapped[Optional[Person]] = relationship(foreign_keys=[suggested_facilitator_id])
+    participants: Mapped[list[RetroParticipant]] = relationship(
+        order_by="RetroParticipant.id", cascade="all, delete-orphan"
+    )
+    overrides: Mapped[list[RetroOverride]] = relationship(
+        order_by="RetroOverride.id", cascade="all, delete-orphan"
+    )
+
+
+class RetroParticipant(Base):
+    __tablename__ = "retro_participants"
+    __table_args__ = (UniqueConstraint("retrospective_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    retrospective_id: Mapped[int] = mapped_column(ForeignKey("retrospectives.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+
+    person: Mapped[Person] = relationship(lazy="joined")
+
+
+class RetroOverride(Base):
+    """A product rule set aside on purpose, with the reason, who and when."""
+
+    __tablename__ = "retro_overrides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    retrospective_id: Mapped[int] = mapped_column(ForeignKey("retrospectives.id", ondelete="CASCADE"), index=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("people.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    by: Mapped[Optional[Person]] = relationship(lazy="joined")

@@ -1,0 +1,204 @@
+"""Retrospectives: booked on resolution, scheduled within the deadline, with the right people."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.models import User
+from app.core.errors import NotFound, RuleViolation, ValidationFailed
+from app.incidents.access import visible_incidents
+from app.incidents.models import Incident
+from app.people.models import Person
+from app.people.service import get_or_create_person, require_people, require_person
+from app.retros.calendar import WorkCalendar
+from app.retros.models import RetroOverride, RetroParticipant, Retrospective
+from app.retros.schemas import RetroUpdate
+from config import Settings
+
+
+def book_retrospective(session: Session, *, incident: Incident, settings: Settings) -> Retrospective:
+    """Create the incident's retrospective if it has none: deadline, target, slot, people, document."""
+    existing = session.scalar(select(Retrospective).where(Retrospective.incident_id == incident.id))
+    if existing is not None:
+        return existing
+    assert incident.resolved_at is not None
+    calendar = WorkCalendar.from_settings(settings)
+    resolved_at = incident.resolved_at
+    deadline_at = calendar.add_working_days(resolved_at, settings.retro.deadline_days)
+    target_at = calendar.add_working_days(resolved_at, settings.retro.target_days)
+    retro = Retrospective(
+        incident=incident,
+        deadline_at=deadline_at,
+        target_at=target_at,
+        suggested_slot=suggest_slot(calendar, settings, resolved_at=resolved_at, target_at=target_at),
+        template=settings.documents.template_by_severity.get(incident.severity, "standard"),
+        status="pending",
+    )
+    retro.participants = [RetroParticipant(person=person) for person in incident.responders()]
+    facilitator = suggest_facilitator(session, incident=incident, settings=settings)
+    retro.suggested_facilitator = facilitator
+    retro.facilitator = facilitator
+    session.add(retro)
+    session.flush()
+    from app.documents.service import prepare_document
+
+    prepare_document(session, retro=retro, settings=settings)
+    return retro
+
+
+def suggest_slot(calendar: WorkCalendar, settings: Settings, *, resolved_at, target_at):  # type: ignore[no-untyped-def]
+    """The earliest working-hours slot after the prep time that starts before the target."""
+    minutes = settings.retro.meeting_minutes
+    prepared = calendar.earliest_slot(resolved_at + timedelta(hours=settings.retro.prep_hours), minutes)
+    if prepared <= target_at:
+        return prepared
+    # Too little time before the target to prepare fully: the earliest slot still beats none.
+    return calendar.earliest_slot(resolved_at, minutes)
+
+
+def suggest_facilitator(session: Session, *, incident: Incident, settings: Settings) -> Person | None:
+    """The next person of the pool, round-robin after the last one suggested, who held no role."""
+    pool = settings.retro.facilitator_pool
+    if not pool:
+        return None
+    responders = {person.email for person in incident.responders()}
+    last = session.scalar(
+        select(Person.email)
+        .join(Retrospective, Retrospective.suggested_facilitator_id == Person.id)
+        .where(Person.email.in_(pool))
+        .order_by(Retrospective.id.desc())
+        .limit(1)
+    )
+    start = pool.index(last) + 1 if last in pool else 0
+    for offset in range(len(pool)):
+        email = pool[(start + offset) % len(pool)]
+        if email not in responders:
+            return get_or_create_person(session, email=email)
+    return None
+
+
+def get_retrospective(session: Session, *, viewer: User, retro_id: int) -> Retrospective:
+    retro = session.scalar(
+        select(Retrospective).join(Retrospective.incident).where(
+            Retrospective.id == retro_id, visible_incidents(viewer)
+        )
+    )
+    if retro is None:
+        raise NotFound(f"Retrospective {retro_id} does not exist.")
+    return retro
+
+
+def retro_for_incident(session: Session, *, incident: Incident) -> Retrospective:
+    retro = session.scalar(select(Retrospective).where(Retrospective.incident_id == incident.id))
+    if retro is None:
+        raise NotFound(
+            f"Incident {incident.id} has no retrospective yet: it is booked when the incident is resolved.",
+            code="no_retrospective",
+        )
+    return retro
+
+
+def add_responder_to_retro(session: Session, *, incident: Incident, person: Person) -> None:
+    """A role given after resolution makes its holder a participant of an open retro."""
+    retro = session.scalar(select(Retrospective).where(Retrospective.incident_id == incident.id))
+    if retro is None or retro.status in ("completed", "published"):
+        return
+    if all(p.person_id != person.id for p in retro.participants):
+        retro.participants.append(RetroParticipant(person=person))
+        session.flush()
+
+
+def warnings(retro: Retrospective) -> list[str]:
+    found = []
+    incident = retro.incident
+    if incident.severity == "SEV0" and incident.current_holder("executive_sponsor") is None and not any(
+        r.role == "executive_sponsor" for r in incident.roles
+    ):
+        found.append("A SEV0 retro needs an Executive Sponsor on the team: give someone the executive_sponsor role.")
+    if retro.facilitator is None:
+        found.append("No facilitator yet: pick someone who held no role in the incident.")
+    return found
+
+
+def update_retrospective(
+    session: Session, *, retro: Retrospective, data: RetroUpdate, actor: User, settings: Settings
+) -> Retrospective:
+    """Apply the given fields, enforcing the deadline, no-spectator and facilitator rules.
+
+    A rule that allows it is set aside only with `override_reason`, which is kept.
+    Raises RuleViolation with the rule's code otherwise.
+    """
+    changes = data.model_dump(exclude_unset=True)
+    reason = data.override_reason
+    incident = retro.incident
+    responders = {person.id for person in incident.responders()}
+    previous_slot = retro.scheduled_for
+
+    if "facilitator" in changes:
+        if data.facilitator is None:
+            retro.facilitator = None
+        else:
+            facilitator = require_person(session, data.facilitator, field="facilitator")
+            if facilitator.id in responders:
+                raise RuleViolation(
+                    f"{facilitator.email} held a role in the incident; the facilitator must not have.",
+                    code="facilitator_involved", fields={"facilitator": "held a role in the incident"},
+                )
+            retro.facilitator = facilitator
+
+    if "participants" in changes:
+        if data.participants is None:
+            raise ValidationFailed("participants must be a list.", fields={"participants": "must be a list of emails"})
+        people = require_people(session, data.participants, field="participants")
+        allowed = responders | ({retro.facilitator.id} if retro.facilitator else set())
+        spectators = [p for p in people if p.id not in allowed]
+        if spectators:
+            emails = ", ".join(p.email for p in spectators)
+            if not reason:
+                raise RuleViolation(
+                    f"{emails} held no role in the incident. Give an override_reason to invite them anyway.",
+                    code="spectator_not_allowed",
+                    fields={"participants": f"not on the response team: {emails}"},
+                )
+            _record_override(retro, rule="spectator_not_allowed", reason=reason, detail=emails, actor=actor)
+        retro.participants = [
+            next((p for p in retro.participants if p.person_id == person.id), None) or RetroParticipant(person=person)
+            for person in people
+        ]
+
+    if "scheduled_for" in changes:
+        when = data.scheduled_for
+        if when is not None and when > retro.deadline_at:
+            if not reason:
+                raise RuleViolation(
+                    f"The retro must happen by {retro.deadline_at.isoformat()}; give an override_reason to book it later.",
+                    code="retro_past_deadline",
+                    fields={"scheduled_for": f"is after the deadline {retro.deadline_at.isoformat()}"},
+                )
+            _record_override(retro, rule="retro_past_deadline", reason=reason, detail=when.isoformat(), actor=actor)
+        retro.scheduled_for = when
+        if when is not None and retro.status == "pending":
+            retro.status = "scheduled"
+        elif when is None and retro.status == "scheduled":
+            retro.status = "pending"
+
+    if changes.get("status") is not None:
+        retro.status = changes["status"]
+        if retro.status == "scheduled" and retro.scheduled_for is None:
+            raise ValidationFailed(
+                "A retro is scheduled by giving scheduled_for.",
+                fields={"status": "set scheduled_for to schedule the retro"},
+            )
+    session.flush()
+    if retro.scheduled_for != previous_slot:
+        from app.reminders.service import retro_schedule_changed
+
+        retro_schedule_changed(session, retro=retro, previous=previous_slot, settings=settings)
+    return retro
+
+
+def _record_override(retro: Retrospective, *, rule: str, reason: str, detail: str, actor: User) -> None:
+    retro.overrides.append(RetroOverride(rule=rule, reason=reason, detail=detail, by_id=actor.person_id))

@@ -1,0 +1,281 @@
+"""Hindsight's settings: TOML defaults, an optional TOML file, then HINDSIGHT_* env vars."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
+ENV_PREFIX = "HINDSIGHT_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value Hindsight cannot use; the message names the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _hhmm(value: str) -> str:
+    hours, _, minutes = value.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and 0 <= int(hours) < 24 and 0 <= int(minutes) < 60):
+        raise ValueError("must be a time of day as HH:MM")
+    return f"{int(hours):02d}:{int(minutes):02d}"
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(2, ge=1, le=64)
+
+
+class WorkingDaysSettings(_Section):
+    country: str = ""
+    subdivision: str = ""
+    extra_holidays: list[Any] = []
+    weekend: list[int] = [6, 7]
+    day_start: str = "09:00"
+    day_end: str = "17:00"
+
+    @field_validator("extra_holidays")
+    @classmethod
+    def _dates(cls, value: list[Any]) -> list[Any]:
+        from datetime import date
+
+        out = []
+        for item in value:
+            out.append(item if isinstance(item, date) else date.fromisoformat(str(item)))
+        return out
+
+    @field_validator("weekend")
+    @classmethod
+    def _weekdays(cls, value: list[int]) -> list[int]:
+        if any(day < 1 or day > 7 for day in value):
+            raise ValueError("weekend days are ISO weekday numbers, 1 (Monday) to 7 (Sunday)")
+        return value
+
+    @field_validator("day_start", "day_end")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        return _hhmm(value)
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        if value:
+            import holidays
+
+            if value.upper() not in holidays.list_supported_countries():
+                raise ValueError(f"{value!r} is not a country code the holidays library knows")
+        return value.upper()
+
+
+class RetroSettings(_Section):
+    deadline_days: int = Field(3, ge=1, le=60)
+    target_days: int = Field(2, ge=0, le=60)
+    prep_hours: int = Field(4, ge=0, le=240)
+    meeting_minutes: int = Field(60, ge=15, le=480)
+    facilitator_pool: list[str] = []
+    nudge_after_hours: int = Field(24, ge=1)
+    ground_rules: list[str] = []
+
+    @field_validator("facilitator_pool")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        return [email.strip().lower() for email in value if email.strip()]
+
+
+class DocumentSettings(_Section):
+    template_by_severity: dict[str, str] = {"SEV0": "standard", "SEV1": "standard", "SEV2": "lightweight"}
+
+
+class ActionItemSettings(_Section):
+    max_weeks: int = Field(4, ge=1)
+    page_size: int = Field(50, ge=1)
+    max_page_size: int = Field(200, ge=1)
+
+
+class JiraSettings(_Section):
+    url: str = ""
+    user: str = ""
+    token: str = ""
+    project: str = ""
+    webhook_secret: str = ""
+    issue_type: str = "Task"
+    deployment: Literal["auto", "cloud", "server"] = "auto"
+    sync_minutes: int = Field(5, ge=1)
+    timeout_seconds: float = Field(10, gt=0)
+    private_details: bool = False
+    priority_map: dict[str, str] = {}
+    extra_fields: dict[str, Any] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url and self.project)
+
+
+class ConfluenceSettings(_Section):
+    url: str = ""
+    user: str = ""
+    token: str = ""
+    space: str = ""
+    parent_id: str = ""
+    timeout_seconds: float = Field(15, gt=0)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url and self.space)
+
+
+class SmtpSettings(_Section):
+    host: str = ""
+    port: int = Field(25, ge=1, le=65535)
+    user: str = ""
+    password: str = ""
+    starttls: bool = False
+    ssl: bool = False
+    timeout_seconds: float = Field(10, gt=0)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+
+class ReminderSettings(_Section):
+    due_soon_days: int = Field(3, ge=0)
+    hour: int = Field(9, ge=0, le=23)
+
+
+class Settings(_Section):
+    """Every setting Hindsight reads, validated."""
+
+    database_url: str = ""
+    secret_key: str = ""
+    base_url: str = "http://localhost:8000"
+    timezone: str = "UTC"
+    max_body_bytes: int = Field(1048576, ge=1024)
+    mail_from: str = "hindsight@localhost"
+    instance_path: str = "instance"
+    server: ServerSettings = ServerSettings()
+    working_days: WorkingDaysSettings = WorkingDaysSettings()
+    retro: RetroSettings = RetroSettings()
+    documents: DocumentSettings = DocumentSettings()
+    action_items: ActionItemSettings = ActionItemSettings()
+    jira: JiraSettings = JiraSettings()
+    confluence: ConfluenceSettings = ConfluenceSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    reminders: ReminderSettings = ReminderSettings()
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL to connect to, with psycopg 3 chosen for PostgreSQL."""
+        url = self.database_url or f"sqlite:///{Path(self.instance_path).resolve() / 'hindsight.db'}"
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        elif url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url[len("postgres://"):]
+        return url
+
+
+def _env_name(section: str | None, key: str) -> str:
+    parts = [section, key] if section else [key]
+    return ENV_PREFIX + "_".join(parts).upper()
+
+
+def _parse_env(raw: str, default: Any) -> Any:
+    if isinstance(default, (list, dict)):
+        text = raw.strip()
+        if text.startswith(("[", "{")):
+            return json.loads(text)
+        if isinstance(default, dict):
+            raise ValueError("must be a JSON object")
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return raw
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _key_name(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read defaults, then HINDSIGHT_CONFIG's file, then the environment, then `overrides`.
+
+    Raises SettingsError naming the key (and its environment variable) that is wrong.
+    """
+    environ = os.environ if environ is None else environ
+    with DEFAULTS_FILE.open("rb") as handle:
+        data: dict[str, Any] = tomllib.load(handle)
+    defaults = data
+    config_file = environ.get(ENV_PREFIX + "CONFIG")
+    if config_file:
+        try:
+            with open(config_file, "rb") as handle:
+                data = _merge(data, tomllib.load(handle))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"HINDSIGHT_CONFIG={config_file}: {exc}") from None
+
+    sources: dict[str, str] = {}
+    for key, default in defaults.items():
+        if isinstance(default, dict):
+            for sub_key, sub_default in default.items():
+                name = _env_name(key, sub_key)
+                if name in environ:
+                    try:
+                        data.setdefault(key, {})[sub_key] = _parse_env(environ[name], sub_default)
+                    except ValueError as exc:
+                        raise SettingsError(f"{name} ({key}.{sub_key}): {exc}") from None
+                    sources[f"{key}.{sub_key}"] = name
+        else:
+            name = _env_name(None, key)
+            if name in environ:
+                data[key] = _parse_env(environ[name], default)
+                sources[key] = name
+    if overrides:
+        data = _merge(data, overrides)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = _key_name(first["loc"])
+        section_key = ".".join(key.split(".")[:2])
+        origin = sources.get(section_key) or sources.get(key.split(".")[0])
+        where = f" (from {origin})" if origin else ""
+        raise SettingsError(f"setting {key}{where}: {first['msg']}") from None
