@@ -1,0 +1,1 @@
+"""Hindsight's performance suite: `python -m benchmarks [scenario ...]` (or `make bench`)."""

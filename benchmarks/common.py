@@ -1,0 +1,74 @@
+"""What every scenario needs: a scratch PostgreSQL database, an app on it, timing helpers."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@dataclass
+class Outcome:
+    """One scenario's figures; `ok` says whether `target` was met."""
+
+    metrics: dict[str, Any]
+    target: Any
+    ok: bool
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.metrics, "target": self.target, "ok": self.ok}
+
+
+@contextmanager
+def scratch_postgres() -> Iterator[str]:
+    """A new, migrated PostgreSQL database, dropped afterwards."""
+    from app.migrations import upgrade
+
+    admin_url = os.environ.get("HINDSIGHT_BENCH_POSTGRES_URL", os.environ.get("HINDSIGHT_TEST_POSTGRES_URL", DEFAULT_PG_URL))
+    admin_url = admin_url.replace("postgresql://", "postgresql+psycopg://", 1) if admin_url.startswith("postgresql://") else admin_url
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"hindsight_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+            ), {"n": name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def make_app(database_url: str, instance_path: str, **overrides: Any):  # type: ignore[no-untyped-def]
+    from app import create_app
+    from config import load_settings
+
+    settings = {"database_url": database_url, "secret_key": "bench", "instance_path": instance_path} | overrides
+    return create_app(load_settings(overrides=settings, environ={}))
+
+
+def median_seconds(fn: Callable[[], Any], *, repeat: int = 7, warmup: int = 1) -> float:
+    """Median wall time of `fn` over `repeat` runs after `warmup` runs."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)

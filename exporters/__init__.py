@@ -1,0 +1,1 @@
+"""Markdown to HTML, DOCX and Confluence storage format. Never imports `app`."""
