@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, StringConstraints
 
 
 def _lower(value: str) -> str:
     return value.strip().lower()
 
 
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(timezone.utc)
+
+
+# A timestamp in a request: the offset is required, and it is kept as UTC from then on.
+Timestamp = Annotated[AwareDatetime, AfterValidator(_utc)]
 Email = Annotated[EmailStr, AfterValidator(_lower)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 

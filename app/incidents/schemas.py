@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import AnyHttpUrl, AwareDatetime, Field, StringConstraints
+from pydantic import AnyHttpUrl, Field, StringConstraints
 
-from app.core.schemas import Email, RequestModel, ResponseModel, Text
+from app.core.schemas import Email, Timestamp, RequestModel, ResponseModel, Text
 
 Severity = Literal["SEV0", "SEV1", "SEV2"]
 Status = Literal["investigating", "identified", "contained", "resolved"]
@@ -30,8 +30,8 @@ class IncidentCreate(RequestModel):
     description: Annotated[str, StringConstraints(max_length=100_000)] = ""
     visibility: Visibility = "public"
     commander: Email
-    started_at: Optional[AwareDatetime] = None
-    detected_at: Optional[AwareDatetime] = None
+    started_at: Optional[Timestamp] = None
+    detected_at: Optional[Timestamp] = None
     external_id: Optional[Annotated[Text, StringConstraints(max_length=200)]] = None
     links: list[LinkIn] = Field(default_factory=list, max_length=100)
 
@@ -42,8 +42,8 @@ class IncidentUpdate(RequestModel):
     description: Optional[Annotated[str, StringConstraints(max_length=100_000)]] = None
     status: Optional[Status] = None
     visibility: Optional[Visibility] = None
-    detected_at: Optional[AwareDatetime] = None
-    resolved_at: Optional[AwareDatetime] = None
+    detected_at: Optional[Timestamp] = None
+    resolved_at: Optional[Timestamp] = None
     links: Optional[list[LinkIn]] = Field(default=None, max_length=100)
 
 
@@ -55,7 +55,7 @@ class IncidentQuery(RequestModel):
 class RoleCreate(RequestModel):
     email: Email
     role: Role
-    started_at: Optional[AwareDatetime] = None
+    started_at: Optional[Timestamp] = None
 
 
 class RoleRead(ResponseModel):
@@ -94,7 +94,7 @@ class IncidentList(ResponseModel):
 
 
 class EventCreate(RequestModel):
-    occurred_at: AwareDatetime
+    occurred_at: Timestamp
     text: Annotated[Text, StringConstraints(max_length=20_000)]
     author: Optional[Annotated[str, StringConstraints(max_length=320)]] = None
     kind: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")] = "note"

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal, Optional
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from app.core.schemas import Email, RequestModel, ResponseModel
+from app.core.schemas import Email, Timestamp, RequestModel, ResponseModel
 
 RetroStatus = Literal["pending", "scheduled", "completed", "published"]
 
 
 class RetroUpdate(RequestModel):
-    scheduled_for: Optional[AwareDatetime] = None
+    scheduled_for: Optional[Timestamp] = None
     facilitator: Optional[Email] = None
     participants: Optional[list[Email]] = Field(default=None, max_length=500)
     status: Optional[RetroStatus] = None

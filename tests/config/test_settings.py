@@ -1,0 +1,82 @@
+from datetime import date
+
+import pytest
+
+from config import SettingsError, load_settings
+
+
+def test_defaults_match_the_documented_ones():
+    settings = load_settings(environ={})
+    assert settings.retro.deadline_days == 3
+    assert settings.retro.target_days == 2
+    assert settings.action_items.max_weeks == 4
+    assert settings.base_url == "http://localhost:8000"
+    assert settings.timezone == "UTC"
+    assert not settings.jira.enabled and not settings.smtp.enabled and not settings.confluence.enabled
+
+
+def test_fixed_environment_names_override_defaults():
+    settings = load_settings(environ={
+        "HINDSIGHT_DATABASE_URL": "postgresql://postgres@db/hindsight",
+        "HINDSIGHT_JIRA_URL": "https://jira.example.com",
+        "HINDSIGHT_JIRA_PROJECT": "OPS",
+        "HINDSIGHT_JIRA_WEBHOOK_SECRET": "s3cret",
+        "HINDSIGHT_CONFLUENCE_PARENT_ID": "12345",
+        "HINDSIGHT_SMTP_PORT": "2525",
+        "HINDSIGHT_MAIL_FROM": "retros@example.com",
+        "HINDSIGHT_TIMEZONE": "Europe/Berlin",
+        "HINDSIGHT_BASE_URL": "https://hindsight.example.com/",
+    })
+    assert settings.resolved_database_url() == "postgresql+psycopg://postgres@db/hindsight"
+    assert settings.jira.enabled and settings.jira.webhook_secret == "s3cret"
+    assert settings.confluence.parent_id == "12345"
+    assert settings.smtp.port == 2525
+    assert settings.mail_from == "retros@example.com"
+    assert settings.zone.key == "Europe/Berlin"
+    assert settings.base_url == "https://hindsight.example.com"
+
+
+def test_every_key_of_a_section_has_an_environment_variable():
+    settings = load_settings(environ={
+        "HINDSIGHT_RETRO_DEADLINE_DAYS": "5",
+        "HINDSIGHT_RETRO_FACILITATOR_POOL": "Ann@example.com, bob@example.com",
+        "HINDSIGHT_WORKING_DAYS_EXTRA_HOLIDAYS": '["2026-12-24"]',
+        "HINDSIGHT_ACTION_ITEMS_MAX_WEEKS": "6",
+    })
+    assert settings.retro.deadline_days == 5
+    assert settings.retro.facilitator_pool == ["ann@example.com", "bob@example.com"]
+    assert settings.working_days.extra_holidays == [date(2026, 12, 24)]
+    assert settings.action_items.max_weeks == 6
+
+
+def test_a_config_file_sits_between_defaults_and_environment(tmp_path):
+    path = tmp_path / "hindsight.toml"
+    path.write_text('timezone = "America/New_York"\n[retro]\ndeadline_days = 4\ntarget_days = 1\n')
+    settings = load_settings(environ={"HINDSIGHT_CONFIG": str(path), "HINDSIGHT_RETRO_TARGET_DAYS": "2"})
+    assert settings.timezone == "America/New_York"
+    assert settings.retro.deadline_days == 4
+    assert settings.retro.target_days == 2
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"HINDSIGHT_RETRO_DEADLINE_DAYS": "three"}, "HINDSIGHT_RETRO_DEADLINE_DAYS"),
+        ({"HINDSIGHT_TIMEZONE": "Mars/Olympus"}, "HINDSIGHT_TIMEZONE"),
+        ({"HINDSIGHT_BASE_URL": "hindsight.example.com"}, "base_url"),
+        ({"HINDSIGHT_WORKING_DAYS_COUNTRY": "XX"}, "working_days.country"),
+        ({"HINDSIGHT_WORKING_DAYS_DAY_START": "25:00"}, "working_days.day_start"),
+        ({"HINDSIGHT_SMTP_PORT": "0"}, "HINDSIGHT_SMTP_PORT"),
+    ],
+)
+def test_a_bad_value_is_refused_naming_the_key(environ, named):
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ=environ)
+    assert named in str(caught.value)
+
+
+def test_an_unknown_key_in_a_config_file_is_refused(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[retro]\ndeadline_dayz = 4\n")
+    with pytest.raises(SettingsError, match="retro.deadline_dayz"):
+        load_settings(environ={"HINDSIGHT_CONFIG": str(path)})
