@@ -17,6 +17,7 @@ from flask import Response, g, jsonify, request
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from app.core.errors import BadRequest, Unauthorized, ValidationFailed
+from app.core.schemas import UpdateModel
 from app.db import commit, get_session
 
 
@@ -52,11 +53,15 @@ def field_errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
 def validate(schema: Any, data: Any, *, what: str = "request body") -> Any:
     """Validate `data` against a pydantic model or type; ValidationFailed names each bad field."""
     try:
-        return _adapter(schema).validate_python(data)
+        value = _adapter(schema).validate_python(data)
     except ValidationError as exc:
         fields = field_errors(exc)
         names = ", ".join(sorted(fields))
         raise ValidationFailed(f"The {what} has invalid fields: {names}.", fields=fields) from None
+    if isinstance(value, UpdateModel) and value.null_fields():
+        fields = {name: "may not be null" for name in value.null_fields()}
+        raise ValidationFailed(f"The {what} sets {', '.join(fields)} to null.", fields=fields)
+    return value
 
 
 @functools.lru_cache(maxsize=None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, StringConstraints
 
@@ -26,6 +26,17 @@ class RequestModel(BaseModel):
     """A request body or query: unknown fields are refused by name, nothing is mass-assigned."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class UpdateModel(RequestModel):
+    """A PATCH body: every field optional, but only those in NULLABLE may be sent as null."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    def null_fields(self) -> list[str]:
+        return sorted(
+            name for name in self.model_fields_set if getattr(self, name) is None and name not in self.NULLABLE
+        )
 
 
 class ResponseModel(BaseModel):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy.orm import Session, aliased
 
 from app.auth.models import User
 from app.core.errors import NotFound
@@ -19,17 +19,20 @@ def visible_incidents(viewer: User | None) -> ColumnElement[bool]:
     if viewer is None:
         return Incident.visibility == "public"
     person_id = viewer.person_id
+    # Aliases, correlated to Incident only: the caller's query may join these tables itself.
+    role = aliased(IncidentRole)
+    retro = aliased(Retrospective)
+    participant = aliased(RetroParticipant)
     return or_(
         Incident.visibility == "public",
-        exists().where(and_(IncidentRole.incident_id == Incident.id, IncidentRole.person_id == person_id)),
-        exists().where(and_(Retrospective.incident_id == Incident.id, Retrospective.facilitator_id == person_id)),
-        exists().where(
-            and_(
-                Retrospective.incident_id == Incident.id,
-                RetroParticipant.retrospective_id == Retrospective.id,
-                RetroParticipant.person_id == person_id,
-            )
-        ),
+        select(role.id).where(role.incident_id == Incident.id, role.person_id == person_id)
+        .correlate(Incident).exists(),
+        select(retro.id).where(retro.incident_id == Incident.id, retro.facilitator_id == person_id)
+        .correlate(Incident).exists(),
+        select(participant.id)
+        .join(retro, retro.id == participant.retrospective_id)
+        .where(retro.incident_id == Incident.id, participant.person_id == person_id)
+        .correlate(Incident).exists(),
     )
 
 

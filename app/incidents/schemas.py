@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import AnyHttpUrl, Field, StringConstraints
 
-from app.core.schemas import Email, Timestamp, RequestModel, ResponseModel, Text
+from app.core.schemas import Email, RequestModel, ResponseModel, Text, Timestamp, UpdateModel
 
 Severity = Literal["SEV0", "SEV1", "SEV2"]
 Status = Literal["investigating", "identified", "contained", "resolved"]
@@ -36,7 +36,9 @@ class IncidentCreate(RequestModel):
     links: list[LinkIn] = Field(default_factory=list, max_length=100)
 
 
-class IncidentUpdate(RequestModel):
+class IncidentUpdate(UpdateModel):
+    NULLABLE = frozenset({"detected_at"})
+
     title: Optional[Title] = None
     severity: Optional[Severity] = None
     description: Optional[Annotated[str, StringConstraints(max_length=100_000)]] = None

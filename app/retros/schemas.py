@@ -7,12 +7,14 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import Field, StringConstraints
 
-from app.core.schemas import Email, Timestamp, RequestModel, ResponseModel
+from app.core.schemas import Email, RequestModel, ResponseModel, Timestamp, UpdateModel
 
 RetroStatus = Literal["pending", "scheduled", "completed", "published"]
 
 
-class RetroUpdate(RequestModel):
+class RetroUpdate(UpdateModel):
+    NULLABLE = frozenset({"scheduled_for", "facilitator", "override_reason"})
+
     scheduled_for: Optional[Timestamp] = None
     facilitator: Optional[Email] = None
     participants: Optional[list[Email]] = Field(default=None, max_length=500)

@@ -1,0 +1,108 @@
+"""The command line, run for real against a SQLite file (and `serve` as a real process)."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+from click.testing import CliRunner
+from sqlalchemy import create_engine, func, select, text
+
+from app.cli import main
+from app.incidents.models import Incident, TimelineEvent
+
+
+@pytest.fixture
+def env(tmp_path):
+    return {
+        "HINDSIGHT_INSTANCE_PATH": str(tmp_path / "instance"),
+        "HINDSIGHT_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "HINDSIGHT_SECRET_KEY": "cli-test",
+    }
+
+
+def run(env, *args, input=None):
+    result = CliRunner().invoke(main, list(args), env=env, input=input, catch_exceptions=False)
+    return result
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["db", "upgrade"], ["demo"], ["user", "create"], ["token", "create"], ["scheduler"]])
+def test_every_command_has_help(env, command):
+    result = run(env, *command, "--help")
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+
+
+def test_db_upgrade_user_and_token(env):
+    assert run(env, "db", "upgrade").exit_code == 0
+    created = run(env, "user", "create", "Ops@Example.com", "--name", "Ops Lead", "--admin", "--password-stdin", input="a long password\n")
+    assert created.exit_code == 0, created.output
+    assert "admin user Ops Lead <ops@example.com>" in created.output
+    again = run(env, "user", "create", "ops@example.com", "--password-stdin", input="another password\n")
+    assert again.exit_code == 1 and "already exists" in again.output
+    short = run(env, "user", "create", "new@example.com", "--password-stdin", input="short\n")
+    assert short.exit_code == 1 and "at least 10 characters" in short.output
+    token = run(env, "token", "create", "ops@example.com")
+    assert token.exit_code == 0 and token.output.strip().startswith("hs_")
+    unknown = run(env, "token", "create", "nobody@example.com")
+    assert unknown.exit_code == 1 and "No user has the email" in unknown.output
+
+
+def test_a_bad_setting_stops_the_command_naming_it(env):
+    result = run(env | {"HINDSIGHT_RETRO_DEADLINE_DAYS": "soon"}, "db", "upgrade")
+    assert result.exit_code == 1
+    assert "HINDSIGHT_RETRO_DEADLINE_DAYS" in result.output
+
+
+def test_demo_loads_a_realistic_incident_once(env):
+    first = run(env, "demo")
+    assert first.exit_code == 0, first.output
+    assert "admin@example.com" in first.output and "hindsight-demo" in first.output
+    assert "already loaded" in run(env, "demo").output
+    engine = create_engine(env["HINDSIGHT_DATABASE_URL"])
+    with engine.connect() as conn:
+        incident = conn.execute(select(Incident.id, Incident.severity, Incident.status)).one()
+        events = conn.scalar(select(func.count()).select_from(TimelineEvent))
+        kinds = set(conn.scalars(select(TimelineEvent.kind)))
+        commanders = conn.execute(text("SELECT count(*) FROM incident_roles WHERE role = 'commander'")).scalar()
+        retros = conn.execute(text("SELECT count(*) FROM retrospectives")).scalar()
+    engine.dispose()
+    assert incident.severity == "SEV1" and incident.status == "resolved"
+    assert events >= 40
+    assert {"detection", "escalation", "role", "mitigation", "resolution"} <= kinds
+    assert commanders == 2  # the commander role was handed over
+    assert retros == 1
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_serve_runs_gunicorn_and_migrates_first(env):
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from app.cli import main; main()", "serve", "--no-scheduler", "--port", str(port), "--workers", "1"],
+        env=os.environ | env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1)
+                break
+            except requests.ConnectionError:
+                assert process.poll() is None, process.stdout.read()
+                assert time.monotonic() < deadline, "serve did not answer within 30 s"
+                time.sleep(0.2)
+        assert health.status_code == 200 and health.json() == {"status": "ok"}
+        assert requests.get(f"http://127.0.0.1:{port}/login", timeout=5).status_code == 200
+        assert requests.get(f"http://127.0.0.1:{port}/api/v1/incidents", timeout=5).status_code == 401
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=20)
+    assert "gunicorn" in output.lower() or "Booting worker" in output

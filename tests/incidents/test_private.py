@@ -1,0 +1,75 @@
+"""Private incidents are visible only to their responders, the facilitator, participants and admins."""
+
+import pytest
+
+
+@pytest.fixture
+def private_case(factory, auth, client):
+    """A resolved private incident whose team is the commander only, plus three users."""
+    commander_user, commander_headers = factory.user(email="ic@example.com")
+    outsider_user, outsider_headers = factory.user(email="outsider@example.com")
+    facilitator_user, facilitator_headers = factory.user(email="fac@example.com")
+    incident, retro = factory.resolved_incident(auth, commander="ic@example.com", visibility="private", title="Leaked keys")
+    client.patch(f"/api/v1/retrospectives/{retro['id']}", json={"facilitator": "fac@example.com"}, headers=auth)
+    return {
+        "incident": incident, "retro": retro,
+        "commander": commander_headers, "outsider": outsider_headers, "facilitator": facilitator_headers,
+    }
+
+
+def _urls(case):
+    iid, rid = case["incident"]["id"], case["retro"]["id"]
+    return [
+        f"/api/v1/incidents/{iid}", f"/api/v1/incidents/{iid}/timeline",
+        f"/api/v1/incidents/{iid}/retrospective", f"/api/v1/retrospectives/{rid}",
+    ]
+
+
+def test_outsiders_get_404_everywhere_and_see_nothing_in_lists(private_case, client):
+    outsider = private_case["outsider"]
+    for url in _urls(private_case):
+        response = client.get(url, headers=outsider)
+        assert response.status_code == 404, url
+        assert "Leaked" not in response.get_data(as_text=True)
+    assert client.get("/api/v1/incidents", headers=outsider).get_json()["items"] == []
+    iid = private_case["incident"]["id"]
+    assert client.patch(f"/api/v1/incidents/{iid}", json={"title": "hijack"}, headers=outsider).status_code == 404
+    assert client.post(f"/api/v1/incidents/{iid}/timeline", json={"occurred_at": "2026-11-20T08:00:00Z", "text": "x"}, headers=outsider).status_code == 404
+    assert client.patch(f"/api/v1/retrospectives/{private_case['retro']['id']}", json={"status": "completed"}, headers=outsider).status_code == 404
+
+
+@pytest.mark.parametrize("who", ["commander", "facilitator"])
+def test_team_and_facilitator_see_it(private_case, client, who):
+    headers = private_case[who]
+    for url in _urls(private_case):
+        assert client.get(url, headers=headers).status_code == 200, url
+    titles = [i["title"] for i in client.get("/api/v1/incidents", headers=headers).get_json()["items"]]
+    assert titles == ["Leaked keys"]
+
+
+def test_admins_see_it(private_case, client, auth):
+    for url in _urls(private_case):
+        assert client.get(url, headers=auth).status_code == 200
+
+
+def test_a_new_responder_gains_access(private_case, client, auth):
+    iid = private_case["incident"]["id"]
+    client.post(f"/api/v1/incidents/{iid}/roles", json={"email": "outsider@example.com", "role": "data_analyst"}, headers=auth)
+    assert client.get(f"/api/v1/incidents/{iid}", headers=private_case["outsider"]).status_code == 200
+
+
+def test_private_incident_page_is_404_for_outsiders(private_case, app):
+    web = app.test_client()
+    with web.session_transaction() as cookie:
+        from sqlalchemy import select
+
+        from app.auth.models import User
+        from app.db import get_session
+        from app.people.models import Person
+
+        with app.app_context():
+            cookie["user_id"] = get_session().scalar(select(User.id).join(Person).where(Person.email == "outsider@example.com"))
+    page = web.get(f"/incidents/{private_case['incident']['id']}")
+    assert page.status_code == 404
+    assert "Leaked keys" not in page.get_data(as_text=True)
+    assert "Leaked keys" not in web.get("/").get_data(as_text=True)
