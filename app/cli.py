@@ -134,6 +134,44 @@ def token_create(email: str) -> None:
     click.echo(value)
 
 
+@main.group("import")
+def import_() -> None:
+    """Bring data in from other tools."""
+
+
+@import_.command("slack-export")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--incident", "incident_id", required=True, type=int, help="The incident to add the events to.")
+@click.option("--reaction", "reactions", multiple=True, default=("pushpin",), show_default=True,
+              help="Reaction name that marks a message for the timeline; repeat for several.")
+def import_slack_export(path: str, incident_id: int, reactions: tuple[str, ...]) -> None:
+    """Add reaction-marked Slack messages to an incident's timeline (a message is never added twice)."""
+    from sqlalchemy import select
+
+    from app.db import job_session
+    from app.incidents.models import Incident
+    from app.incidents.schemas import EventCreate
+    from app.incidents.service import add_events
+    from integrations.slack_export import SlackExportError, read_marked_messages
+
+    try:
+        messages = read_marked_messages(path, reactions)
+    except SlackExportError as exc:
+        raise click.ClickException(str(exc)) from None
+    with job_session(_app()) as session:
+        incident = session.scalar(select(Incident).where(Incident.id == incident_id))
+        if incident is None:
+            raise click.ClickException(f"Incident {incident_id} does not exist.")
+        events = [
+            EventCreate(occurred_at=m.occurred_at, text=m.text[:20_000], author=(m.author or None) and m.author[:320],
+                        kind="note", external_id=m.external_id)
+            for m in messages
+        ]
+        added, duplicates = add_events(session, incident=incident, events=events, source="slack") if events else ([], 0)
+    click.echo(f"{len(added) - duplicates} events added, {duplicates} already on the timeline "
+               f"({len(messages)} marked messages with :{': :'.join(reactions)}:).")
+
+
 def _register_domain_commands() -> None:
     from app.actions.cli import sync
     from app.reminders.cli import reminders, scheduler

@@ -1,0 +1,78 @@
+"""Read a Slack workspace export (a .zip or its unpacked folder) for reaction-marked messages."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+
+
+class SlackExportError(ValueError):
+    """The path is not a Slack export Hindsight can read; the message says why."""
+
+
+@dataclass(frozen=True)
+class MarkedMessage:
+    channel: str
+    ts: str
+    occurred_at: datetime
+    author: str | None
+    text: str
+    reactions: tuple[str, ...]
+
+    @property
+    def external_id(self) -> str:
+        return f"slack:{self.channel}:{self.ts}"
+
+
+def _files(path: Path) -> Iterator[tuple[PurePosixPath, bytes]]:
+    if path.is_dir():
+        for file in sorted(path.rglob("*.json")):
+            yield PurePosixPath(file.relative_to(path).as_posix()), file.read_bytes()
+    elif zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            for name in sorted(archive.namelist()):
+                if name.endswith(".json"):
+                    yield PurePosixPath(name), archive.read(name)
+    else:
+        raise SlackExportError(f"{path} is neither a folder nor a .zip of a Slack export")
+
+
+def read_marked_messages(path: str | Path, reactions: Iterable[str]) -> list[MarkedMessage]:
+    """Messages carrying any of `reactions` (names without colons), in time order."""
+    wanted = {name.strip(":") for name in reactions}
+    path = Path(path)
+    if not path.exists():
+        raise SlackExportError(f"{path} does not exist")
+    users: dict[str, str] = {}
+    pages: list[tuple[str, list[dict]]] = []
+    for name, raw in _files(path):
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            raise SlackExportError(f"{name} is not valid JSON: {exc}") from None
+        if name.name == "users.json" and isinstance(data, list):
+            for user in data:
+                profile = user.get("profile") or {}
+                users[user.get("id", "")] = profile.get("real_name") or user.get("real_name") or user.get("name") or ""
+        elif len(name.parts) >= 2 and isinstance(data, list):
+            pages.append((name.parts[-2], data))
+    if not pages:
+        raise SlackExportError(f"{path} holds no channel message files (channel/YYYY-MM-DD.json)")
+    found: list[MarkedMessage] = []
+    for channel, messages in pages:
+        for message in messages:
+            names = tuple(r.get("name", "") for r in message.get("reactions") or [])
+            if not wanted.intersection(names) or "ts" not in message:
+                continue
+            author = message.get("user_profile", {}).get("real_name") or users.get(message.get("user", "")) or message.get("username")
+            found.append(MarkedMessage(
+                channel=channel, ts=message["ts"],
+                occurred_at=datetime.fromtimestamp(float(message["ts"]), tz=timezone.utc),
+                author=author or None, text=(message.get("text") or "").strip() or "(no text)", reactions=names,
+            ))
+    found.sort(key=lambda m: (m.occurred_at, m.channel, m.ts))
+    return found
