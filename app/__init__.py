@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from config import Settings, load_settings
 
@@ -23,6 +24,12 @@ def _secret_key(settings: Settings) -> str:
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+class _IdConverter(IntegerConverter):
+    def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -59,6 +66,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.extensions["hindsight.settings"] = settings
+    # Ids are 32-bit on PostgreSQL: a larger one in a URL is simply not found.
+    app.url_map.converters["int"] = _IdConverter
 
     Database().init_app(app, settings.resolved_database_url())
     csrf.init_app(app)

@@ -151,6 +151,12 @@ class SmtpSettings(_Section):
 class ReminderSettings(_Section):
     due_soon_days: int = Field(3, ge=0)
     hour: int = Field(9, ge=0, le=23)
+    retry_minutes: float = Field(5, ge=0)
+    max_snooze_days: int = Field(90, ge=1)
+
+
+class SchedulerSettings(_Section):
+    tick_seconds: float = Field(60, gt=0)
 
 
 class Settings(_Section):
@@ -172,6 +178,7 @@ class Settings(_Section):
     confluence: ConfluenceSettings = ConfluenceSettings()
     smtp: SmtpSettings = SmtpSettings()
     reminders: ReminderSettings = ReminderSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
 
     @field_validator("timezone")
     @classmethod
