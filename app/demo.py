@@ -12,6 +12,9 @@ from app.incidents import service as incidents
 from app.incidents.models import Incident
 from app.incidents.schemas import EventCreate, IncidentCreate, IncidentUpdate, LinkIn
 from app.people.service import get_or_create_person
+from app.retros.models import Retrospective
+from app.retros.schemas import RetroUpdate
+from app.retros.service import update_retrospective
 from config import Settings
 
 DEMO_EXTERNAL_ID = "demo-db-failover"
@@ -142,4 +145,9 @@ def load_demo(session: Session, *, settings: Settings, now: datetime | None = No
         data=IncidentUpdate(status="resolved", resolved_at=start + timedelta(minutes=110)),
         actor=admin, settings=settings,
     )
+    retro = session.scalar(select(Retrospective).where(Retrospective.incident_id == incident.id))
+    if retro is not None and retro.facilitator is None:
+        update_retrospective(
+            session, retro=retro, data=RetroUpdate(facilitator="facilitator@example.com"), actor=admin, settings=settings
+        )
     return incident, True
