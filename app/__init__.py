@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.extensions import csrf
     from app.incidents import api as incidents_api, pages as incident_pages
     from app.meta import api as meta_api
+    from app.metrics import api as metrics_api
     from app.people import api as people_api
     from app.retros import api as retros_api
     from app.actions import api as actions_api
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     templating.init_app(app)
 
     for module in (meta_api, auth_api, people_api, incidents_api, retros_api, actions_api,
-                   documents_api, reminders_api):
+                   documents_api, reminders_api, metrics_api):
         csrf.exempt(module.bp)
         app.register_blueprint(module.bp)
     for module in (auth_pages, incident_pages, document_pages, action_pages):

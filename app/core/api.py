@@ -9,6 +9,7 @@ and records what it needs for the generated OpenAPI document.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,8 +80,6 @@ def read_json_body() -> Any:
             "The body must be JSON with Content-Type: application/json.", code="malformed_json"
         )
     try:
-        import json
-
         return json.loads(raw)
     except ValueError as exc:
         raise BadRequest(f"The body is not valid JSON: {exc}.", code="malformed_json") from None

@@ -1,0 +1,101 @@
+"""Retro and action-item figures over incidents resolved in a period, private ones included only for those who may see them."""
+
+from __future__ import annotations
+
+import statistics
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from app.actions.models import ACTION_STATUSES, ActionItem
+from app.auth.models import User
+from app.db import utcnow
+from app.incidents.access import visible_incidents
+from app.incidents.models import Incident
+from app.metrics.schemas import ActionItemFigures, Metrics, RetroFigures
+from app.retros.models import RETRO_STATUSES, RetroOverride, Retrospective
+
+CLOSED = ("done", "wont_do")
+
+
+def _period(query: Select, since: date | None, until: date | None) -> Select:
+    if since:
+        query = query.where(Incident.resolved_at >= datetime.combine(since, time.min, tzinfo=timezone.utc))
+    if until:
+        query = query.where(Incident.resolved_at < datetime.combine(until + timedelta(days=1), time.min, tzinfo=timezone.utc))
+    return query
+
+
+def compute_metrics(session: Session, *, viewer: User, since: date | None, until: date | None, today: date | None = None) -> Metrics:
+    """Figures over the incidents resolved between `since` and `until` (inclusive) that `viewer` may see."""
+    today = today or utcnow().date()
+    visible = visible_incidents(viewer)
+    incidents = session.scalar(_period(select(func.count(Incident.id)).where(visible, Incident.resolved_at.is_not(None)), since, until)) or 0
+
+    retro_rows = session.execute(
+        _period(
+            select(Retrospective.status, Retrospective.scheduled_for, Retrospective.deadline_at, Incident.resolved_at)
+            .join(Incident, Incident.id == Retrospective.incident_id).where(visible),
+            since, until,
+        )
+    ).all()
+    now = utcnow()
+    by_status = {status: 0 for status in RETRO_STATUSES}
+    within = past = unscheduled_late = 0
+    hours = []
+    for status, scheduled_for, deadline_at, resolved_at in retro_rows:
+        by_status[status] = by_status.get(status, 0) + 1
+        if scheduled_for is None:
+            unscheduled_late += deadline_at < now
+            continue
+        if scheduled_for <= deadline_at:
+            within += 1
+        else:
+            past += 1
+        hours.append((scheduled_for - resolved_at).total_seconds() / 3600)
+    overrides = dict(
+        session.execute(
+            _period(
+                select(RetroOverride.rule, func.count(RetroOverride.id))
+                .join(Retrospective, Retrospective.id == RetroOverride.retrospective_id)
+                .join(Incident, Incident.id == Retrospective.incident_id)
+                .where(visible).group_by(RetroOverride.rule),
+                since, until,
+            )
+        ).all()
+    )
+
+    item_rows = session.execute(
+        _period(
+            select(ActionItem.status, func.count(ActionItem.id))
+            .join(Retrospective, Retrospective.id == ActionItem.retrospective_id)
+            .join(Incident, Incident.id == Retrospective.incident_id)
+            .where(visible).group_by(ActionItem.status),
+            since, until,
+        )
+    ).all()
+    items_by_status = {status: 0 for status in ACTION_STATUSES} | {status: count for status, count in item_rows}
+    base_items = _period(
+        select(func.count(ActionItem.id))
+        .join(Retrospective, Retrospective.id == ActionItem.retrospective_id)
+        .join(Incident, Incident.id == Retrospective.incident_id)
+        .where(visible),
+        since, until,
+    )
+    overdue = session.scalar(base_items.where(ActionItem.status.not_in(CLOSED), ActionItem.due_date < today)) or 0
+    oversized = session.scalar(base_items.where(ActionItem.oversized.is_(True))) or 0
+    total_items = sum(items_by_status.values())
+    return Metrics(
+        since=since, until=until, incidents=incidents,
+        retrospectives=RetroFigures(
+            total=len(retro_rows), by_status=by_status, scheduled_within_deadline=within,
+            scheduled_past_deadline=past, unscheduled_past_deadline=unscheduled_late,
+            median_hours_resolution_to_retro=round(statistics.median(hours), 1) if hours else None,
+            overrides=overrides,
+        ),
+        action_items=ActionItemFigures(
+            total=total_items, by_status=items_by_status, overdue=overdue, oversized=oversized,
+            done_ratio=round(items_by_status["done"] / total_items, 3) if total_items else None,
+        ),
+    )
