@@ -115,6 +115,14 @@ class JiraSettings(_Section):
     private_details: bool = False
     priority_map: dict[str, str] = {}
     extra_fields: dict[str, Any] = {}
+    label: str = Field("hindsight", pattern=r"^[A-Za-z0-9_.-]+$")
+    page_size: int = Field(100, ge=1, le=1000)
+    max_retries: int = Field(0, ge=0, le=3)
+    retry_base_seconds: float = Field(30, gt=0)
+    retry_max_seconds: float = Field(3600, gt=0)
+    claim_seconds: int = Field(300, ge=10)
+    push_batch: int = Field(50, ge=1)
+    reconcile_overlap_minutes: int = Field(1, ge=1)
 
     @property
     def enabled(self) -> bool:
@@ -128,6 +136,9 @@ class ConfluenceSettings(_Section):
     space: str = ""
     parent_id: str = ""
     timeout_seconds: float = Field(15, gt=0)
+    # A 429 asking to wait longer than this fails the publish at once (503) instead of holding the request.
+    max_retry_after_seconds: float = Field(10, ge=0)
+    rate_limit_retries: int = Field(2, ge=0, le=10)
 
     @property
     def enabled(self) -> bool:
@@ -142,6 +153,7 @@ class SmtpSettings(_Section):
     starttls: bool = False
     ssl: bool = False
     timeout_seconds: float = Field(10, gt=0)
+    connections: int = Field(4, ge=1, le=32)
 
     @property
     def enabled(self) -> bool:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
 # Characters XML 1.0 cannot hold (control characters pasted from logs, lone surrogates,
@@ -75,18 +77,47 @@ class DocumentMeta:
         return None
 
 
-@dataclass(frozen=True)
-class ParsedDocument:
-    """The cleaned Markdown and its markdown-it token stream, parsed once and shared by every exporter."""
+# markdown-it's core stages: up to `block` the structure (with source line maps), then inline parsing.
+_CORE_RULES = PARSER.core.ruler.getRules("")
+_BLOCK_STAGE = [rule.__name__ for rule in _CORE_RULES].index("block") + 1
 
-    source: str
-    tokens: list[Token]
+
+class ParsedDocument:
+    """The cleaned Markdown and its markdown-it token stream, parsed once and shared by every exporter.
+
+    The block structure is parsed at once; inline content (the bulk of the work in a
+    5,000-row table) is parsed into the same tokens the first time `tokens` is read,
+    so the Markdown export, which needs only the blocks, never pays for it.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._state = StateCore(source, PARSER, {})
+        for rule in _CORE_RULES[:_BLOCK_STAGE]:
+            rule(self._state)
+        self._inline_parsed = False
+        self._lock = threading.Lock()
+
+    @property
+    def blocks(self) -> list[Token]:
+        """The tokens with their block structure and source maps (inline children may be unparsed)."""
+        return self._state.tokens
+
+    @property
+    def tokens(self) -> list[Token]:
+        """The complete token stream, as `MarkdownIt.parse` gives it."""
+        if not self._inline_parsed:
+            with self._lock:
+                if not self._inline_parsed:
+                    for rule in _CORE_RULES[_BLOCK_STAGE:]:
+                        rule(self._state)
+                    self._inline_parsed = True
+        return self._state.tokens
 
 
 def parse(markdown: str) -> ParsedDocument:
     """Clean `markdown` and parse it into the token stream every exporter starts from."""
-    source = clean_text(markdown)
-    return ParsedDocument(source=source, tokens=PARSER.parse(source))
+    return ParsedDocument(clean_text(markdown))
 
 
 def plain_text(inline: Token) -> str:

@@ -16,7 +16,7 @@ def to_markdown(doc: ParsedDocument) -> str:
     lines = doc.source.split("\n")
     blocks: list[str] = []
     position = 0
-    for token in doc.tokens:
+    for token in doc.blocks:
         if token.level != 0 or token.nesting < 0 or token.map is None:
             continue
         start, end = token.map

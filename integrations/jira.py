@@ -119,6 +119,9 @@ class JiraFailure(Exception):
         self.status = status
         self.retry_after = retry_after
         self.uncertain = uncertain
+        # Set when a create went through but reading the new issue back failed.
+        self.created_key: str | None = None
+        self.created_id: str | None = None
 
     @property
     def service_wide(self) -> bool:
@@ -276,6 +279,11 @@ class JiraClient:
             # non-integer Retry-After when its own retries are on.
             raise JiraFailure("bad_response", f"Jira's answer could not be read: {exc}", uncertain=uncertain) from None
 
+    def server_time(self) -> datetime | None:
+        """Jira's clock now (serverInfo's serverTime), in Jira's offset; None if it does not say."""
+        info = self._call(self.jira.server_info, uncertain=False)
+        return parse_jira_time(info.get("serverTime")) if isinstance(info, dict) else None
+
     # -- users --------------------------------------------------------------------------
     def find_user(self, email: str) -> JiraUser | None:
         """The Jira user with this email (Cloud: `query=`, Server: `username=`), or None."""
@@ -300,9 +308,13 @@ class JiraClient:
             "issuetype": {"name": self.config.issue_type},
             **fields.as_rest(self.cloud),
         }
-        issue = self._call(self.jira.create_issue, fields=rest, uncertain=True)
-        self._resources[issue.key] = issue
-        return issue_from_raw(issue.raw)
+        created = self._call(self.jira.create_issue, fields=rest, prefetch=False, uncertain=True)
+        try:
+            return self.get_issue(created.key)
+        except JiraFailure as failure:
+            # The issue exists: say which, so the next attempt updates it instead of creating another.
+            failure.created_key, failure.created_id = created.key, str(created.id)
+            raise
 
     def get_issue(self, key: str) -> JiraIssue:
         """The issue as Jira has it now; JiraFailure("not_found") if it is gone."""

@@ -1,4 +1,4 @@
-"""Scheduled jobs of the action-items domain (issue: action items and Jira)."""
+"""Scheduled jobs of the action-items domain."""
 
 from __future__ import annotations
 
@@ -6,9 +6,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.actions.sync import run_sync, session_factory_for
 from config import Settings
 
 
 def jira_sync_job(session: Session, *, settings: Settings) -> dict[str, Any]:
-    """One push of the outbox and one reconcile pull; returns the counts. Filled in by the Jira issue."""
-    return {"created": 0, "updated": 0, "pulled": 0, "failed": 0}
+    """One push of the due outbox rows and one reconcile pull; returns {created, updated, pulled, failed, adopted}.
+
+    Safe in several processes at once: outbox rows are claimed with SKIP LOCKED and a lease.
+    Works in short transactions of its own on `session`'s database, so a Jira call never holds
+    the job's transaction open.
+    """
+    return run_sync(session_factory_for(session), settings=settings, force=False).as_dict()

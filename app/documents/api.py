@@ -1,5 +1,134 @@
-"""JSON routes of the documents domain."""
+"""JSON routes of the documents domain: the document, its sections, exports, publishing, templates."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from app.core.api import endpoint
+from app.core.errors import OutsideFailure
+from app.db import commit, get_session
+from app.documents import service
+from app.documents.models import DocumentPublication, DocumentSection
+from app.documents.schemas import (
+    DocumentRead, ExportQuery, PublicationRead, PublishRead, SectionHistory, SectionRead, SectionUpdate,
+    SectionVersionRead, TemplateChoice, TemplateCreate, TemplateList, TemplateRead,
+)
+from app.extensions import settings
 
 bp = Blueprint("documents_api", __name__, url_prefix="/api/v1")
+
+
+def section_read(section: DocumentSection) -> SectionRead:
+    return SectionRead(
+        key=section.key, title=section.title, body=section.body, version=section.version, live=section.live,
+        updated_at=section.updated_at, updated_by=section.updated_by.email if section.updated_by else None,
+    )
+
+
+def publication_read(publication: DocumentPublication | None) -> PublicationRead | None:
+    if publication is None:
+        return None
+    return PublicationRead(
+        status=publication.status, page_id=publication.page_id, version=publication.page_version,
+        url=publication.url, title=publication.title, last_error=publication.last_error,
+        attempts=publication.attempts, last_attempt_at=publication.last_attempt_at,
+        published_at=publication.published_at,
+    )
+
+
+def document_read(view: service.DocumentView) -> DocumentRead:
+    return DocumentRead(
+        retrospective_id=view.retro.id, template=view.retro.template, title=view.title,
+        sections=[section_read(s) for s in view.sections], markdown=view.markdown,
+        publications={target: publication_read(p) for target, p in view.publications.items()},
+    )
+
+
+@bp.get("/retrospectives/<int:retro_id>/document")
+@endpoint("The retro's document: its sections (with versions) and the assembled Markdown",
+          response=DocumentRead, tags=("documents",))
+def get_document(user, retro_id: int):
+    return document_read(service.get_document(get_session(), viewer=user, retro_id=retro_id, settings=settings()))
+
+
+@bp.put("/retrospectives/<int:retro_id>/sections/<key>")
+@endpoint("Save a section; 409 with the current text if `version` is stale", body=SectionUpdate,
+          response=SectionRead, tags=("documents",))
+def put_section(user, retro_id: int, key: str, body: SectionUpdate):
+    section = service.save_section(
+        get_session(), viewer=user, retro_id=retro_id, key=key, body=body.body, version=body.version,
+        title=body.title,
+    )
+    return section_read(section)
+
+
+@bp.get("/retrospectives/<int:retro_id>/sections/<key>/history")
+@endpoint("Every saved version of a section, newest first", response=SectionHistory, tags=("documents",))
+def get_section_history(user, retro_id: int, key: str):
+    section, versions = service.section_history(get_session(), viewer=user, retro_id=retro_id, key=key)
+    return SectionHistory(key=section.key, items=[
+        SectionVersionRead(version=v.version, title=v.title, body=v.body, created_at=v.created_at,
+                           created_by=v.created_by.email if v.created_by else None)
+        for v in versions
+    ])
+
+
+@bp.put("/retrospectives/<int:retro_id>/document/template")
+@endpoint("Regenerate the document from another template (only before anyone edited it)",
+          body=TemplateChoice, response=DocumentRead, tags=("documents",))
+def put_document_template(user, retro_id: int, body: TemplateChoice):
+    view = service.choose_template(get_session(), viewer=user, retro_id=retro_id, template=body.template,
+                                   settings=settings())
+    return document_read(view)
+
+
+@bp.get("/retrospectives/<int:retro_id>/export")
+@endpoint("The document as a file: format=markdown|docx|html|confluence", query=ExportQuery, tags=("documents",))
+def export(user, retro_id: int, query: ExportQuery):
+    file = service.export_document(get_session(), viewer=user, retro_id=retro_id, fmt=query.format,
+                                   settings=settings())
+    response = Response(file.data, content_type=file.content_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{file.filename}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # An exported HTML file opened from our origin must not run anything or load anything.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/retrospectives/<int:retro_id>/publish/confluence")
+@endpoint("Publish the document to Confluence: the first time creates the page, later ones update it",
+          response=PublishRead, tags=("documents",))
+def publish_confluence(user, retro_id: int):
+    session = get_session()
+    try:
+        publication = service.publish_to_confluence(session, viewer=user, retro_id=retro_id, settings=settings())
+    except OutsideFailure:
+        # The request fails, but the failure stays recorded on the retro for everyone to see.
+        commit(session)
+        raise
+    return PublishRead(
+        page_id=publication.page_id or "", url=publication.url or "", version=publication.page_version or 0,
+        title=publication.title or "", status=publication.status,
+    )
+
+
+@bp.get("/templates")
+@endpoint("Every document template, built-in and custom", response=TemplateList, tags=("documents",))
+def list_templates(user):
+    return TemplateList(items=[TemplateRead(**t) for t in service.list_templates(get_session())])
+
+
+@bp.get("/templates/<name>")
+@endpoint("One document template with its section bodies", response=TemplateRead, tags=("documents",))
+def get_template(user, name: str):
+    return TemplateRead(**service.get_template(get_session(), name=name))
+
+
+@bp.post("/templates")
+@endpoint("Create a custom template (admins); each section body is Jinja, checked in a sandbox",
+          body=TemplateCreate, response=TemplateRead, status=201, tags=("documents",))
+def create_template(user, body: TemplateCreate):
+    session = get_session()
+    template = service.create_template(session, data=body, actor=user)
+    return TemplateRead(**service.get_template(session, name=template.name))

@@ -1,5 +1,56 @@
-"""JSON routes of the reminders domain."""
+"""JSON routes of the reminders domain: run the digests now, snooze an item, see mail failures."""
 
 from flask import Blueprint
 
+from app.core.api import endpoint
+from app.core.errors import Forbidden
+from app.db import get_session
+from app.extensions import settings
+from app.reminders import service
+from app.reminders.schemas import (
+    MailFailure, MailFailures, ReminderRun, ReminderRunRead, SnoozeCreate, SnoozeRead, snooze_read,
+)
+
 bp = Blueprint("reminders_api", __name__, url_prefix="/api/v1")
+
+
+def _require_admin(user) -> None:  # type: ignore[no-untyped-def]
+    if not user.is_admin:
+        raise Forbidden("Only admins can do this.", code="admin_only")
+
+
+@bp.post("/reminders/run")
+@endpoint("Send the reminder digests that are due now (admins)", body=ReminderRun, response=ReminderRunRead,
+          tags=("reminders",))
+def run_reminders(user, body: ReminderRun):
+    _require_admin(user)
+    config = settings()
+    as_of = body.as_of or service.local_today(config)
+    run = service.send_digests(get_session(), as_of=as_of, settings=config)
+    return ReminderRunRead(as_of=run.as_of, emails_sent=run.emails_sent, items=run.items, failed=run.failed,
+                           mail_enabled=run.mail_enabled)
+
+
+@bp.get("/reminders/failures")
+@endpoint("Emails SMTP has not taken yet, with the last error (admins)", response=MailFailures,
+          tags=("reminders",))
+def mail_failures(user):
+    _require_admin(user)
+    found = service.mail_failures(get_session())
+    return MailFailures(items=[MailFailure(**entry) for entry in found])
+
+
+@bp.post("/action-items/<int:item_id>/snooze")
+@endpoint("Snooze an action item's reminders until a date, with a reason (owner or admin)", body=SnoozeCreate,
+          response=SnoozeRead, tags=("reminders",))
+def snooze(user, item_id: int, body: SnoozeCreate):
+    found = service.snooze_item(get_session(), viewer=user, item_id=item_id, until=body.until, reason=body.reason,
+                                settings=settings())
+    return snooze_read(found)
+
+
+@bp.delete("/action-items/<int:item_id>/snooze")
+@endpoint("End an action item's snooze (owner or admin)", status=204, tags=("reminders",))
+def end_snooze(user, item_id: int):
+    service.end_snooze(get_session(), viewer=user, item_id=item_id)
+    return None, 204

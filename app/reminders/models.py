@@ -99,6 +99,8 @@ class RetroCalendarEvent(Base):
     # Emails invited by the last REQUEST, newline-separated; removed people get a CANCEL.
     attendees: Mapped[str] = mapped_column(Text, default="")
     cancelled: Mapped[bool] = mapped_column(default=False)
+    # The start the last REQUEST announced (a CANCEL repeats it).
+    starts_at: Mapped[Optional[datetime]]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     @property

@@ -1,0 +1,113 @@
+"""Request and response shapes for action items."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal, Optional
+
+from pydantic import Field, StringConstraints
+
+from app.core.schemas import Email, RequestModel, ResponseModel, Text, UpdateModel
+
+Status = Literal["open", "in_progress", "done", "wont_do"]
+Priority = Literal["low", "medium", "high", "critical"]
+SyncStatus = Literal["pending", "synced", "failed", "off"]
+Title = Annotated[Text, StringConstraints(max_length=300)]
+Description = Annotated[str, StringConstraints(max_length=20_000)]
+
+
+class ActionItemCreate(RequestModel):
+    title: Title
+    owner: Email
+    due_date: date
+    description: Description = ""
+    priority: Priority = "medium"
+
+
+class ActionItemUpdate(UpdateModel):
+    title: Optional[Title] = None
+    owner: Optional[Email] = None
+    due_date: Optional[date] = None
+    status: Optional[Status] = None
+    description: Optional[Description] = None
+    priority: Optional[Priority] = None
+
+
+class ActionItemSplit(RequestModel):
+    """The smaller items that replace one; `close_original` marks it wont_do once split."""
+
+    items: list[ActionItemCreate] = Field(min_length=1, max_length=20)
+    close_original: bool = False
+
+
+class ActionItemQuery(RequestModel):
+    owner: Optional[Email] = None
+    status: Optional[Status] = None
+    overdue: Optional[bool] = None
+    retrospective_id: Optional[int] = None
+    limit: Optional[int] = Field(default=None, ge=1)
+    cursor: Optional[Annotated[str, StringConstraints(max_length=200)]] = None
+
+
+class ActionItemRead(ResponseModel):
+    id: int
+    retrospective_id: int
+    title: str
+    description: str
+    owner: str
+    due_date: date
+    status: str
+    priority: str
+    oversized: bool
+    jira_key: Optional[str]
+    sync_status: str
+    last_sync_error: Optional[str]
+    parent_id: Optional[int]
+    created_at: datetime
+    updated_at: datetime
+    warnings: list[str] = Field(default_factory=list)
+
+
+class ActionItemList(ResponseModel):
+    items: list[ActionItemRead]
+    total: int
+    next_cursor: Optional[str]
+
+
+class SplitResult(ResponseModel):
+    original: ActionItemRead
+    items: list[ActionItemRead]
+
+
+class ChangeRead(ResponseModel):
+    field: str
+    old: Optional[str]
+    new: Optional[str]
+    via: str
+    by: Optional[str]
+    at: datetime
+    applied: bool
+    note: Optional[str]
+
+
+class HistoryRead(ResponseModel):
+    items: list[ChangeRead]
+
+
+class SyncCounts(ResponseModel):
+    enabled: bool
+    created: int
+    updated: int
+    pulled: int
+    failed: int
+
+
+def item_read(item, warnings: list[str] | None = None) -> ActionItemRead:  # type: ignore[no-untyped-def]
+    """The API view of an action item."""
+    return ActionItemRead(
+        id=item.id, retrospective_id=item.retrospective_id, title=item.title, description=item.description,
+        owner=item.owner.email, due_date=item.due_date, status=item.status, priority=item.priority,
+        oversized=item.oversized, jira_key=item.jira_key, sync_status=item.sync_status,
+        last_sync_error=item.last_sync_error, parent_id=item.parent_id, created_at=item.created_at,
+        updated_at=item.updated_at, warnings=warnings or [],
+    )

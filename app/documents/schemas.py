@@ -1,0 +1,133 @@
+"""Request and response shapes for retro documents, sections and templates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal, Optional
+
+from pydantic import Field, StringConstraints, field_validator
+
+from app.core.schemas import RequestModel, ResponseModel
+
+ExportFormat = Literal["markdown", "docx", "html", "confluence"]
+SectionKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+OneLine = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\r\n]*$")]
+TemplateName = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_-]{1,63}$")]
+
+MAX_SECTION_CHARS = 200_000
+MAX_TEMPLATE_BODY_CHARS = 50_000
+
+
+class SectionUpdate(RequestModel):
+    """A new text for a section; `version` is the version it was edited from."""
+
+    body: Annotated[str, StringConstraints(max_length=MAX_SECTION_CHARS)]
+    version: int = Field(ge=1)
+    title: Optional[OneLine] = None
+
+
+class SectionRead(ResponseModel):
+    key: str
+    title: str
+    body: str
+    version: int
+    live: bool
+    updated_at: datetime
+    updated_by: Optional[str]
+
+
+class SectionVersionRead(ResponseModel):
+    version: int
+    title: str
+    body: str
+    created_at: datetime
+    created_by: Optional[str]
+
+
+class SectionHistory(ResponseModel):
+    key: str
+    items: list[SectionVersionRead]
+
+
+class PublicationRead(ResponseModel):
+    status: str
+    page_id: Optional[str]
+    version: Optional[int]
+    url: Optional[str]
+    title: Optional[str]
+    last_error: Optional[str]
+    attempts: int
+    last_attempt_at: Optional[datetime]
+    published_at: Optional[datetime]
+
+
+class DocumentRead(ResponseModel):
+    retrospective_id: int
+    template: str
+    title: str
+    sections: list[SectionRead]
+    markdown: str
+    publications: dict[str, Optional[PublicationRead]]
+
+
+class ExportQuery(RequestModel):
+    format: ExportFormat = "markdown"
+
+
+class PublishRead(ResponseModel):
+    page_id: str
+    url: str
+    version: int
+    title: str
+    status: str
+
+
+class TemplateChoice(RequestModel):
+    template: TemplateName
+
+
+class TemplateSectionIn(RequestModel):
+    key: SectionKey
+    title: OneLine
+    body: Annotated[str, StringConstraints(max_length=MAX_TEMPLATE_BODY_CHARS)] = ""
+
+
+class TemplateCreate(RequestModel):
+    """A custom template: its sections in order; each body is Jinja rendered in a sandbox."""
+
+    name: TemplateName
+    title: OneLine
+    description: Annotated[str, StringConstraints(max_length=2000)] = ""
+    sections: list[TemplateSectionIn] = Field(min_length=1, max_length=50)
+
+    @field_validator("sections")
+    @classmethod
+    def _unique_keys(cls, sections: list[TemplateSectionIn]) -> list[TemplateSectionIn]:
+        seen: set[str] = set()
+        for section in sections:
+            if section.key in seen:
+                raise ValueError(f"the key {section.key!r} is used twice")
+            seen.add(section.key)
+        return sections
+
+
+class TemplateSectionRead(ResponseModel):
+    key: str
+    title: str
+    body: Optional[str] = None
+    live: bool
+
+
+class TemplateRead(ResponseModel):
+    name: str
+    title: str
+    description: str
+    builtin: bool
+    sections: list[TemplateSectionRead]
+    source: Optional[str] = None
+    created_at: Optional[datetime] = None
+    created_by: Optional[str] = None
+
+
+class TemplateList(ResponseModel):
+    items: list[TemplateRead]

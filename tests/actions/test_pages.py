@@ -1,0 +1,41 @@
+"""The action-item pages: the list and one item with its history; private items stay hidden."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.actions.conftest import OWNER, in_days
+
+
+@pytest.fixture
+def settings_overrides():
+    return {}
+
+
+def signed_in(app, user):
+    web = app.test_client()
+    with web.session_transaction() as cookie:
+        cookie["user_id"] = user.id
+    return web
+
+
+def test_pages_show_items_history_and_hide_private_ones(app, client, auth, admin, factory, make_item):
+    item = make_item(title="Canary <script>", due_date=in_days(60))
+    client.patch(f"/api/v1/action-items/{item['id']}", json={"status": "in_progress"}, headers=auth)
+    insider = factory.person(email="insider@example.com")
+    _incident, retro = factory.resolved_incident(auth, visibility="private", commander=insider.email)
+    secret = client.post(f"/api/v1/retrospectives/{retro['id']}/action-items",
+                         json={"title": "Rotate leaked keys", "owner": insider.email, "due_date": in_days(2)},
+                         headers=auth).get_json()
+    web = signed_in(app, admin[0])
+    listing = web.get("/action-items").get_data(as_text=True)
+    assert "Canary &lt;script&gt;" in listing and "oversized" in listing and "Rotate leaked keys" in listing
+    page = web.get(f"/action-items/{item['id']}").get_data(as_text=True)
+    assert "split it into smaller items" in page
+    assert "in_progress" in page and "admin@example.com" in page
+
+    outsider, _headers = factory.user(email="outsider@example.com")
+    other = signed_in(app, outsider)
+    assert "Rotate leaked keys" not in other.get("/action-items").get_data(as_text=True)
+    assert other.get(f"/action-items/{secret['id']}").status_code == 404
+    assert app.test_client().get("/action-items").status_code == 302

@@ -1,0 +1,168 @@
+"""Publishing a retro's document to Confluence through the API, against the loopback Confluence."""
+
+import pytest
+
+from tests.documents.conftest import document
+from tests.fakes.confluence import FakeConfluence, parse_storage
+
+
+@pytest.fixture
+def confluence():
+    with FakeConfluence() as fake:
+        fake.parent = fake.add_page("Incident retrospectives")
+        yield fake
+
+
+@pytest.fixture
+def settings_overrides(confluence):
+    return {"confluence": {
+        "url": confluence.url, "user": confluence.user, "token": confluence.token, "space": confluence.space,
+        "parent_id": confluence.parent.id, "timeout_seconds": 2, "max_retry_after_seconds": 5,
+    }}
+
+
+def publish(client, retro_id, headers):
+    return client.post(f"/api/v1/retrospectives/{retro_id}/publish/confluence", headers=headers)
+
+
+def test_first_publish_creates_the_page_later_ones_update_it(confluence, resolved, client, auth):
+    _incident, retro = resolved(title="Search is slow")
+    first = publish(client, retro["id"], auth)
+    assert first.status_code == 200, first.get_json()
+    answer = first.get_json()
+    assert answer["version"] == 1 and answer["status"] == "published"
+    assert answer["title"] == f"Retrospective #{retro['id']}: Search is slow"
+    page = confluence.pages[answer["page_id"]]
+    assert page.ancestors == [confluence.parent.id]
+    assert answer["url"] == f"{confluence.url}/spaces/RETRO/pages/{page.id}"
+    root = parse_storage(page.body)
+    assert root.find("h2").text == "Ground rules"
+
+    client.put(f"/api/v1/retrospectives/{retro['id']}/sections/impact", headers=auth,
+               json={"body": "Search p99 at 9 s for an hour.", "version": 1})
+    second = publish(client, retro["id"], auth).get_json()
+    assert (second["page_id"], second["version"]) == (answer["page_id"], 2)
+    assert "Search p99 at 9 s for an hour." in confluence.pages[answer["page_id"]].body
+    assert len(confluence.pages) == 2  # the parent and our one page
+    state = document(client, retro["id"], auth)["publications"]["confluence"]
+    assert state["status"] == "published" and state["version"] == 2 and state["attempts"] == 2
+    assert state["url"] == answer["url"] and state["last_error"] is None
+
+
+def test_an_edit_made_in_confluence_is_not_a_failure(confluence, resolved, client, auth):
+    _incident, retro = resolved()
+    page_id = publish(client, retro["id"], auth).get_json()["page_id"]
+    confluence.edit_in_confluence(page_id)
+    confluence.edit_in_confluence(page_id)
+    again = publish(client, retro["id"], auth)
+    assert again.status_code == 200 and again.get_json()["version"] == 4
+
+
+def test_a_page_left_by_a_lost_answer_is_updated_not_duplicated(confluence, resolved, client, auth):
+    _incident, retro = resolved(title="Lost answer")
+    confluence.add_page(f"Retrospective #{retro['id']}: Lost answer", "<p>first attempt</p>")
+    answer = publish(client, retro["id"], auth).get_json()
+    assert answer["version"] == 2
+    assert [p.title for p in confluence.pages.values()].count(f"Retrospective #{retro['id']}: Lost answer") == 1
+
+
+@pytest.mark.parametrize("status, answer, code", [
+    (500, 502, "confluence_failed"), (503, 503, "confluence_unavailable"), (504, 504, "confluence_timeout"),
+    (400, 502, "confluence_failed"),
+])
+def test_failures_answer_5xx_and_are_recorded_on_the_retro(confluence, resolved, client, auth, status, answer, code):
+    _incident, retro = resolved()
+    client.put(f"/api/v1/retrospectives/{retro['id']}/sections/impact", headers=auth,
+               json={"body": "Saved before the outage.", "version": 1})
+    confluence.fail_next(status, message="Confluence had a bad day")
+    failed = publish(client, retro["id"], auth)
+    assert failed.status_code == answer
+    error = failed.get_json()["error"]
+    assert error["code"] == code and "Confluence had a bad day" in error["message"]
+    assert error["publication"]["status"] == "failed"
+
+    doc = document(client, retro["id"], auth)
+    state = doc["publications"]["confluence"]
+    assert state["status"] == "failed" and "Confluence had a bad day" in state["last_error"]
+    assert state["attempts"] == 1 and state["page_id"] is None
+    assert next(s for s in doc["sections"] if s["key"] == "impact")["body"] == "Saved before the outage."
+
+    recovered = publish(client, retro["id"], auth)
+    assert recovered.status_code == 200 and recovered.get_json()["version"] == 1
+    state = document(client, retro["id"], auth)["publications"]["confluence"]
+    assert state["status"] == "published" and state["last_error"] is None and state["attempts"] == 2
+    assert len(confluence.pages) == 2
+
+
+def test_a_failed_update_keeps_the_page_it_had(confluence, resolved, client, auth):
+    _incident, retro = resolved()
+    first = publish(client, retro["id"], auth).get_json()
+    confluence.fail_next(500)
+    assert publish(client, retro["id"], auth).status_code == 502
+    state = document(client, retro["id"], auth)["publications"]["confluence"]
+    assert (state["status"], state["page_id"], state["version"]) == ("failed", first["page_id"], 1)
+    assert publish(client, retro["id"], auth).get_json() | {"url": None} == first | {"version": 2, "url": None}
+
+
+def test_rate_limit_is_waited_out_or_answered_503(confluence, resolved, client, auth):
+    _incident, retro = resolved()
+    confluence.rate_limit_next(2, retry_after="0")
+    assert publish(client, retro["id"], auth).status_code == 200
+    confluence.rate_limit_next(1, retry_after="3600")
+    limited = publish(client, retro["id"], auth)
+    assert limited.status_code == 503
+    assert limited.get_json()["error"]["retry_after"] == 3600
+    assert document(client, retro["id"], auth)["publications"]["confluence"]["status"] == "failed"
+
+
+def _fresh(make_app, **overrides):
+    """An app with its own settings on the emptied test database, and an admin's headers."""
+    from tests.conftest import Factory, _empty_all_tables
+
+    app = make_app(**overrides)
+    _empty_all_tables(app)
+    local = Factory(app)
+    _user, headers = local.user(admin=True, email="boss@example.com")
+    _incident, retro = local.resolved_incident(headers)
+    return app.test_client(), headers, retro
+
+
+def test_a_slow_confluence_answers_504(confluence, make_app):
+    client, headers, retro = _fresh(make_app, confluence={
+        "url": confluence.url, "user": confluence.user, "token": confluence.token, "space": confluence.space,
+        "timeout_seconds": 0.2,
+    })
+    confluence.delay_next(1.0)
+    response = publish(client, retro["id"], headers)
+    assert response.status_code == 504 and response.get_json()["error"]["code"] == "confluence_timeout"
+    assert document(client, retro["id"], headers)["publications"]["confluence"]["status"] == "failed"
+
+
+def test_an_unreachable_confluence_answers_503(make_app):
+    client, headers, retro = _fresh(make_app, confluence={"url": "http://127.0.0.1:9/wiki", "space": "RETRO",
+                                                          "timeout_seconds": 1})
+    response = publish(client, retro["id"], headers)
+    assert response.status_code == 503 and response.get_json()["error"]["code"] == "confluence_unavailable"
+
+
+def test_publishing_a_completed_retro_marks_it_published(confluence, resolved, client, auth):
+    _incident, retro = resolved()
+    client.patch(f"/api/v1/retrospectives/{retro['id']}", headers=auth, json={"status": "completed"})
+    assert publish(client, retro["id"], auth).status_code == 200
+    assert client.get(f"/api/v1/retrospectives/{retro['id']}", headers=auth).get_json()["status"] == "published"
+
+
+@pytest.mark.parametrize("settings_overrides", [{}])
+def test_publishing_is_off_without_configuration(resolved, client, auth):
+    _incident, retro = resolved()
+    response = publish(client, retro["id"], auth)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "confluence_not_configured"
+    assert document(client, retro["id"], auth)["publications"] == {"confluence": None}
+
+
+def test_private_retros_are_published_only_by_those_who_see_them(confluence, factory, auth, client, outsider):
+    _responder = factory.user(email="responder@example.com")
+    _incident, retro = factory.resolved_incident(auth, visibility="private", commander="responder@example.com")
+    assert publish(client, retro["id"], outsider[1]).status_code == 404
+    assert confluence.calls() == []
