@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import Field, StringConstraints
 
-from app.core.schemas import Email, RequestModel, ResponseModel, Text, UpdateModel
+from app.core.schemas import Email, Id, RequestModel, ResponseModel, Text, UpdateModel
 
 Status = Literal["open", "in_progress", "done", "wont_do"]
 Priority = Literal["low", "medium", "high", "critical"]
@@ -44,8 +44,8 @@ class ActionItemQuery(RequestModel):
     owner: Optional[Email] = None
     status: Optional[Status] = None
     overdue: Optional[bool] = None
-    retrospective_id: Optional[int] = None
-    limit: Optional[int] = Field(default=None, ge=1)
+    retrospective_id: Optional[Id] = None
+    limit: Optional[int] = Field(default=None, ge=1, le=10_000)
     cursor: Optional[Annotated[str, StringConstraints(max_length=200)]] = None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, ClassVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 
 def _lower(value: str) -> str:
@@ -18,6 +18,8 @@ def _utc(value: datetime) -> datetime:
 
 # A timestamp in a request: the offset is required, and it is kept as UTC from then on.
 Timestamp = Annotated[AwareDatetime, AfterValidator(_utc)]
+# A row id as it may appear in a request: ids are 32-bit integers in the database.
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Email = Annotated[EmailStr, AfterValidator(_lower)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 

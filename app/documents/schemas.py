@@ -5,13 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal, Optional
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
 from app.core.schemas import RequestModel, ResponseModel
 
+def _without_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL, and it carries no text: pasted logs lose only that.
+    return value.replace("\x00", "")
+
+
 ExportFormat = Literal["markdown", "docx", "html", "confluence"]
 SectionKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
-OneLine = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\r\n]*$")]
+# One line of text: no line breaks or other control characters.
+OneLine = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+]
 TemplateName = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_-]{1,63}$")]
 
 MAX_SECTION_CHARS = 200_000
@@ -21,7 +29,7 @@ MAX_TEMPLATE_BODY_CHARS = 50_000
 class SectionUpdate(RequestModel):
     """A new text for a section; `version` is the version it was edited from."""
 
-    body: Annotated[str, StringConstraints(max_length=MAX_SECTION_CHARS)]
+    body: Annotated[str, StringConstraints(max_length=MAX_SECTION_CHARS), AfterValidator(_without_nul)]
     version: int = Field(ge=1)
     title: Optional[OneLine] = None
 
@@ -89,7 +97,7 @@ class TemplateChoice(RequestModel):
 class TemplateSectionIn(RequestModel):
     key: SectionKey
     title: OneLine
-    body: Annotated[str, StringConstraints(max_length=MAX_TEMPLATE_BODY_CHARS)] = ""
+    body: Annotated[str, StringConstraints(max_length=MAX_TEMPLATE_BODY_CHARS), AfterValidator(_without_nul)] = ""
 
 
 class TemplateCreate(RequestModel):
@@ -97,7 +105,7 @@ class TemplateCreate(RequestModel):
 
     name: TemplateName
     title: OneLine
-    description: Annotated[str, StringConstraints(max_length=2000)] = ""
+    description: Annotated[str, StringConstraints(max_length=2000), AfterValidator(_without_nul)] = ""
     sections: list[TemplateSectionIn] = Field(min_length=1, max_length=50)
 
     @field_validator("sections")

@@ -52,6 +52,7 @@ CONTENT_TYPES = {
 }
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _SLUG = re.compile(r"[^a-z0-9]+")
+TEMPLATE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,63}$")
 _confluence_off_logged = False
 
 
@@ -143,6 +144,8 @@ def sample_context() -> dict[str, Any]:
 
 
 def _custom_template(session: Session, name: str) -> DocumentTemplate | None:
+    if not TEMPLATE_NAME.match(name):
+        return None
     return session.scalar(select(DocumentTemplate).where(DocumentTemplate.name == name))
 
 
@@ -390,6 +393,8 @@ def action_items_markdown(session: Session, *, retro: Retrospective, settings: S
 
 
 def _section(session: Session, retro_id: int, key: str) -> DocumentSection:
+    if not templating.SECTION_KEY.match(key):
+        raise NotFound(f"The document has no section {key!r}.", fields={"key": "not a section key"})
     section = session.scalar(
         select(DocumentSection).where(DocumentSection.retrospective_id == retro_id, DocumentSection.key == key)
     )

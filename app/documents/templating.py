@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChainableUndefined, FileSystemLoader, TemplateError, TemplateSyntaxError, nodes
+from jinja2 import ChainableUndefined, FileSystemLoader, TemplateSyntaxError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 log = logging.getLogger(__name__)
@@ -161,8 +161,8 @@ def render_body_safely(source: str, context: Mapping[str, Any], *, where: str) -
     """Like render_body, but a failing template gives a visible placeholder instead of an error."""
     try:
         return render_body(source, context)
-    except (TemplateError, RecursionError, ArithmeticError, TypeError, ValueError, LookupError) as exc:
-        log.warning("template section %s could not be rendered: %s", where, exc)
+    except Exception as exc:  # noqa: BLE001 - a custom template must never break booking a retro
+        log.warning("template section %s could not be rendered: %s: %s", where, type(exc).__name__, exc)
         return f"*This section's template could not be rendered ({type(exc).__name__}); write the section here.*"
 
 
@@ -206,6 +206,6 @@ def check_source(source: str, sample: Mapping[str, Any]) -> str | None:
         render_body(source, sample)
     except SecurityError as exc:
         return f"is refused by the sandbox: {exc}"
-    except (TemplateError, RecursionError, ArithmeticError, TypeError, ValueError, LookupError) as exc:
+    except Exception as exc:  # noqa: BLE001 - anything a trial render raises is a reason to refuse
         return f"fails to render: {type(exc).__name__}: {exc}"
     return None

@@ -10,30 +10,41 @@ from app.core.errors import NotFound
 from app.incidents.models import Incident, IncidentRole
 
 
-def visible_incidents(viewer: User | None) -> ColumnElement[bool]:
-    """A WHERE clause on Incident that keeps what `viewer` may see; use it in every query."""
+def incident_visible_to(person_id: ColumnElement[int] | int) -> ColumnElement[bool]:
+    """A WHERE clause on Incident: visible to the person with `person_id` (a value or a column).
+
+    Public incidents, and private ones the person responded to, facilitates, takes part in the
+    retro of, or sees as an admin. `person_id` may be a column of the outer query (e.g. the
+    owner of an action item), so the subqueries correlate everything but their own aliases.
+    """
     from app.retros.models import RetroParticipant, Retrospective
 
+    role = aliased(IncidentRole)
+    retro = aliased(Retrospective)
+    participant = aliased(RetroParticipant)
+    admin = aliased(User)
+    return or_(
+        Incident.visibility == "public",
+        select(role.id).where(role.incident_id == Incident.id, role.person_id == person_id)
+        .correlate_except(role).exists(),
+        select(retro.id).where(retro.incident_id == Incident.id, retro.facilitator_id == person_id)
+        .correlate_except(retro).exists(),
+        select(participant.id)
+        .join(retro, retro.id == participant.retrospective_id)
+        .where(retro.incident_id == Incident.id, participant.person_id == person_id)
+        .correlate_except(participant, retro).exists(),
+        select(admin.id).where(admin.person_id == person_id, admin.is_admin.is_(True))
+        .correlate_except(admin).exists(),
+    )
+
+
+def visible_incidents(viewer: User | None) -> ColumnElement[bool]:
+    """A WHERE clause on Incident that keeps what `viewer` may see; use it in every query."""
     if viewer is not None and viewer.is_admin:
         return true()
     if viewer is None:
         return Incident.visibility == "public"
-    person_id = viewer.person_id
-    # Aliases, correlated to Incident only: the caller's query may join these tables itself.
-    role = aliased(IncidentRole)
-    retro = aliased(Retrospective)
-    participant = aliased(RetroParticipant)
-    return or_(
-        Incident.visibility == "public",
-        select(role.id).where(role.incident_id == Incident.id, role.person_id == person_id)
-        .correlate(Incident).exists(),
-        select(retro.id).where(retro.incident_id == Incident.id, retro.facilitator_id == person_id)
-        .correlate(Incident).exists(),
-        select(participant.id)
-        .join(retro, retro.id == participant.retrospective_id)
-        .where(retro.incident_id == Incident.id, participant.person_id == person_id)
-        .correlate(Incident).exists(),
-    )
+    return incident_visible_to(viewer.person_id)
 
 
 def can_view(session: Session, viewer: User | None, incident: Incident) -> bool:

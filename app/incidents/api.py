@@ -9,7 +9,7 @@ from app.extensions import settings
 from app.incidents import service
 from app.incidents.access import get_visible_incident
 from app.incidents.schemas import (
-    EventCreate, EventList, EventRead, EventsAdded, EventsCreate, IncidentCreate, IncidentList,
+    EventList, EventRead, EventsAdded, EventsCreate, IncidentCreate, IncidentList,
     IncidentQuery, IncidentRead, IncidentUpdate, RoleCreate, RoleRead, incident_read,
 )
 from app.retros.models import Retrospective

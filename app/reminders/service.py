@@ -27,12 +27,12 @@ from app.actions.models import ActionItem
 from app.auth.models import User
 from app.core.errors import Forbidden, NotFound, RuleViolation, ValidationFailed
 from app.db import UTCDateTime, utcnow
-from app.incidents.access import visible_incidents
-from app.incidents.models import Incident, IncidentRole
+from app.incidents.access import incident_visible_to, visible_incidents
+from app.incidents.models import Incident
 from app.people.models import Person
 from app.reminders.mail import deliver_after_commit, enqueue, mail_enabled, render, smtp_config
 from app.reminders.models import EmailOutbox, ReminderLog, ReminderSnooze, RetroCalendarEvent
-from app.retros.models import RetroParticipant, Retrospective
+from app.retros.models import Retrospective
 from config import Settings
 from integrations.calendar import Attendee, Meeting, build_ics
 from integrations.smtp import Email, mail_on, send_all
@@ -74,18 +74,6 @@ class DigestRun:
     mail_enabled: bool
 
 
-def _owner_may_see() -> Any:
-    """Whether an item's owner may see its incident (the rule of app.incidents.access, per row)."""
-    owner = ActionItem.owner_id
-    return or_(
-        Incident.visibility == "public",
-        exists().where(IncidentRole.incident_id == Incident.id, IncidentRole.person_id == owner),
-        Retrospective.facilitator_id == owner,
-        exists().where(RetroParticipant.retrospective_id == Retrospective.id, RetroParticipant.person_id == owner),
-        exists().where(User.person_id == owner, User.is_admin.is_(True)),
-    )
-
-
 def _claim_digest_rows(session: Session, *, as_of: date, settings: Settings, token: str, now: datetime) -> None:
     horizon = as_of + timedelta(days=settings.reminders.due_soon_days)
     day = literal(as_of, Date())
@@ -112,7 +100,7 @@ def _claim_digest_rows(session: Session, *, as_of: date, settings: Settings, tok
             ~snoozed,
             # One digest per owner per day: what falls due after it waits for tomorrow's.
             ~already_mailed_today,
-            _owner_may_see(),
+            incident_visible_to(ActionItem.owner_id),
         )
     )
     insert = dialect_insert(session, ReminderLog).from_select(

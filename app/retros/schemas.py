@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import Field, StringConstraints
 
-from app.core.schemas import Email, RequestModel, ResponseModel, Timestamp, UpdateModel
+from app.core.schemas import Email, ResponseModel, Timestamp, UpdateModel
 
 RetroStatus = Literal["pending", "scheduled", "completed", "published"]
 

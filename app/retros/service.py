@@ -193,7 +193,8 @@ def update_retrospective(
                 fields={"status": "set scheduled_for to schedule the retro"},
             )
     session.flush()
-    if retro.scheduled_for != previous_slot:
+    people_changed = "participants" in changes or "facilitator" in changes
+    if retro.scheduled_for != previous_slot or (retro.scheduled_for is not None and people_changed):
         from app.reminders.service import retro_schedule_changed
 
         retro_schedule_changed(session, retro=retro, previous=previous_slot, settings=settings)

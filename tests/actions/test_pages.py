@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.actions.conftest import OWNER, in_days
+from tests.actions.conftest import in_days
 
 
 @pytest.fixture

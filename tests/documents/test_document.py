@@ -226,3 +226,17 @@ def test_choosing_another_template_before_any_edit(resolved, client, auth):
     assert section(document(client, retro["id"], auth), "impact")["body"] == "Edited"
     unknown = client.put(url, headers=auth, json={"template": "nope"})
     assert unknown.status_code == 422 and "template" in unknown.get_json()["error"]["fields"]
+
+
+def test_pasted_control_characters_are_kept_except_nul(resolved, client, auth):
+    _incident, retro = resolved()
+    url = f"/api/v1/retrospectives/{retro['id']}/sections/impact"
+    saved = client.put(url, headers=auth, json={"body": "log\x00 line \x1b[31mred\x1b[0m\x07", "version": 1})
+    assert saved.status_code == 200 and saved.get_json()["body"] == "log line \x1b[31mred\x1b[0m\x07"
+    for fmt in ("markdown", "html", "docx", "confluence"):
+        assert client.get(f"/api/v1/retrospectives/{retro['id']}/export?format={fmt}", headers=auth).status_code == 200
+    titled = client.put(url, headers=auth, json={"body": "x", "version": 2, "title": "bad\x00title"})
+    assert titled.status_code == 422 and "title" in titled.get_json()["error"]["fields"]
+    for key in ("%00", "UPPER", "a%20b", "x" * 70):
+        assert client.put(f"/api/v1/retrospectives/{retro['id']}/sections/{key}", headers=auth,
+                          json={"body": "x", "version": 1}).status_code == 404

@@ -166,3 +166,29 @@ def test_private_retros_are_published_only_by_those_who_see_them(confluence, fac
     _incident, retro = factory.resolved_incident(auth, visibility="private", commander="responder@example.com")
     assert publish(client, retro["id"], outsider[1]).status_code == 404
     assert confluence.calls() == []
+
+
+def test_the_republish_job_retries_failed_publications(app, confluence, resolved, client, auth):
+    from app.db import job_session
+    from app.documents.jobs import republish_job
+    from app.extensions import settings
+
+    _a, first = resolved(title="First")
+    _b, second = resolved(title="Second")
+    published = publish(client, first["id"], auth).get_json()
+    confluence.fail_next(503)
+    assert publish(client, first["id"], auth).status_code == 503
+    confluence.fail_next(503)
+    assert publish(client, second["id"], auth).status_code == 503
+
+    confluence.fail_next(503)
+    with job_session(app) as session:
+        assert republish_job(session, settings=settings(app)) == {"published": 0, "failed": 1}
+    with job_session(app) as session:
+        assert republish_job(session, settings=settings(app)) == {"published": 2, "failed": 0}
+    states = [document(client, r["id"], auth)["publications"]["confluence"] for r in (first, second)]
+    assert [(s["status"], s["last_error"]) for s in states] == [("published", None), ("published", None)]
+    assert states[0]["page_id"] == published["page_id"] and states[0]["version"] == 2
+    assert len(confluence.pages) == 3
+    with job_session(app) as session:
+        assert republish_job(session, settings=settings(app)) == {"published": 0, "failed": 0}

@@ -1,6 +1,6 @@
 """GET /api/v1/metrics: figures that respect the period and private incidents."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 UTC = timezone.utc
 FRIDAY = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
