@@ -174,11 +174,11 @@ def test_the_conditional_update_refuses_a_write_that_lost_the_race(app, resolved
         # The other facilitator's save lands between our read and our write.
         session.execute(update(DocumentSection).where(DocumentSection.id == mine.id)
                         .values(version=2, body="theirs").execution_options(synchronize_session=False))
-        session.commit()
-        session.expire_all()
+        session.commit()  # our copy still says version 1 (no expiry on commit): only the UPDATE can tell
         with pytest.raises(Conflict) as caught:
             service.save_section(session, viewer=user, retro_id=retro["id"], key="impact", body="mine", version=1)
         assert caught.value.extra["current"]["body"] == "theirs"
+        assert caught.value.extra["current"]["version"] == 2
 
 
 @pytest.mark.parametrize("body, field", [
