@@ -45,6 +45,7 @@ class JobSpec:
 def job_specs(settings: Settings) -> list[JobSpec]:
     """The jobs, with their stable ids and intervals."""
     from app.actions.jobs import jira_sync_job
+    from app.documents.jobs import republish_job
     from app.reminders.jobs import digest_job, nudge_job, outbox_job
 
     tick = settings.scheduler.tick_seconds
@@ -55,6 +56,8 @@ def job_specs(settings: Settings) -> list[JobSpec]:
     ]
     if settings.jira.enabled:
         specs.append(JobSpec("actions.jira_sync", jira_sync_job, settings.jira.sync_minutes * 60.0))
+    if settings.confluence.enabled:
+        specs.append(JobSpec("documents.republish", republish_job, tick))
     return specs
 
 

@@ -72,7 +72,7 @@ def read_marked_messages(path: str | Path, reactions: Iterable[str]) -> list[Mar
             found.append(MarkedMessage(
                 channel=channel, ts=message["ts"],
                 occurred_at=datetime.fromtimestamp(float(message["ts"]), tz=timezone.utc),
-                author=author or None, text=(message.get("text") or "").strip() or "(no text)", reactions=names,
+                author=author or None, text=(message.get("text") or "").replace("\x00", "").strip() or "(no text)", reactions=names,
             ))
     found.sort(key=lambda m: (m.occurred_at, m.channel, m.ts))
     return found

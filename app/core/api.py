@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import json
+import types
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,8 +53,22 @@ def field_errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
     return fields
 
 
+def _union_member(schema: Any, data: Any) -> Any:
+    """For `Model | list[Model]` bodies, the member the data's shape asks for, so errors name plain paths."""
+    if typing.get_origin(schema) not in (typing.Union, types.UnionType):
+        return schema
+    wanted = list if isinstance(data, list) else dict
+    for member in typing.get_args(schema):
+        base = typing.get_args(member)[0] if typing.get_origin(member) is typing.Annotated else member
+        is_list = typing.get_origin(base) is list
+        if (wanted is list) == is_list:
+            return member
+    return schema
+
+
 def validate(schema: Any, data: Any, *, what: str = "request body") -> Any:
     """Validate `data` against a pydantic model or type; ValidationFailed names each bad field."""
+    schema = _union_member(schema, data)
     try:
         value = _adapter(schema).validate_python(data)
     except ValidationError as exc:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 
 def _lower(value: str) -> str:
@@ -24,10 +24,27 @@ Email = Annotated[EmailStr, AfterValidator(_lower)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
+def _no_nul(value: Any) -> Any:
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("must not contain NUL (\\x00) characters")
+    if isinstance(value, list):
+        for item in value:
+            _no_nul(item)
+    return value
+
+
 class RequestModel(BaseModel):
-    """A request body or query: unknown fields are refused by name, nothing is mass-assigned."""
+    """A request body or query: unknown fields are refused by name, nothing is mass-assigned.
+
+    Text holding NUL characters is refused by field: PostgreSQL cannot store them.
+    """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _refuse_nul(cls, value: Any) -> Any:
+        return _no_nul(value)
 
 
 class UpdateModel(RequestModel):

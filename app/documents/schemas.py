@@ -30,7 +30,7 @@ class SectionUpdate(RequestModel):
     """A new text for a section; `version` is the version it was edited from."""
 
     body: Annotated[str, StringConstraints(max_length=MAX_SECTION_CHARS), AfterValidator(_without_nul)]
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=2**31 - 1)
     title: Optional[OneLine] = None
 
 
