@@ -7,6 +7,8 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.actions.schemas import ActionItemCreate
+from app.actions.service import create_item
 from app.auth.service import create_user, find_user
 from app.incidents import service as incidents
 from app.incidents.models import Incident
@@ -74,6 +76,15 @@ TIMELINE = [
     (105, "communication", "Liam O'Connor", "Status page: resolved. Post-incident review to follow."),
     (110, "resolution", "Maya Chen", "Incident resolved. Retro to cover failover fencing, health checks, DNS caching and query review."),
     (112, "note", "Maya Chen", "Handed the timeline to the scribe for the retro document."),
+]
+
+# (title, owner, due in days from today, priority)
+ACTION_ITEMS = [
+    ("Make the failover health check run a write, not SELECT 1", "sofia.rossi@example.com", 7, "high"),
+    ("Fence the old primary automatically in the failover runbook", "sofia.rossi@example.com", 14, "high"),
+    ("Lower the database driver's DNS cache to 30 s in checkout-api", "dev.patel@example.com", 2, "medium"),
+    ("Review query plans of analytics releases before they reach orders-db", "nora.berg@example.com", 21, "medium"),
+    ("Status page template for payment outages", "liam.oconnor@example.com", -1, "low"),
 ]
 
 ROLES = [
@@ -150,4 +161,11 @@ def load_demo(session: Session, *, settings: Settings, now: datetime | None = No
         update_retrospective(
             session, retro=retro, data=RetroUpdate(facilitator="facilitator@example.com"), actor=admin, settings=settings
         )
+    if retro is not None:
+        today = (now or datetime.now(timezone.utc)).date()
+        for title, owner, days, priority in ACTION_ITEMS:
+            create_item(
+                session, retro=retro, actor=admin, via="system", settings=settings,
+                data=ActionItemCreate(title=title, owner=owner, due_date=today + timedelta(days=days), priority=priority),
+            )
     return incident, True

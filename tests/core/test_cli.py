@@ -69,12 +69,16 @@ def test_demo_loads_a_realistic_incident_once(env):
         kinds = set(conn.scalars(select(TimelineEvent.kind)))
         commanders = conn.execute(text("SELECT count(*) FROM incident_roles WHERE role = 'commander'")).scalar()
         retros = conn.execute(text("SELECT count(*) FROM retrospectives")).scalar()
+        items = conn.execute(text("SELECT count(*) FROM action_items")).scalar()
+        sections = conn.execute(text("SELECT count(*) FROM document_sections")).scalar()
     engine.dispose()
     assert incident.severity == "SEV1" and incident.status == "resolved"
     assert events >= 40
     assert {"detection", "escalation", "role", "mitigation", "resolution"} <= kinds
     assert commanders == 2  # the commander role was handed over
     assert retros == 1
+    assert items == 5
+    assert sections >= 8  # the standard template, prefilled
 
 
 def _free_port():
