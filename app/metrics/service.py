@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -66,23 +67,18 @@ def compute_metrics(session: Session, *, viewer: User, since: date | None, until
         ).all()
     )
 
-    item_rows = session.execute(
-        _period(
-            select(ActionItem.status, func.count(ActionItem.id))
+    def items(*columns: Any) -> Select:
+        query = (
+            select(*columns)
             .join(Retrospective, Retrospective.id == ActionItem.retrospective_id)
             .join(Incident, Incident.id == Retrospective.incident_id)
-            .where(visible).group_by(ActionItem.status),
-            since, until,
+            .where(visible)
         )
-    ).all()
+        return _period(query, since, until)
+
+    item_rows = session.execute(items(ActionItem.status, func.count(ActionItem.id)).group_by(ActionItem.status)).all()
     items_by_status = {status: 0 for status in ACTION_STATUSES} | {status: count for status, count in item_rows}
-    base_items = _period(
-        select(func.count(ActionItem.id))
-        .join(Retrospective, Retrospective.id == ActionItem.retrospective_id)
-        .join(Incident, Incident.id == Retrospective.incident_id)
-        .where(visible),
-        since, until,
-    )
+    base_items = items(func.count(ActionItem.id))
     overdue = session.scalar(base_items.where(ActionItem.status.not_in(CLOSED), ActionItem.due_date < today)) or 0
     oversized = session.scalar(base_items.where(ActionItem.oversized.is_(True))) or 0
     total_items = sum(items_by_status.values())
