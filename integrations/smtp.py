@@ -137,7 +137,9 @@ def build_message(email: Email, mail_from: str) -> Message:
     body["MIME-Version"] = "1.0"
     body["From"] = mail_from
     body["To"] = email.to
-    body["Subject"] = email.subject if email.subject.isascii() else Header(email.subject, "utf-8").encode()
+    # A subject is one line whatever its parts held: a line break would start a new header.
+    subject = " ".join(email.subject.split())
+    body["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
     body["Date"] = formatdate(usegmt=True)
     body["Message-ID"] = make_msgid(domain=mail_from.rpartition("@")[2] or "localhost")
     for name, value in email.headers:
@@ -198,7 +200,11 @@ class Mailer:
 
     def send(self, email: Email) -> None:
         """Send one email; raises MailError if the server refuses it or cannot be reached."""
-        message = build_message(email, self.mail_from)
+        try:
+            message = build_message(email, self.mail_from)
+        except (ValueError, TypeError, LookupError) as exc:
+            # This one message cannot be built (a bad header): fail it alone, never the run.
+            raise MailError(f"the message to {email.to} could not be built: {exc}") from exc
         if self._connection is None:
             self._connection = self._connect()
         try:

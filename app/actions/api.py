@@ -124,8 +124,8 @@ def jira_webhook():
 
 
 @bp.post("/sync/jira")
-@endpoint("Push every pending change to Jira now (backoff timers ignored), then pull", response=SyncCounts,
-          tags=("jira",))
+@endpoint("Push every pending change to Jira now (backoff timers ignored), then pull (admins)",
+          response=SyncCounts, tags=("jira",), admin=True)
 def sync_jira(user):
     config = settings()
     factory = database().session_factory

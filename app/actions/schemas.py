@@ -7,12 +7,12 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import Field, StringConstraints
 
-from app.core.schemas import Email, Id, RequestModel, ResponseModel, Text, UpdateModel
+from app.core.schemas import Email, Id, Line, RequestModel, ResponseModel, UpdateModel
 
 Status = Literal["open", "in_progress", "done", "wont_do"]
 Priority = Literal["low", "medium", "high", "critical"]
 SyncStatus = Literal["pending", "synced", "failed", "off"]
-Title = Annotated[Text, StringConstraints(max_length=300)]
+Title = Annotated[Line, StringConstraints(max_length=300)]
 Description = Annotated[str, StringConstraints(max_length=20_000)]
 
 

@@ -83,6 +83,9 @@ def log_off_once(settings: Settings) -> None:
         log.info("Jira sync is off: set HINDSIGHT_JIRA_URL and HINDSIGHT_JIRA_PROJECT to turn it on.")
 
 
+MAX_ID = 2**31 - 1
+
+
 def item_label(settings: Settings, item_id: int) -> str:
     return f"{settings.jira.label}-{item_id}"
 
@@ -90,9 +93,16 @@ def item_label(settings: Settings, item_id: int) -> str:
 def item_id_from_labels(settings: Settings, labels: Iterable[str]) -> int | None:
     prefix = settings.jira.label + "-"
     for label in labels:
-        if label.startswith(prefix) and label[len(prefix):].isdigit():
-            return int(label[len(prefix):])
+        if isinstance(label, str) and label.startswith(prefix) and label[len(prefix):].isdigit():
+            item_id = int(label[len(prefix):])
+            if item_id <= MAX_ID:
+                return item_id
     return None
+
+
+def in_project(settings: Settings, key: str) -> bool:
+    """Whether an issue key belongs to the configured project (labels alone prove nothing)."""
+    return key.startswith(f"{settings.jira.project}-")
 
 
 # -- what an item looks like in Jira -----------------------------------------------------
@@ -590,12 +600,20 @@ def handle_webhook(session: Session, *, payload: Any, identifier: str | None, se
     item = session.scalar(query.with_for_update(of=ActionItem))
     if item is None:
         return "unknown_issue"
+    # Anyone in Jira can put our label on an issue: only the item's own issue (or, before the
+    # item knows its key, an issue of our project) may change it.
+    if item.jira_key is not None and item.jira_key != issue.key:
+        return "ignored"
     if item.jira_key is None:
+        if not in_project(settings, issue.key):
+            return "ignored"
         item.jira_key, item.jira_issue_id = issue.key, issue.id
         record_change(session, item=item, field="jira_key", old=None, new=issue.key, via="system",
                       note="learned from a Jira webhook")
-    user = payload.get("user") or {}
-    actor = user.get("displayName") or user.get("name") or "Jira"
+    user = payload.get("user")
+    user = user if isinstance(user, dict) else {}
+    actor = user.get("displayName") or user.get("name")
+    actor = actor[:200] if isinstance(actor, str) and actor else "Jira"
     return "applied" if apply_issue(session, item=item, issue=issue, settings=settings, actor=actor) else "unchanged"
 
 
@@ -622,6 +640,8 @@ def reconcile(factory: SessionFactory, *, client: JiraClient, settings: Settings
             for item in items:
                 issue = by_item[item.id]
                 if item.jira_key is None:
+                    if not in_project(settings, issue.key):
+                        continue
                     item.jira_key, item.jira_issue_id = issue.key, issue.id
                     record_change(session, item=item, field="jira_key", old=None, new=issue.key, via="system",
                                   note="found by the reconcile")
@@ -690,6 +710,9 @@ def _housekeeping(factory: SessionFactory, *, settings: Settings) -> None:
         )
 
 
+IMMEDIATE_PUSH_LIMIT = 3
+
+
 def push_soon(app: Flask, item_ids: Iterable[int]) -> None:
     """The attempt right after a commit: push these items now, in a fresh session, never raising."""
     from app.db import database
@@ -706,7 +729,12 @@ def push_soon(app: Flask, item_ids: Iterable[int]) -> None:
         assert factory is not None
         try:
             with JiraClient(jira_config(settings)) as client:
-                push_due(factory, settings=settings, client=client, force=False, item_ids=ids)
+                # The request waits on this: a few items, one at a time, and none after the first
+                # failure (a hung Jira costs one timeout, not one per item). The sync job does the rest.
+                for item_id in sorted(ids)[:IMMEDIATE_PUSH_LIMIT]:
+                    counts = push_due(factory, settings=settings, client=client, force=False, item_ids=[item_id])
+                    if counts.failed:
+                        break
         except Exception:  # noqa: BLE001 - the request already succeeded; the outbox keeps the change
             log.exception("Pushing action items %s to Jira right after the commit failed; the sync job retries", sorted(ids))
 

@@ -19,7 +19,7 @@ from typing import Any
 from flask import Response, g, jsonify, request
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from app.core.errors import BadRequest, Unauthorized, ValidationFailed
+from app.core.errors import BadRequest, Forbidden, Unauthorized, ValidationFailed
 from app.core.schemas import UpdateModel
 from app.db import commit, get_session
 
@@ -35,6 +35,7 @@ class EndpointSpec:
     status: int = 200
     auth: bool = True
     tags: tuple[str, ...] = field(default_factory=tuple)
+    admin: bool = False
     content_type: str = "application/json"
 
 
@@ -122,6 +123,11 @@ def dump(value: Any) -> Any:
     return TypeAdapter(type(value)).dump_python(value, mode="json") if value is not None else None
 
 
+def require_admin(user: Any) -> None:
+    if not user.is_admin:
+        raise Forbidden("Only admins can do this.", code="admin_only")
+
+
 def require_user() -> Any:
     user = g.get("user")
     if user is None:
@@ -140,16 +146,19 @@ def endpoint(
     status: int = 200,
     auth: bool = True,
     tags: tuple[str, ...] = (),
+    admin: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorate a JSON view: see the module docstring."""
+    """Decorate a JSON view: see the module docstring. `admin=True` lets only admins call it (403)."""
 
-    spec = EndpointSpec(summary, body, query, response, status, auth, tags)
+    spec = EndpointSpec(summary, body, query, response, status, auth or admin, tags, admin=admin)
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if auth:
+            if auth or admin:
                 kwargs["user"] = require_user()
+                if admin:
+                    require_admin(kwargs["user"])
             if body is not None:
                 kwargs["body"] = validate(body, read_json_body())
             if query is not None:

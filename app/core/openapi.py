@@ -83,7 +83,7 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                     content = {spec.content_type: {"schema": _schema(spec.response, components, "serialization")}}
                 operation["responses"][str(spec.status)] = {"description": "Success", "content": content}
             error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-            for code in (["401"] if spec.auth else []) + ["400", "404", "422"]:
+            for code in (["401"] if spec.auth else []) + (["403"] if spec.admin else []) + ["400", "404", "422"]:
                 operation["responses"][code] = {"description": "Error", "content": error_ref}
             if spec.auth:
                 operation["security"] = [{"bearer": []}]

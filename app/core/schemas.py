@@ -22,6 +22,9 @@ Timestamp = Annotated[AwareDatetime, AfterValidator(_utc)]
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Email = Annotated[EmailStr, AfterValidator(_lower)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# One line of text (titles, names): no line breaks or other control characters, since it
+# travels into email subjects, Jira summaries and page titles.
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
 
 def _no_nul(value: Any) -> Any:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import AnyHttpUrl, Field, StringConstraints
 
-from app.core.schemas import Email, RequestModel, ResponseModel, Text, Timestamp, UpdateModel
+from app.core.schemas import Email, Line, RequestModel, ResponseModel, Text, Timestamp, UpdateModel
 
 Severity = Literal["SEV0", "SEV1", "SEV2"]
 Status = Literal["investigating", "identified", "contained", "resolved"]
@@ -16,11 +16,11 @@ Role = Literal[
     "commander", "scribe", "communications_lead", "executive_sponsor", "legal_counsel",
     "data_analyst", "customer_support_lead", "subject_matter_expert",
 ]
-Title = Annotated[Text, StringConstraints(max_length=300)]
+Title = Annotated[Line, StringConstraints(max_length=300)]
 
 
 class LinkIn(RequestModel):
-    title: Annotated[Text, StringConstraints(max_length=300)]
+    title: Annotated[Line, StringConstraints(max_length=300)]
     url: AnyHttpUrl
 
 

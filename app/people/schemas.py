@@ -6,11 +6,11 @@ from typing import Annotated, Optional
 
 from pydantic import StringConstraints, field_validator
 
-from app.core.schemas import Email, RequestModel, ResponseModel, Text
+from app.core.schemas import Email, Line, RequestModel, ResponseModel
 
 
 class PersonCreate(RequestModel):
-    name: Annotated[Text, StringConstraints(max_length=200)]
+    name: Annotated[Line, StringConstraints(max_length=200)]
     email: Email
     timezone: Optional[str] = None
     jira_account_id: Optional[Annotated[str, StringConstraints(max_length=128)]] = None

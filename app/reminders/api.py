@@ -3,7 +3,6 @@
 from flask import Blueprint
 
 from app.core.api import endpoint
-from app.core.errors import Forbidden
 from app.db import get_session
 from app.extensions import settings
 from app.reminders import service
@@ -14,16 +13,10 @@ from app.reminders.schemas import (
 bp = Blueprint("reminders_api", __name__, url_prefix="/api/v1")
 
 
-def _require_admin(user) -> None:  # type: ignore[no-untyped-def]
-    if not user.is_admin:
-        raise Forbidden("Only admins can do this.", code="admin_only")
-
-
 @bp.post("/reminders/run")
 @endpoint("Send the reminder digests that are due now (admins)", body=ReminderRun, response=ReminderRunRead,
-          tags=("reminders",))
+          tags=("reminders",), admin=True)
 def run_reminders(user, body: ReminderRun):
-    _require_admin(user)
     config = settings()
     as_of = body.as_of or service.local_today(config)
     run = service.send_digests(get_session(), as_of=as_of, settings=config)
@@ -33,9 +26,8 @@ def run_reminders(user, body: ReminderRun):
 
 @bp.get("/reminders/failures")
 @endpoint("Emails SMTP has not taken yet, with the last error (admins)", response=MailFailures,
-          tags=("reminders",))
+          tags=("reminders",), admin=True)
 def mail_failures(user):
-    _require_admin(user)
     found = service.mail_failures(get_session())
     return MailFailures(items=[MailFailure(**entry) for entry in found])
 
