@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Annotated, Any, ClassVar
 
@@ -10,6 +11,17 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Email
 
 def _lower(value: str) -> str:
     return value.strip().lower()
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _one_line(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL (\\x00) characters")
+    if _CONTROL.search(value):
+        raise ValueError("must be one line, without line breaks or other control characters")
+    return value
 
 
 def _utc(value: datetime) -> datetime:
@@ -24,7 +36,7 @@ Email = Annotated[EmailStr, AfterValidator(_lower)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 # One line of text (titles, names): no line breaks or other control characters, since it
 # travels into email subjects, Jira summaries and page titles.
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_one_line)]
 
 
 def _no_nul(value: Any) -> Any:

@@ -67,14 +67,15 @@ def update_incident(user, incident_id: int, body: IncidentUpdate):
 def add_role(user, incident_id: int, body: RoleCreate):
     session = get_session()
     incident = get_visible_incident(session, user, incident_id)
-    role, created = service.add_role(
-        session, incident=incident, email=body.email, role=body.role, started_at=body.started_at
+    role, _created = service.add_role(
+        session, incident=incident, email=body.email, role=body.role, started_at=body.started_at,
+        actor=user, override_reason=body.override_reason,
     )
     read = RoleRead(
         email=role.person.email, name=role.person.name, role=role.role, started_at=role.started_at,
         ended_at=role.ended_at, handed_to=None,
     )
-    return read, 201 if created else 200
+    return read
 
 
 @bp.post("/incidents/<int:incident_id>/timeline")

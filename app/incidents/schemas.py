@@ -58,6 +58,8 @@ class RoleCreate(RequestModel):
     email: Email
     role: Role
     started_at: Optional[Timestamp] = None
+    # Needed once the retro is booked, for a role that starts after resolution (not a sponsor).
+    override_reason: Optional[Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]] = None
 
 
 class RoleRead(ResponseModel):

@@ -97,11 +97,14 @@ def update_incident(
 
 
 def add_role(
-    session: Session, *, incident: Incident, email: str, role: str, started_at: datetime | None = None
+    session: Session, *, incident: Incident, email: str, role: str, started_at: datetime | None = None,
+    actor: User | None = None, override_reason: str | None = None,
 ) -> tuple[IncidentRole, bool]:
     """Give `role` to the person with `email`; for single-holder roles this is a handoff.
 
-    Returns the role and whether it is new (the same holder again changes nothing).
+    Once the retro is booked, the retro's rules apply to the new holder (see
+    `app.retros.service.admit_responder`). Returns the role and whether it is new (the
+    same holder again changes nothing).
     """
     person = require_person(session, email, field="email")
     started_at = started_at or utcnow()
@@ -111,6 +114,12 @@ def add_role(
     for held in current:
         if held.person_id == person.id:
             return held, False
+    from app.retros.service import add_responder_to_retro, admit_responder
+
+    admit_responder(
+        session, incident=incident, person=person, role=role, started_at=started_at,
+        override_reason=override_reason, actor=actor,
+    )
     if role in SINGLE_HOLDER_ROLES:
         for held in current:
             if started_at < held.started_at:
@@ -123,8 +132,6 @@ def add_role(
     new_role = IncidentRole(person=person, role=role, started_at=started_at)
     incident.roles.append(new_role)
     session.flush()
-    from app.retros.service import add_responder_to_retro
-
     add_responder_to_retro(session, incident=incident, person=person)
     return new_role, True
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -99,6 +99,41 @@ def retro_for_incident(session: Session, *, incident: Incident) -> Retrospective
             code="no_retrospective",
         )
     return retro
+
+
+def admit_responder(
+    session: Session, *, incident: Incident, person: Person, role: str, started_at: datetime,
+    override_reason: str | None, actor: User | None,
+) -> None:
+    """The retro's rules for a role given once the retro is booked; call it before adding the role.
+
+    The facilitator may not take a role (`facilitator_involved`). Someone not yet on the team
+    who is given a role starting after resolution would become a participant without anyone
+    deciding it: that needs an `override_reason`, kept on the retro (`spectator_not_allowed`).
+    A role held during the incident and an executive sponsor (a SEV0 retro asks for one) need none.
+    """
+    retro = session.scalar(select(Retrospective).where(Retrospective.incident_id == incident.id))
+    if retro is None or retro.status in ("completed", "published"):
+        return
+    if retro.facilitator_id == person.id:
+        raise RuleViolation(
+            f"{person.email} facilitates the retro and so may not hold a role; pick another facilitator first.",
+            code="facilitator_involved", fields={"email": "is the retro's facilitator"},
+        )
+    team = {p.person_id for p in retro.participants} | {r.person_id for r in incident.roles}
+    during_incident = incident.resolved_at is not None and started_at <= incident.resolved_at
+    if person.id in team or role == "executive_sponsor" or during_incident:
+        return
+    if not override_reason:
+        raise RuleViolation(
+            f"{person.email} was not on the response team and the role starts after resolution; "
+            "give an override_reason to add them to the retro anyway.",
+            code="spectator_not_allowed", fields={"email": "not on the response team"},
+        )
+    _record_override(
+        retro, rule="spectator_not_allowed", reason=override_reason,
+        detail=f"{person.email} given the {role} role after resolution", actor=actor,
+    )
 
 
 def add_responder_to_retro(session: Session, *, incident: Incident, person: Person) -> None:
@@ -201,5 +236,7 @@ def update_retrospective(
     return retro
 
 
-def _record_override(retro: Retrospective, *, rule: str, reason: str, detail: str, actor: User) -> None:
-    retro.overrides.append(RetroOverride(rule=rule, reason=reason, detail=detail, by_id=actor.person_id))
+def _record_override(retro: Retrospective, *, rule: str, reason: str, detail: str, actor: User | None) -> None:
+    retro.overrides.append(
+        RetroOverride(rule=rule, reason=reason, detail=detail, by_id=actor.person_id if actor else None)
+    )

@@ -131,7 +131,7 @@ def test_roles_validation(factory, auth, client):
     assert unknown.status_code == 422 and "email" in unknown.get_json()["error"]["fields"]
     first = client.post(url, json={"email": "sme@example.com", "role": "subject_matter_expert"}, headers=auth)
     again = client.post(url, json={"email": "sme@example.com", "role": "subject_matter_expert"}, headers=auth)
-    assert (first.status_code, again.status_code) == (201, 200)
+    assert (first.status_code, again.status_code) == (201, 201)
     roles = client.get(f"/api/v1/incidents/{incident['id']}", headers=auth).get_json()["roles"]
     assert [r["role"] for r in roles].count("subject_matter_expert") == 1
 
@@ -178,3 +178,10 @@ def test_nul_characters_are_refused_by_field(factory, auth, client):
     incident = factory.incident(auth)
     events = client.post(f"/api/v1/incidents/{incident['id']}/timeline", json=[{"occurred_at": "2026-11-20T08:00:00Z", "text": "ok"}, {"occurred_at": "2026-11-20T08:00:00Z", "text": "bad\x00"}], headers=auth)
     assert events.status_code == 422 and "1.text" in events.get_json()["error"]["fields"]
+
+
+def test_titles_are_one_line(factory, auth, client):
+    factory.person(email="x@example.com")
+    response = client.post("/api/v1/incidents", json={"title": "Outage\nX-Evil: yes", "severity": "SEV1", "commander": "x@example.com"}, headers=auth)
+    assert response.status_code == 422
+    assert "one line" in response.get_json()["error"]["fields"]["title"]

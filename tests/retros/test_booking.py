@@ -154,3 +154,31 @@ def test_resolved_at_in_the_future_is_refused(factory, auth, client):
     assert response.status_code == 422
     assert "resolved_at" in response.get_json()["error"]["fields"]
     assert client.get(f"/api/v1/incidents/{incident['id']}", headers=auth).get_json()["status"] == "investigating"
+
+
+def test_a_role_given_after_resolution_needs_a_reason_to_join_the_retro(factory, auth, client):
+    incident = factory.incident(auth, started_at=(FRIDAY - timedelta(hours=3)).isoformat())
+    retro = resolve(client, auth, incident["id"])
+    factory.person(email="late@example.com")
+    factory.person(email="analyst@example.com")
+    roles = f"/api/v1/incidents/{incident['id']}/roles"
+    refused = client.post(roles, json={"email": "late@example.com", "role": "subject_matter_expert"}, headers=auth)
+    assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "spectator_not_allowed"
+    assert "late@example.com" not in client.get(f"/api/v1/retrospectives/{retro['id']}", headers=auth).get_json()["participants"]
+    # A role held during the incident, recorded late, is a fact: no reason needed.
+    during = client.post(roles, json={"email": "analyst@example.com", "role": "data_analyst", "started_at": (FRIDAY - timedelta(hours=1)).isoformat()}, headers=auth)
+    assert during.status_code == 201
+    allowed = client.post(roles, json={"email": "late@example.com", "role": "subject_matter_expert", "override_reason": "owns the fix"}, headers=auth)
+    assert allowed.status_code == 201
+    after = client.get(f"/api/v1/retrospectives/{retro['id']}", headers=auth).get_json()
+    assert {"late@example.com", "analyst@example.com"} <= set(after["participants"])
+    assert [(o["rule"], o["reason"]) for o in after["overrides"]] == [("spectator_not_allowed", "owns the fix")]
+
+
+def test_the_facilitator_may_not_take_a_role(factory, auth, client):
+    incident = factory.incident(auth, started_at=(FRIDAY - timedelta(hours=3)).isoformat())
+    retro = resolve(client, auth, incident["id"])
+    factory.person(email="neutral@example.com")
+    client.patch(f"/api/v1/retrospectives/{retro['id']}", json={"facilitator": "neutral@example.com"}, headers=auth)
+    refused = client.post(f"/api/v1/incidents/{incident['id']}/roles", json={"email": "neutral@example.com", "role": "scribe", "override_reason": "short-handed"}, headers=auth)
+    assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "facilitator_involved"

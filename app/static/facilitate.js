@@ -1,0 +1,342 @@
+// The facilitation page: saves document sections (with version checks) and captures action items
+// through the JSON API, without reloading. Data from the server is only ever put in textContent.
+(function () {
+  "use strict";
+
+  var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
+
+  function api(method, url, body) {
+    return fetch(url, {
+      method: method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf },
+      body: body === undefined ? undefined : JSON.stringify(body)
+    }).then(function (response) {
+      return response.json().catch(function () { return null; }).then(function (data) {
+        return { status: response.status, ok: response.ok, data: data };
+      });
+    }, function () {
+      return { status: 0, ok: false, data: { error: { message: "Hindsight did not answer: check the connection and try again." } } };
+    });
+  }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function errorOf(result) {
+    var error = (result.data && result.data.error) || {};
+    return { code: error.code, message: error.message || "The request failed (" + result.status + ").", fields: error.fields || {}, current: error.current };
+  }
+
+  // -- document sections ------------------------------------------------------------------
+
+  var dirty = 0;
+  // Times in the organisation's zone, like the ones the server rendered.
+  var zone = document.getElementById("retro-facts").dataset.zone;
+  var clock = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", day: "2-digit", month: "short", timeZone: zone });
+
+  function setupEditor(editor) {
+    var textarea = editor.querySelector("textarea");
+    var button = editor.querySelector("button.save");
+    var status = editor.querySelector(".status");
+    var meta = editor.querySelector(".meta");
+    var conflict = editor.querySelector(".conflict");
+    var saved = textarea.value;
+    var isDirty = false;
+
+    function say(text, bad) {
+      status.textContent = text;
+      status.classList.toggle("bad", !!bad);
+    }
+
+    function markDirty() {
+      var now = textarea.value !== saved || !conflict.hidden;
+      if (now !== isDirty) { dirty += now ? 1 : -1; isDirty = now; }
+      editor.classList.toggle("dirty", now);
+      if (now && !status.classList.contains("bad")) say("Not saved yet");
+      if (!now) say("");
+    }
+
+    function describe(section) {
+      meta.textContent = "version " + section.version + (section.updated_by ? ", saved by " + section.updated_by : "") +
+        " · " + clock.format(new Date(section.updated_at));
+    }
+
+    function showConflict(current) {
+      conflict.replaceChildren();
+      editor.dataset.version = String(current.version);
+      var who = current.updated_by || "Someone else";
+      conflict.appendChild(el("strong", {}, who + " saved this section while you were editing it (it is at version " + current.version + " now)."));
+      describe(current);
+      conflict.appendChild(el("p", {}, "Your text is kept in the editor above. Their current text is below: " +
+        "merge what you need, then save again."));
+      var theirs = el("textarea", { readonly: "", "aria-label": "Their current text", "class": "theirs" });
+      theirs.value = current.body;
+      conflict.appendChild(theirs);
+      var row = el("div", { "class": "actions" });
+      var append = el("button", { type: "button", "class": "secondary" }, "Add their text below mine");
+      var replace = el("button", { type: "button", "class": "secondary" }, "Use their text instead of mine");
+      var dismiss = el("button", { type: "button", "class": "secondary" }, "Keep mine, drop theirs");
+      append.addEventListener("click", function () {
+        textarea.value = textarea.value.replace(/\s*$/, "") + "\n\n" + current.body;
+        textarea.focus();
+        closeConflict();
+      });
+      replace.addEventListener("click", function () {
+        textarea.value = current.body;
+        closeConflict();
+      });
+      dismiss.addEventListener("click", closeConflict);
+      row.appendChild(append); row.appendChild(replace); row.appendChild(dismiss);
+      conflict.appendChild(row);
+      conflict.hidden = false;
+      say("Not saved: someone else saved first.", true);
+      markDirty();
+    }
+
+    function closeConflict() {
+      conflict.hidden = true;
+      conflict.replaceChildren();
+      say("");
+      markDirty();
+      if (isDirty) say("Not saved yet: save to keep the merged text");
+    }
+
+    function save() {
+      button.disabled = true;
+      say("Saving…");
+      var body = textarea.value;
+      api("PUT", editor.dataset.url, { body: body, version: Number(editor.dataset.version) }).then(function (result) {
+        button.disabled = false;
+        if (result.ok) {
+          saved = body;
+          editor.dataset.version = String(result.data.version);
+          describe(result.data);
+          if (!conflict.hidden) { conflict.hidden = true; conflict.replaceChildren(); }
+          markDirty();
+          say("Saved, version " + result.data.version);
+          return;
+        }
+        var error = errorOf(result);
+        if (result.status === 409 && error.current) {
+          showConflict(error.current);
+        } else {
+          say(error.message, true);
+        }
+      });
+    }
+
+    textarea.addEventListener("input", markDirty);
+    textarea.addEventListener("keydown", function (event) {
+      if ((event.ctrlKey || event.metaKey) && event.key === "s") { event.preventDefault(); save(); }
+    });
+    button.addEventListener("click", save);
+    button.disabled = false;
+  }
+
+  document.querySelectorAll(".editor").forEach(setupEditor);
+  window.addEventListener("beforeunload", function (event) {
+    if (dirty > 0) { event.preventDefault(); event.returnValue = ""; }
+  });
+
+  // -- action items -----------------------------------------------------------------------
+
+  var card = document.getElementById("action-items-card");
+  if (!card) return;
+  var form = document.getElementById("new-item");
+  var messages = document.getElementById("item-messages");
+  var tbody = document.querySelector("#items tbody");
+  var rowTemplate = document.getElementById("item-row");
+  var maxWeeks = card.dataset.maxWeeks;
+  var ownerNames = {};
+  form.querySelectorAll("#item-owner option").forEach(function (option) {
+    if (option.value) ownerNames[option.value] = option.textContent;
+  });
+
+  function urlFor(template, id) { return template.replace(/\/0(\/|$)/, "/" + id + "$1"); }
+
+  function showMessages(texts, kind) {
+    messages.replaceChildren();
+    texts.forEach(function (text) { messages.appendChild(el("div", { "class": kind }, text)); });
+  }
+
+  function clearFieldErrors() {
+    form.querySelectorAll(".field-error").forEach(function (node) { node.textContent = ""; });
+    form.querySelectorAll(".field.invalid").forEach(function (node) { node.classList.remove("invalid"); });
+  }
+
+  function countItems() {
+    var rows = tbody.querySelectorAll("tr[data-id]").length;
+    document.getElementById("item-count").textContent = "(" + rows + ")";
+    tbody.querySelector("tr.empty").hidden = rows > 0;
+  }
+
+  function addRow(item) {
+    var row = rowTemplate.content.firstElementChild.cloneNode(true);
+    row.dataset.id = String(item.id);
+    row.dataset.owner = item.owner;
+    row.dataset.title = item.title;
+    row.dataset.priority = item.priority;
+    row.dataset.oversized = item.oversized ? "true" : "false";
+    var link = row.querySelector(".title a");
+    link.textContent = item.title;
+    link.setAttribute("href", urlFor(card.dataset.pageUrl, item.id));
+    if (item.oversized) {
+      row.querySelector(".title").appendChild(document.createTextNode(" "));
+      row.querySelector(".title").appendChild(el("span", { "class": "badge SEV1" }, "oversized"));
+    }
+    row.querySelector(".owner").textContent = ownerNames[item.owner] || item.owner;
+    row.querySelector(".due").textContent = item.due_date;
+    row.querySelector(".priority").textContent = item.priority;
+    var select = row.querySelector("select.item-status");
+    select.value = item.status;
+    select.setAttribute("aria-label", "Status of " + item.title);
+    tbody.insertBefore(row, tbody.querySelector("tr.empty"));
+    row.classList.add("fresh");
+    setupRow(row);
+    countItems();
+    return row;
+  }
+
+  function setupRow(row) {
+    var select = row.querySelector("select.item-status");
+    var previous = select.value;
+    select.addEventListener("change", function () {
+      select.disabled = true;
+      api("PATCH", urlFor(card.dataset.itemUrl, row.dataset.id), { status: select.value }).then(function (result) {
+        select.disabled = false;
+        if (result.ok) {
+          previous = result.data.status;
+          select.value = previous;
+          showMessages(["“" + result.data.title + "” is now " + select.options[select.selectedIndex].textContent.toLowerCase() + "."], "flash");
+        } else {
+          select.value = previous;
+          showMessages([errorOf(result).message], "error");
+        }
+      });
+    });
+    if (row.dataset.oversized === "true" && (previous === "open" || previous === "in_progress")) offerSplit(row);
+  }
+
+  function offerSplit(row) {
+    var cell = row.querySelector(".title");
+    if (cell.querySelector(".split-offer")) return;
+    var offer = el("button", { type: "button", "class": "link split-offer" }, "Split into smaller items");
+    cell.appendChild(el("br"));
+    cell.appendChild(offer);
+    offer.addEventListener("click", function () {
+      offer.hidden = true;
+      cell.appendChild(splitForm(row, offer));
+    });
+  }
+
+  function splitForm(row, offer) {
+    var box = el("form", { "class": "split", novalidate: "" });
+    box.appendChild(el("div", {}, "Due more than " + maxWeeks + " weeks away: break it into pieces that each fit in " + maxWeeks + " weeks."));
+    for (var n = 1; n <= 2; n++) {
+      var part = el("div", { "class": "part" });
+      var title = el("input", { type: "text", name: "title", "aria-label": "Part " + n + " title", maxlength: "300" });
+      title.value = row.dataset.title + " (part " + n + ")";
+      part.appendChild(title);
+      part.appendChild(el("input", { type: "date", name: "due_date", "aria-label": "Part " + n + " due date" }));
+      box.appendChild(part);
+    }
+    var close = el("label", { style: "font-weight:400" });
+    var check = el("input", { type: "checkbox", name: "close_original" });
+    check.checked = true;
+    close.appendChild(check);
+    close.appendChild(document.createTextNode(" Mark the original as won't do"));
+    box.appendChild(close);
+    var problems = el("div", { "class": "field-error", role: "alert" });
+    box.appendChild(problems);
+    var actions = el("div", { "class": "actions" });
+    var submit = el("button", { type: "submit" }, "Split");
+    var cancel = el("button", { type: "button", "class": "secondary" }, "Cancel");
+    actions.appendChild(submit); actions.appendChild(cancel);
+    box.appendChild(actions);
+    cancel.addEventListener("click", function () { box.remove(); offer.hidden = false; });
+    box.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var parts = [];
+      box.querySelectorAll(".part").forEach(function (part) {
+        var title = part.querySelector("[name=title]").value.trim();
+        var due = part.querySelector("[name=due_date]").value;
+        if (!title && !due) return;
+        var data = { title: title, owner: row.dataset.owner, priority: row.dataset.priority };
+        if (due) data.due_date = due;
+        parts.push(data);
+      });
+      if (!parts.length) { problems.textContent = "Give at least one part a title and a due date."; return; }
+      submit.disabled = true;
+      api("POST", urlFor(card.dataset.splitUrl, row.dataset.id), { items: parts, close_original: check.checked }).then(function (result) {
+        submit.disabled = false;
+        if (!result.ok) {
+          var error = errorOf(result);
+          var details = Object.keys(error.fields).map(function (name) {
+            var match = /^items\.(\d+)\.(\w+)$/.exec(name);
+            return match ? "part " + (Number(match[1]) + 1) + " " + match[2].replace("_", " ") + ": " + error.fields[name] : name + ": " + error.fields[name];
+          });
+          problems.textContent = details.length ? details.join("; ") : error.message;
+          return;
+        }
+        var select = row.querySelector("select.item-status");
+        select.value = result.data.original.status;
+        box.remove();
+        offer.remove();
+        var warnings = [];
+        result.data.items.forEach(function (item) {
+          addRow(item);
+          warnings = warnings.concat(item.warnings.map(function (w) { return "“" + item.title + "”: " + w; }));
+        });
+        showMessages(["Split into " + result.data.items.length + " items."].concat(warnings), "flash");
+      });
+    });
+    return box;
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    clearFieldErrors();
+    var data = {};
+    ["title", "owner", "due_date", "priority"].forEach(function (name) {
+      var value = form.elements[name].value.trim();
+      if (value) data[name] = value;  // left out when empty, so the API names it as required
+    });
+    var button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    api("POST", card.dataset.createUrl, data).then(function (result) {
+      button.disabled = false;
+      if (!result.ok) {
+        var error = errorOf(result);
+        var unplaced = [];
+        Object.keys(error.fields).forEach(function (name) {
+          var slot = form.querySelector('[data-error-for="' + name + '"]');
+          if (slot) {
+            slot.textContent = error.fields[name];
+            form.querySelector('[data-field="' + name + '"]').classList.add("invalid");
+          } else {
+            unplaced.push(name + ": " + error.fields[name]);
+          }
+        });
+        showMessages([error.message].concat(unplaced), "error");
+        return;
+      }
+      var item = result.data;
+      addRow(item);
+      var warnings = item.warnings.filter(function (w) { return !(item.oversized && w.indexOf("/split") >= 0); });
+      if (item.oversized) {
+        warnings.push("Due more than " + maxWeeks + " weeks away: consider splitting it (the “Split into smaller items” link in its row).");
+      }
+      showMessages(warnings, "warning");
+      form.elements.title.value = "";
+      form.elements.title.focus();
+    });
+  });
+
+  tbody.querySelectorAll("tr[data-id]").forEach(setupRow);
+  form.querySelector("button[type=submit]").disabled = false;
+})();

@@ -1,0 +1,203 @@
+"""Running a retro from the facilitation page in a real browser: sections saved with version checks,
+action items captured live through the API, refusals shown where the facilitator looks."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.actions.models import ActionItem
+from app.actions.service import today
+from app.db import get_session
+from app.demo import load_demo
+from app.documents.models import DocumentSection
+from app.retros.models import Retrospective
+
+expect = pytest.importorskip("playwright.sync_api").expect
+
+
+@pytest.fixture
+def retro_id(app, factory, admin):
+    """A resolved incident with a commander who may own items; its retro's id."""
+    factory.user(email="rita@example.com", name="Rita Responder")
+    _incident, retro = factory.resolved_incident(admin[1], commander="rita@example.com", title="Search index went stale")
+    return retro["id"]
+
+
+def sign_in(page, live_server, email="admin@example.com"):
+    page.goto(f"{live_server}/login")
+    page.fill("#email", email)
+    page.fill("#password", "correct horse battery")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server}/")
+
+
+def section_body(app, retro_id: int, key: str) -> tuple[int, str]:
+    with app.app_context():
+        section = get_session().scalar(select(DocumentSection).where(
+            DocumentSection.retrospective_id == retro_id, DocumentSection.key == key))
+        return section.version, section.body
+
+
+def items(app, retro_id: int) -> list[tuple[str, str, bool]]:
+    with app.app_context():
+        return [(i.title, i.status, i.oversized) for i in get_session().scalars(
+            select(ActionItem).where(ActionItem.retrospective_id == retro_id).order_by(ActionItem.id))]
+
+
+def no_reload_marker(page):
+    """Set a value that only survives as long as the page is not reloaded."""
+    page.evaluate("window.__stillHere = true")
+    return lambda: page.evaluate("window.__stillHere === true")
+
+
+def test_the_demo_meeting_page_reads_in_meeting_order(app, signed_in, live_server):
+    with app.app_context():
+        session = get_session()
+        incident, _ = load_demo(session, settings=app.extensions["hindsight.settings"])
+        session.commit()
+        incident_id = incident.id
+        retro_id = session.scalar(select(Retrospective.id).where(Retrospective.incident_id == incident_id))
+    page = signed_in
+    page.goto(f"{live_server}/incidents/{incident_id}")
+    page.click("text=Facilitate the meeting")
+    page.wait_for_url(f"{live_server}/retrospectives/{retro_id}/facilitate")
+    headings = page.locator("main > h2").all_inner_texts()
+    assert [h.split("(")[0].strip() for h in headings] == [
+        "1Ground rules", "2Timeline review", "3Discussion: the document's sections", "4Action items"]
+    events = page.locator(".timeline tr").count()
+    assert events >= 40 and f"({events} events)" in headings[1] and headings[3].endswith("(5)")
+    assert page.locator("ol.rules li").first.inner_text().startswith("We are here to learn")
+    assert "Alert: checkout-api p99 latency" in page.locator(".timeline tr").first.inner_text()
+    assert page.locator("#items tr[data-id]").count() == 5
+    # The demo's status-page item was due yesterday.
+    assert page.locator("#items tr[data-id]:has-text('overdue')").all_inner_texts()[0].startswith("Status page template")
+    assert "Jordan Lee" in page.locator("#retro-facts").inner_text()
+    page.screenshot(path="/tmp/facilitate.png", full_page=True)
+    page.screenshot(path="/tmp/facilitate-top.png")
+
+
+def test_a_section_is_saved_and_a_stale_save_offers_the_current_text(app, browser, signed_in, live_server, retro_id):
+    url = f"{live_server}/retrospectives/{retro_id}/facilitate"
+    mine = signed_in
+    mine.goto(url)
+    theirs_context = browser.new_context()
+    try:
+        theirs = theirs_context.new_page()
+        theirs.set_default_timeout(10_000)
+        sign_in(theirs, live_server)
+        theirs.goto(url)  # both tabs now edit summary at version 1
+
+        editor = mine.locator("#section-summary")
+        editor.locator("textarea").fill("Search results were up to 6 hours old.")
+        editor.locator("button.save").click()
+        expect(editor.locator(".status")).to_have_text("Saved, version 2")
+        assert section_body(app, retro_id, "summary") == (2, "Search results were up to 6 hours old.")
+
+        stale = theirs.locator("#section-summary")
+        stale.locator("textarea").fill("The indexer stopped after a schema change.")
+        stale.locator("button.save").click()
+        conflict = stale.locator(".conflict")
+        conflict.wait_for(state="visible")
+        assert "admin@example.com saved this section while you were editing it (it is at version 2 now)." \
+            in conflict.inner_text()
+        assert stale.locator(".meta").inner_text().startswith("version 2, saved by admin@example.com")
+        assert conflict.locator("textarea.theirs").input_value() == "Search results were up to 6 hours old."
+        # What they typed is still there, and nothing of it was lost on the server either.
+        assert stale.locator("textarea[name=body]").input_value() == "The indexer stopped after a schema change."
+        assert section_body(app, retro_id, "summary")[0] == 2
+        stale.screenshot(path="/tmp/facilitate-conflict.png")
+
+        conflict.locator("text=Add their text below mine").click()
+        stale.locator("button.save").click()
+        expect(stale.locator(".status")).to_have_text("Saved, version 3")
+        assert section_body(app, retro_id, "summary") == (
+            3, "The indexer stopped after a schema change.\n\nSearch results were up to 6 hours old.")
+    finally:
+        theirs_context.close()
+
+
+def test_action_items_are_captured_live_with_errors_at_their_fields(app, signed_in, live_server, retro_id):
+    page = signed_in
+    page.goto(f"{live_server}/retrospectives/{retro_id}/facilitate")
+    still_here = no_reload_marker(page)
+    in_a_week = (today(app.extensions["hindsight.settings"]) + timedelta(days=7)).isoformat()
+
+    # No owner: the API's 422 is shown next to the owner field, and nothing is added.
+    page.fill("#item-title", "Alert on indexer lag")
+    page.fill("#item-due", in_a_week)
+    page.click("#new-item button[type=submit]")
+    owner_error = page.locator('[data-error-for="owner"]')
+    expect(owner_error).to_have_text("is required")
+    assert page.locator('[data-error-for="due_date"]').inner_text() == ""
+    assert items(app, retro_id) == []
+
+    page.select_option("#item-owner", "rita@example.com")
+    page.select_option("#item-priority", "high")
+    page.click("#new-item button[type=submit]")
+    row = page.locator("#items tr[data-id]")
+    row.wait_for()
+    assert row.locator(".title a").inner_text() == "Alert on indexer lag"
+    assert row.locator(".owner").inner_text() == "Rita Responder"
+    assert row.locator(".priority").inner_text() == "high"
+    assert owner_error.inner_text() == ""
+    assert page.locator("#item-count").inner_text() == "(1)"
+    assert items(app, retro_id) == [("Alert on indexer lag", "open", False)]
+
+    row.locator("select.item-status").select_option("in_progress")
+    expect(page.locator("#item-messages .flash")).to_have_text("“Alert on indexer lag” is now in progress.")
+    assert items(app, retro_id) == [("Alert on indexer lag", "in_progress", False)]
+    assert still_here()
+
+
+def test_an_oversized_item_is_offered_a_split(app, signed_in, live_server, retro_id):
+    page = signed_in
+    page.goto(f"{live_server}/retrospectives/{retro_id}/facilitate")
+    still_here = no_reload_marker(page)
+    day = today(app.extensions["hindsight.settings"])
+
+    page.fill("#item-title", "Rebuild the indexer")
+    page.select_option("#item-owner", "rita@example.com")
+    page.fill("#item-due", (day + timedelta(weeks=10)).isoformat())
+    page.click("#new-item button[type=submit]")
+    row = page.locator("#items tr[data-id]").first
+    row.wait_for()
+    assert "oversized" in row.locator(".title").inner_text()
+    assert "more than 4 weeks away" in page.locator("#item-messages .warning").inner_text()
+
+    row.locator("text=Split into smaller items").click()
+    parts = row.locator("form.split .part")
+    parts.nth(0).locator("input[name=due_date]").fill((day + timedelta(weeks=2)).isoformat())
+    parts.nth(1).locator("input[name=title]").fill("Move the indexer to the new schema")
+    parts.nth(1).locator("input[name=due_date]").fill((day + timedelta(weeks=4)).isoformat())
+    page.locator("#action-items-card").screenshot(path="/tmp/facilitate-items.png")
+    page.locator("#items").screenshot(path="/tmp/facilitate-split.png")
+    row.locator("form.split button[type=submit]").click()
+    page.locator("#items tr[data-id]").nth(2).wait_for()
+
+    assert page.locator("#items tr[data-id] .title a").all_inner_texts() == [
+        "Rebuild the indexer", "Rebuild the indexer (part 1)", "Move the indexer to the new schema"]
+    assert row.locator("select.item-status").input_value() == "wont_do"
+    assert row.locator("form.split").count() == 0
+    assert items(app, retro_id) == [
+        ("Rebuild the indexer", "wont_do", True),
+        ("Rebuild the indexer (part 1)", "open", False),
+        ("Move the indexer to the new schema", "open", False),
+    ]
+    assert still_here()
+
+
+def test_schedule_refusal_then_override_in_the_browser(app, signed_in, live_server, retro_id):
+    page = signed_in
+    page.goto(f"{live_server}/retrospectives/{retro_id}/facilitate")
+    page.click("text=Schedule, facilitator and participants")
+    page.fill("#participants", "rita@example.com\nadmin@example.com")
+    page.click("form.schedule button[type=submit]")
+    assert "admin@example.com held no role in the incident" in page.locator("#refusal").inner_text()
+    assert page.locator("#participants-error").inner_text() == "not on the response team: admin@example.com"
+    page.fill("#override_reason", "Ada runs the search platform.")
+    page.click("form.schedule button[type=submit]")
+    assert page.locator(".flash").inner_text() == "The retrospective is updated."
+    assert "Ada runs the search platform." in page.locator("table").inner_text()
