@@ -135,6 +135,7 @@ class ConfluenceSettings(_Section):
     token: str = ""
     space: str = ""
     parent_id: str = ""
+    publish_private: bool = False
     timeout_seconds: float = Field(15, gt=0)
     # A 429 asking to wait longer than this fails the publish at once (503) instead of holding the request.
     max_retry_after_seconds: float = Field(10, ge=0)

@@ -109,6 +109,16 @@ def enqueue_push(session: Session, *, item: ActionItem, settings: Settings) -> N
     _push_after_commit(session, item.id)
 
 
+def requeue_incident_items(session: Session, *, incident: Any, settings: Settings) -> None:
+    """Push again every item of the incident's retro (its title or visibility changed what Jira shows)."""
+    items = session.scalars(
+        select(ActionItem).join(Retrospective, Retrospective.id == ActionItem.retrospective_id)
+        .where(Retrospective.incident_id == incident.id, ActionItem.jira_key.is_not(None))
+    ).all()
+    for item in items:
+        enqueue_push(session, item=item, settings=settings)
+
+
 class _PushAfterCommit:
     """The after-commit attempt of one transaction: pushes every item it queued, once."""
 

@@ -591,6 +591,13 @@ def publish_to_confluence(
             raise NotFound(f"Retrospective {retro_id} does not exist.")
     else:
         retro = get_retrospective(session, viewer=viewer, retro_id=retro_id)
+    if retro.incident.is_private and not settings.confluence.publish_private:
+        # A Confluence space is read by more people than a private incident's team.
+        raise RuleViolation(
+            "This incident is private: its retro is not published to Confluence "
+            "(set confluence.publish_private to allow it, with page restrictions of your own).",
+            code="private_not_published",
+        )
     client = client or confluence_client(settings)
     if client is None:
         raise RuleViolation(

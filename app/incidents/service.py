@@ -71,6 +71,7 @@ def update_incident(
 ) -> Incident:
     """Apply the given fields; resolving books the retrospective at once."""
     changes = data.model_dump(exclude_unset=True)
+    visibility_changed = changes.get("visibility") not in (None, incident.visibility)
     for name in ("title", "severity", "description", "visibility", "detected_at"):
         if name in changes and changes[name] is not None:
             setattr(incident, name, changes[name])
@@ -90,9 +91,16 @@ def update_incident(
     _check_order(started_at=incident.started_at, detected_at=incident.detected_at, resolved_at=None)
     session.flush()
     if incident.status == "resolved":
-        from app.retros.service import book_retrospective
+        from app.retros.service import book_retrospective, rebook_if_pending
 
         book_retrospective(session, incident=incident, settings=settings)
+        if "resolved_at" in changes:
+            rebook_if_pending(session, incident=incident, settings=settings)
+    if visibility_changed or "title" in changes:
+        # Jira issues carry the incident's title, or only a link for private ones: push them again.
+        from app.actions.service import requeue_incident_items
+
+        requeue_incident_items(session, incident=incident, settings=settings)
     return incident
 
 

@@ -49,6 +49,18 @@ def book_retrospective(session: Session, *, incident: Incident, settings: Settin
     return retro
 
 
+def rebook_if_pending(session: Session, *, incident: Incident, settings: Settings) -> None:
+    """A corrected resolution time moves the deadline, target and suggested slot of a retro not yet scheduled."""
+    retro = session.scalar(select(Retrospective).where(Retrospective.incident_id == incident.id))
+    if retro is None or retro.status != "pending" or incident.resolved_at is None:
+        return
+    calendar = WorkCalendar.from_settings(settings)
+    retro.deadline_at = calendar.add_working_days(incident.resolved_at, settings.retro.deadline_days)
+    retro.target_at = calendar.add_working_days(incident.resolved_at, settings.retro.target_days)
+    retro.suggested_slot = suggest_slot(calendar, settings, resolved_at=incident.resolved_at, target_at=retro.target_at)
+    session.flush()
+
+
 def suggest_slot(calendar: WorkCalendar, settings: Settings, *, resolved_at, target_at):  # type: ignore[no-untyped-def]
     """The earliest working-hours slot after the prep time that starts before the target."""
     minutes = settings.retro.meeting_minutes

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from app.db import database
-from tests.actions.conftest import OWNER, in_days, outbox_rows, run_sync
+from tests.actions.conftest import OWNER, WEBHOOK_SECRET, in_days, outbox_rows, run_sync
 
 
 BOTH = pytest.mark.parametrize("jira_deployment", ["Server", "Cloud"])
@@ -331,3 +331,44 @@ def test_two_workers_at_once_push_each_item_once(app, make_item, jira):
     assert jira.count("POST", r"^/rest/api/2/issue$") == 12
     assert sorted(int(label.rsplit("-", 1)[1]) for issue in jira.issues.values()
                   for label in issue["fields"]["labels"] if label != "hindsight") == ids
+
+
+def test_making_an_incident_private_scrubs_its_jira_issues(client, auth, factory, jira):
+    insider = factory.person(email=OWNER, name="Olivia")
+    incident, retro = factory.resolved_incident(auth, commander=insider.email, title="Payment card data exposed")
+    item = client.post(f"/api/v1/retrospectives/{retro['id']}/action-items",
+                       json={"title": "Rotate the leaked keys", "owner": OWNER, "due_date": in_days(3)}, headers=auth).get_json()
+    assert jira.issue("HS-1")["fields"]["summary"] == "Rotate the leaked keys"
+    response = client.patch(f"/api/v1/incidents/{incident['id']}", json={"visibility": "private"}, headers=auth)
+    assert response.status_code == 200
+    fields = jira.issue("HS-1")["fields"]
+    assert fields["summary"] == f"Hindsight action item #{item['id']}"
+    assert "Payment" not in fields["description"] and "Rotate" not in fields["description"]
+
+
+def test_a_label_on_a_foreign_issue_changes_nothing(client, auth, retro, jira):
+    import hashlib
+    import hmac
+    import json as jsonlib
+
+    item = client.post(f"/api/v1/retrospectives/{retro['id']}/action-items",
+                       json={"title": "Fence the primary", "owner": OWNER, "due_date": in_days(5)}, headers=auth).get_json()
+    forged = jira.issue("HS-1")
+    forged = jsonlib.loads(jsonlib.dumps(forged))
+    forged["key"] = "OTHER-77"
+    forged["id"] = "99077"
+    forged["fields"]["updated"] = "2099-01-01T00:00:00.000+0000"
+    forged["fields"]["status"] = {"id": "3", "name": "Done", "statusCategory": {"id": 3, "key": "done", "name": "Done"}}
+    body = jsonlib.dumps({"timestamp": 1, "webhookEvent": "jira:issue_updated", "user": "someone",
+                          "issue": forged, "changelog": {"id": "1", "items": []}}).encode()
+    signature = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    response = client.post("/api/v1/integrations/jira/webhook", data=body, content_type="application/json",
+                           headers={"X-Hub-Signature": signature})
+    assert response.status_code == 204
+    assert client.get(f"/api/v1/action-items/{item['id']}", headers=auth).get_json()["status"] == "open"
+
+
+def test_only_admins_force_a_sync(client, factory):
+    _user, headers = factory.user(email="member@example.com")
+    response = client.post("/api/v1/sync/jira", headers=headers)
+    assert response.status_code == 403 and response.get_json()["error"]["code"] == "admin_only"

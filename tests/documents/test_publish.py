@@ -168,6 +168,15 @@ def test_private_retros_are_published_only_by_those_who_see_them(confluence, fac
     assert confluence.calls() == []
 
 
+def test_private_retros_stay_out_of_confluence_unless_allowed(confluence, factory, auth, client, make_app, settings_overrides):
+    _incident, retro = factory.resolved_incident(auth, visibility="private")
+    refused = publish(client, retro["id"], auth)
+    assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "private_not_published"
+    assert confluence.calls() == []
+    allowed = make_app(confluence=settings_overrides["confluence"] | {"publish_private": True}).test_client()
+    assert publish(allowed, retro["id"], auth).status_code == 200
+
+
 def test_the_republish_job_retries_failed_publications(app, confluence, resolved, client, auth):
     from app.db import job_session
     from app.documents.jobs import republish_job

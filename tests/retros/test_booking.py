@@ -182,3 +182,13 @@ def test_the_facilitator_may_not_take_a_role(factory, auth, client):
     client.patch(f"/api/v1/retrospectives/{retro['id']}", json={"facilitator": "neutral@example.com"}, headers=auth)
     refused = client.post(f"/api/v1/incidents/{incident['id']}/roles", json={"email": "neutral@example.com", "role": "scribe", "override_reason": "short-handed"}, headers=auth)
     assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "facilitator_involved"
+
+
+def test_correcting_the_resolution_time_moves_a_pending_retro(factory, auth, client):
+    incident = factory.incident(auth, started_at=(FRIDAY - timedelta(days=2)).isoformat())
+    retro = resolve(client, auth, incident["id"])
+    assert retro["deadline_at"] == "2026-11-25T15:30:00Z"
+    earlier = (FRIDAY - timedelta(days=1)).isoformat()  # Thursday
+    assert client.patch(f"/api/v1/incidents/{incident['id']}", json={"resolved_at": earlier}, headers=auth).status_code == 200
+    moved = client.get(f"/api/v1/retrospectives/{retro['id']}", headers=auth).get_json()
+    assert moved["deadline_at"] == "2026-11-24T15:30:00Z"
