@@ -31,6 +31,8 @@ def run_gunicorn(settings: Settings, *, host: str, port: int, workers: int, with
         "bind": f"{host}:{port}",
         "workers": workers,
         "accesslog": "-",
+        # Paths without query strings: the Jira webhook's `secret` fallback must not reach the log.
+        "access_log_format": '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss "%(a)s"',
         "errorlog": "-",
         "timeout": 60,
         "forwarded_allow_ips": "127.0.0.1",

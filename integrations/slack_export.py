@@ -48,31 +48,42 @@ def read_marked_messages(path: str | Path, reactions: Iterable[str]) -> list[Mar
     if not path.exists():
         raise SlackExportError(f"{path} does not exist")
     users: dict[str, str] = {}
-    pages: list[tuple[str, list[dict]]] = []
+    pages: list[tuple[PurePosixPath, list[dict]]] = []
     for name, raw in _files(path):
         try:
             data = json.loads(raw)
         except ValueError as exc:
             raise SlackExportError(f"{name} is not valid JSON: {exc}") from None
         if name.name == "users.json" and isinstance(data, list):
-            for user in data:
+            for user in (u for u in data if isinstance(u, dict)):
                 profile = user.get("profile") or {}
                 users[user.get("id", "")] = profile.get("real_name") or user.get("real_name") or user.get("name") or ""
         elif len(name.parts) >= 2 and isinstance(data, list):
-            pages.append((name.parts[-2], data))
+            pages.append((name, data))
     if not pages:
         raise SlackExportError(f"{path} holds no channel message files (channel/YYYY-MM-DD.json)")
     found: list[MarkedMessage] = []
-    for channel, messages in pages:
+    for name, messages in pages:
+        channel = name.parts[-2]
         for message in messages:
-            names = tuple(r.get("name", "") for r in message.get("reactions") or [])
-            if not wanted.intersection(names) or "ts" not in message:
-                continue
-            author = message.get("user_profile", {}).get("real_name") or users.get(message.get("user", "")) or message.get("username")
-            found.append(MarkedMessage(
-                channel=channel, ts=message["ts"],
-                occurred_at=datetime.fromtimestamp(float(message["ts"]), tz=timezone.utc),
-                author=author or None, text=(message.get("text") or "").replace("\x00", "").strip() or "(no text)", reactions=names,
-            ))
+            try:
+                marked = _marked(channel, message, wanted, users)
+            except (AttributeError, TypeError, ValueError, OverflowError) as exc:
+                raise SlackExportError(f"{name}: a message cannot be read ({type(exc).__name__}: {exc})") from None
+            if marked is not None:
+                found.append(marked)
     found.sort(key=lambda m: (m.occurred_at, m.channel, m.ts))
     return found
+
+
+def _marked(channel: str, message: dict, wanted: set[str], users: dict[str, str]) -> MarkedMessage | None:
+    names = tuple(r.get("name", "") for r in message.get("reactions") or [])
+    if not wanted.intersection(names) or "ts" not in message:
+        return None
+    author = (message.get("user_profile") or {}).get("real_name") or users.get(message.get("user", "")) or message.get("username")
+    return MarkedMessage(
+        channel=channel, ts=message["ts"],
+        occurred_at=datetime.fromtimestamp(float(message["ts"]), tz=timezone.utc),
+        author=author or None, text=(message.get("text") or "").replace("\x00", "").strip() or "(no text)",
+        reactions=names,
+    )

@@ -44,8 +44,11 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - any failure to connect means "no PostgreSQL here"
-        pytest.skip(f"PostgreSQL not reachable at {make_url(admin_url).render_as_string()} ({type(exc).__name__}); "
-                    "set HINDSIGHT_TEST_POSTGRES_URL to run these")
+        reason = (f"PostgreSQL not reachable at {make_url(admin_url).render_as_string()} ({type(exc).__name__}); "
+                  "set HINDSIGHT_TEST_POSTGRES_URL to run these")
+        if os.environ.get("HINDSIGHT_TEST_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason)  # CI must not pass on SQLite alone
+        pytest.skip(reason)
     name = f"hindsight_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,10 +65,33 @@ def md_url(value: Any) -> str:
     return "<" + text.replace("<", "%3C").replace(">", "%3E").replace("\n", "") + ">"
 
 
+# The end of the current render's time budget; checked on every attribute, item, call and
+# range step, so a template that loops without writing anything is stopped too.
+_deadline: ContextVar[float | None] = ContextVar("template_deadline", default=None)
+
+
+def _check_time() -> None:
+    deadline = _deadline.get()
+    if deadline is not None and time.monotonic() > deadline:
+        raise SecurityError(f"the section takes longer than {MAX_RENDER_SECONDS:g} s to render")
+
+
 class DocumentSandbox(ImmutableSandboxedEnvironment):
-    """Jinja's immutable sandbox, also refusing the arithmetic that would exhaust memory."""
+    """Jinja's immutable sandbox, also refusing the arithmetic that would exhaust memory, and slow renders."""
 
     intercepted_binops = frozenset({"*", "**"})
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        _check_time()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        _check_time()
+        return super().getitem(obj, argument)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - Jinja's signature
+        _check_time()
+        return super().call(__context, __obj, *args, **kwargs)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
@@ -80,11 +104,17 @@ class DocumentSandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
-def _limited_range(*args: int) -> range:
+def _limited_range(*args: int) -> Iterator[int]:
     result = range(*args)
     if len(result) > MAX_SEQUENCE:
         raise SecurityError(f"range() is limited to {MAX_SEQUENCE} items in templates")
-    return result
+    return _timed(result)
+
+
+def _timed(values: range) -> Iterator[int]:
+    for value in values:
+        _check_time()
+        yield value
 
 
 def _environment(loader: FileSystemLoader | None) -> DocumentSandbox:
@@ -144,17 +174,19 @@ def render_body(source: str, context: Mapping[str, Any]) -> str:
     Raises TemplateError (SecurityError included) when the template misbehaves.
     """
     template = _CUSTOM_ENV.from_string(source)
-    started = time.monotonic()
-    size = 0
-    parts: list[str] = []
-    for chunk in template.generate(dict(context)):
-        size += len(chunk)
-        if size > MAX_OUTPUT_CHARS:
-            raise SecurityError(f"the section renders to more than {MAX_OUTPUT_CHARS} characters")
-        if time.monotonic() - started > MAX_RENDER_SECONDS:
-            raise SecurityError(f"the section takes longer than {MAX_RENDER_SECONDS:g} s to render")
-        parts.append(chunk)
-    return "".join(parts).strip("\n")
+    token = _deadline.set(time.monotonic() + MAX_RENDER_SECONDS)
+    try:
+        size = 0
+        parts: list[str] = []
+        for chunk in template.generate(dict(context)):
+            size += len(chunk)
+            if size > MAX_OUTPUT_CHARS:
+                raise SecurityError(f"the section renders to more than {MAX_OUTPUT_CHARS} characters")
+            _check_time()
+            parts.append(chunk)
+        return "".join(parts).strip("\n")
+    finally:
+        _deadline.reset(token)
 
 
 def render_body_safely(source: str, context: Mapping[str, Any], *, where: str) -> str:

@@ -178,3 +178,16 @@ def test_a_dynamic_reach_for_internals_renders_as_nothing(client, auth):
     from app.documents.templating import render_body
 
     assert render_body(body, {"incident": {"title": "x"}}) == "[]"
+
+
+def test_a_template_that_loops_without_writing_is_stopped():
+    import time
+
+    from jinja2.sandbox import SecurityError
+
+    from app.documents.templating import render_body
+
+    started = time.monotonic()
+    with pytest.raises(SecurityError, match="longer than"):
+        render_body("{% for a in range(10000) %}{% for b in range(10000) %}{% for c in range(10000) %}{% endfor %}{% endfor %}{% endfor %}", {})
+    assert time.monotonic() - started < 10

@@ -61,3 +61,14 @@ def test_bad_exports_and_incidents_are_named(tmp_path, env):
     write_export(export)
     missing = runner.invoke(main, ["import", "slack-export", str(export), "--incident", "99"], env=env)
     assert missing.exit_code == 1 and "Incident 99 does not exist" in missing.output
+
+
+def test_a_malformed_message_is_named_not_a_traceback(tmp_path, env):
+    runner = CliRunner()
+    runner.invoke(main, ["demo"], env=env)
+    export = tmp_path / "export"
+    (export / "general").mkdir(parents=True)
+    (export / "general" / "2026-11-20.json").write_text(json.dumps([{"ts": "abc", "text": "x", "reactions": [{"name": "pushpin"}]}]))
+    result = runner.invoke(main, ["import", "slack-export", str(export), "--incident", "1"], env=env)
+    assert result.exit_code == 1
+    assert "general/2026-11-20.json: a message cannot be read" in result.output
