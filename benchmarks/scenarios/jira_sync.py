@@ -52,7 +52,8 @@ def _seed(app: Any, count: int) -> list[int]:
                 data=ActionItemCreate(title=f"Item {n}", owner=OWNER, due_date=date.today() + timedelta(days=7 + n % 20)),
             )
             ids.append(item.id)
-    # Leaving the job session committed, and the after-commit attempt pushed them.
+    # The after-commit attempt pushes a few; the sync job pushes the rest, as the scheduler would.
+    _sync_job(app, force=True, pull=False)
     return ids
 
 
