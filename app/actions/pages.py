@@ -15,13 +15,20 @@ bp = Blueprint("actions_pages", __name__)
 @bp.get("/action-items")
 @login_required
 def items():
-    """The action items the user may see, by due date."""
+    """The action items the user may see, by due date; `?overdue=true` and `?retrospective_id=N` narrow it."""
     overdue = request.args.get("overdue") == "true"
+    retro_id = request.args.get("retrospective_id", type=int)
+    if retro_id is not None and not 1 <= retro_id <= 2**31 - 1:
+        retro_id = None
+    config = settings()
     found, total, next_cursor = service.list_items(
-        get_session(), viewer=g.user, settings=settings(), overdue=True if overdue else None,
-        cursor=request.args.get("cursor") or None,
+        get_session(), viewer=g.user, settings=config, overdue=True if overdue else None,
+        retrospective_id=retro_id, cursor=request.args.get("cursor") or None,
     )
-    return render_template("pages/action_items.html", items=found, total=total, next_cursor=next_cursor, overdue=overdue)
+    return render_template(
+        "pages/action_items.html", items=found, total=total, next_cursor=next_cursor, overdue=overdue,
+        retro_id=retro_id, today=service.today(config), open_statuses=("open", "in_progress"),
+    )
 
 
 @bp.get("/action-items/<int:item_id>")
@@ -31,4 +38,4 @@ def item(item_id: int):
     session = get_session()
     found = service.get_item(session, viewer=g.user, item_id=item_id)
     return render_template("pages/action_item.html", item=found, changes=service.history(session, item=found),
-                                  max_weeks=settings().action_items.max_weeks)
+                           max_weeks=settings().action_items.max_weeks)
