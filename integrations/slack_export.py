@@ -55,9 +55,10 @@ def read_marked_messages(path: str | Path, reactions: Iterable[str]) -> list[Mar
         except ValueError as exc:
             raise SlackExportError(f"{name} is not valid JSON: {exc}") from None
         if name.name == "users.json" and isinstance(data, list):
-            for user in (u for u in data if isinstance(u, dict)):
-                profile = user.get("profile") or {}
-                users[user.get("id", "")] = profile.get("real_name") or user.get("real_name") or user.get("name") or ""
+            try:
+                users.update(_user_names(data))
+            except (AttributeError, TypeError, ValueError) as exc:
+                raise SlackExportError(f"{name}: a user cannot be read ({type(exc).__name__}: {exc})") from None
         elif len(name.parts) >= 2 and isinstance(data, list):
             pages.append((name, data))
     if not pages:
@@ -74,6 +75,14 @@ def read_marked_messages(path: str | Path, reactions: Iterable[str]) -> list[Mar
                 found.append(marked)
     found.sort(key=lambda m: (m.occurred_at, m.channel, m.ts))
     return found
+
+
+def _user_names(data: list) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for user in data:
+        profile = user.get("profile") or {}
+        names[str(user.get("id", ""))] = str(profile.get("real_name") or user.get("real_name") or user.get("name") or "")
+    return names
 
 
 def _marked(channel: str, message: dict, wanted: set[str], users: dict[str, str]) -> MarkedMessage | None:

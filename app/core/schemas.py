@@ -24,8 +24,17 @@ def _one_line(value: str) -> str:
     return value
 
 
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2999
+
+
 def _utc(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc)
+    try:
+        utc = value.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}") from None
+    if not EARLIEST_YEAR <= utc.year <= LATEST_YEAR:
+        raise ValueError(f"must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return utc
 
 
 # A timestamp in a request: the offset is required, and it is kept as UTC from then on.

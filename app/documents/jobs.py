@@ -21,7 +21,7 @@ def republish_job(session: Session, *, settings: Settings) -> dict[str, Any]:
     if client is None:
         return {"skipped": "confluence is not configured"}
     published = failed = 0
-    for retro_id in failed_publications(session)[:BATCH]:
+    for retro_id in failed_publications(session, settings=settings)[:BATCH]:
         try:
             publish_to_confluence(session, viewer=None, retro_id=retro_id, settings=settings, client=client)
         except PublishFailed:

@@ -21,7 +21,9 @@ EXPORTS = (("markdown", "Markdown"), ("docx", "Word (DOCX)"), ("html", "HTML"), 
 @login_required
 def document(retro_id: int):
     """The assembled document as safe HTML, with export links and the Confluence publish state."""
-    view = service.get_document(get_session(), viewer=g.user, retro_id=retro_id, settings=settings())
+    session = get_session()
+    view = service.get_document(session, viewer=g.user, retro_id=retro_id, settings=settings())
+    commit(session)  # a document generated on first view is kept
     # The exporter's HTML is safe by construction: raw HTML escaped, only http(s)/mailto links.
     body = Markup(exporters.to_html_fragment(exporters.parse(view.markdown)))
     return render_template(

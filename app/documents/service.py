@@ -648,10 +648,18 @@ def publish_to_confluence(
     return publication
 
 
-def failed_publications(session: Session) -> list[int]:
-    """Ids of the retros whose last Confluence publish failed (for the scheduler to retry)."""
-    return list(session.scalars(
-        select(DocumentPublication.retrospective_id).where(
-            DocumentPublication.target == "confluence", DocumentPublication.status == "failed"
-        ).order_by(DocumentPublication.last_attempt_at)
-    ))
+def failed_publications(session: Session, *, settings: Settings) -> list[int]:
+    """Ids of the retros whose last Confluence publish failed (for the scheduler to retry).
+
+    Retros of incidents made private since are left out unless private ones may be published.
+    """
+    query = (
+        select(DocumentPublication.retrospective_id)
+        .join(Retrospective, Retrospective.id == DocumentPublication.retrospective_id)
+        .join(Incident, Incident.id == Retrospective.incident_id)
+        .where(DocumentPublication.target == "confluence", DocumentPublication.status == "failed")
+        .order_by(DocumentPublication.last_attempt_at)
+    )
+    if not settings.confluence.publish_private:
+        query = query.where(Incident.visibility == "public")
+    return list(session.scalars(query))

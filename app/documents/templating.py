@@ -81,6 +81,14 @@ class DocumentSandbox(ImmutableSandboxedEnvironment):
 
     intercepted_binops = frozenset({"*", "**"})
 
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        # Every loop walks its items through `_timed_items`, so a loop that writes nothing and
+        # touches nothing is still held to the render's time budget.
+        tree = super()._parse(source, name, filename)
+        for loop in tree.find_all(nodes.For):
+            loop.iter = nodes.Filter(loop.iter, TIMED_FILTER, [], [], None, None, lineno=loop.lineno)
+        return tree
+
     def getattr(self, obj: Any, attribute: str) -> Any:
         _check_time()
         return super().getattr(obj, attribute)
@@ -111,10 +119,13 @@ def _limited_range(*args: int) -> Iterator[int]:
     return _timed(result)
 
 
-def _timed(values: range) -> Iterator[int]:
+def _timed(values: Iterable[Any]) -> Iterator[Any]:
     for value in values:
         _check_time()
         yield value
+
+
+TIMED_FILTER = "_timed_items"
 
 
 def _environment(loader: FileSystemLoader | None) -> DocumentSandbox:
@@ -128,7 +139,7 @@ def _environment(loader: FileSystemLoader | None) -> DocumentSandbox:
     )
     # Only harmless helpers stay global: no cycler, joiner or lipsum objects to poke at.
     env.globals = {"range": _limited_range, "dict": dict, "namespace": env.globals["namespace"]}
-    env.filters.update(inline=md_inline, cell=md_cell, url=md_url)
+    env.filters.update({"inline": md_inline, "cell": md_cell, "url": md_url, TIMED_FILTER: _timed})
     return env
 
 

@@ -27,6 +27,7 @@ bp = Blueprint("retro_pages", __name__)
 # Rules that an override reason may set aside (facilitator_involved may not be).
 OVERRIDABLE = ("retro_past_deadline", "spectator_not_allowed")
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends and shows
+FORM_FIELDS = ("scheduled_for", "facilitator", "participants")
 
 
 @bp.get("/retrospectives/<int:retro_id>/facilitate")
@@ -36,6 +37,7 @@ def facilitate(retro_id: int):
     session = get_session()
     config = settings()
     view = documents.get_document(session, viewer=g.user, retro_id=retro_id, settings=config)
+    commit(session)  # a document generated on first view is kept, so its sections can be saved
     retro = view.retro
     sections = {s.key: s for s in view.sections}
     items, _total, _next = actions.list_items(
@@ -70,15 +72,16 @@ def schedule(retro_id: int):
     config = settings()
     retro = service.get_retrospective(session, viewer=g.user, retro_id=retro_id)
     if request.method == "GET":
-        return _schedule_page(retro, form=_form_of(retro))
-    form = {
-        "scheduled_for": request.form.get("scheduled_for", "").strip(),
-        "facilitator": request.form.get("facilitator", "").strip(),
-        "participants": request.form.get("participants", ""),
-        "override_reason": request.form.get("override_reason", "").strip(),
-    }
+        current = _form_of(retro)
+        return _schedule_page(retro, form=current, loaded=current)
+    current = _form_of(retro)
+    # A field missing from the post is left as it is; so is one the user did not change
+    # from what the form showed (someone else may have changed it since).
+    loaded = {name: request.form.get(f"loaded_{name}", current[name]) for name in FORM_FIELDS}
+    form = {name: request.form.get(name, loaded[name]).strip() for name in FORM_FIELDS}
+    form["override_reason"] = request.form.get("override_reason", "").strip()
     try:
-        data = validate(RetroUpdate, _changes(retro, form))
+        data = validate(RetroUpdate, _changes(loaded, form))
         if len(data.model_fields_set - {"override_reason"}) == 0:
             flash("Nothing changed.")
             return redirect(url_for("retro_pages.schedule", retro_id=retro.id))
@@ -89,7 +92,7 @@ def schedule(retro_id: int):
         # Nothing of a refused change may stay: the service may have applied earlier fields.
         session.rollback()
         retro = service.get_retrospective(session, viewer=g.user, retro_id=retro_id)
-        return _schedule_page(retro, form=form, error=exc), 422
+        return _schedule_page(retro, form=form, loaded=loaded, error=exc), 422
     commit(session)
     flash("The retrospective is updated.")
     return redirect(url_for("retro_pages.schedule", retro_id=retro.id))
@@ -106,20 +109,23 @@ def _form_of(retro: Retrospective) -> dict[str, str]:
     }
 
 
-def _changes(retro: Retrospective, form: dict[str, str]) -> dict[str, Any]:
-    """The PATCH body the form amounts to: only the fields that differ from the retro now.
+def _emails(text: str) -> list[str]:
+    return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
+
+
+def _changes(loaded: dict[str, str], form: dict[str, str]) -> dict[str, Any]:
+    """The PATCH body the form amounts to: only the fields the user changed from what it showed.
 
     Sending an unchanged field would re-check its rule (e.g. re-refuse spectators invited
-    earlier with an override), so unchanged fields are left out.
+    earlier with an override) or undo someone else's change, so unchanged fields are left out.
     """
-    current = _form_of(retro)
     body: dict[str, Any] = {}
-    if form["scheduled_for"] != current["scheduled_for"]:
+    if form["scheduled_for"] != loaded["scheduled_for"]:
         body["scheduled_for"] = _aware_utc(form["scheduled_for"]) if form["scheduled_for"] else None
-    if form["facilitator"].lower() != current["facilitator"]:
+    if form["facilitator"].lower() != loaded["facilitator"].lower():
         body["facilitator"] = form["facilitator"] or None
-    emails = [line.strip() for line in form["participants"].replace(",", "\n").splitlines() if line.strip()]
-    if {e.lower() for e in emails} != {p.person.email for p in retro.participants}:
+    emails = _emails(form["participants"])
+    if {e.lower() for e in emails} != {e.lower() for e in _emails(loaded["participants"])}:
         body["participants"] = emails
     if form["override_reason"]:
         body["override_reason"] = form["override_reason"]
@@ -128,16 +134,26 @@ def _changes(retro: Retrospective, form: dict[str, str]) -> dict[str, Any]:
 
 def _aware_utc(local: str) -> str:
     """A datetime-local value, read in the organisation's time zone, as an aware UTC ISO string."""
+    zone = settings().zone
     try:
         naive = datetime.strptime(local, LOCAL_INPUT)
-    except ValueError:
+        moment = naive.replace(tzinfo=zone).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise ValidationFailed(
             "The meeting time is not a date and time.", fields={"scheduled_for": "is not a date and time"},
         ) from None
-    return naive.replace(tzinfo=settings().zone).astimezone(UTC).isoformat()
+    if moment.astimezone(zone).replace(tzinfo=None) != naive:
+        # The clocks skip this hour (the spring change to summer time).
+        raise ValidationFailed(
+            f"{local.replace('T', ' ')} does not exist in {zone.key}: the clocks skip that hour.",
+            fields={"scheduled_for": f"does not exist in {zone.key}"},
+        )
+    return moment.isoformat()
 
 
-def _schedule_page(retro: Retrospective, *, form: dict[str, str], error: HindsightError | None = None) -> str:
+def _schedule_page(
+    retro: Retrospective, *, form: dict[str, str], loaded: dict[str, str], error: HindsightError | None = None,
+) -> str:
     config = settings()
     fields: dict[str, str] = {}
     if error is not None:
@@ -146,7 +162,7 @@ def _schedule_page(retro: Retrospective, *, form: dict[str, str], error: Hindsig
             fields.setdefault(name.split(".")[0], message)
     code = error.code if error is not None else None
     return render_template(
-        "pages/retro_schedule.html", retro=retro, incident=retro.incident, form=form, error=error,
+        "pages/retro_schedule.html", retro=retro, incident=retro.incident, form=form, loaded=loaded, error=error,
         fields=fields, show_override=code in OVERRIDABLE or bool(form["override_reason"]),
         pool=config.retro.facilitator_pool, responders=retro.incident.responders(),
         timezone=config.timezone,

@@ -132,7 +132,10 @@
 
     textarea.addEventListener("input", markDirty);
     textarea.addEventListener("keydown", function (event) {
-      if ((event.ctrlKey || event.metaKey) && event.key === "s") { event.preventDefault(); save(); }
+      if ((event.ctrlKey || event.metaKey) && event.key === "s") {
+        event.preventDefault();
+        if (!button.disabled) save();  // a save in flight: the second would race its own version
+      }
     });
     button.addEventListener("click", save);
     button.disabled = false;

@@ -201,3 +201,20 @@ def test_the_republish_job_retries_failed_publications(app, confluence, resolved
     assert len(confluence.pages) == 3
     with job_session(app) as session:
         assert republish_job(session, settings=settings(app)) == {"published": 0, "failed": 0}
+
+
+def test_the_republish_job_skips_retros_made_private(app, confluence, resolved, client, auth):
+    from app.db import job_session
+    from app.documents.jobs import republish_job
+    from app.extensions import settings
+
+    incident, first = resolved(title="First")
+    _b, second = resolved(title="Second")
+    for retro in (first, second):
+        confluence.fail_next(503)
+        assert publish(client, retro["id"], auth).status_code == 503
+    assert client.patch(f"/api/v1/incidents/{incident['id']}", json={"visibility": "private"}, headers=auth).status_code == 200
+    with job_session(app) as session:
+        assert republish_job(session, settings=settings(app)) == {"published": 1, "failed": 0}
+    assert document(client, second["id"], auth)["publications"]["confluence"]["status"] == "published"
+    assert document(client, first["id"], auth)["publications"]["confluence"]["status"] == "failed"

@@ -191,3 +191,17 @@ def test_a_template_that_loops_without_writing_is_stopped():
     with pytest.raises(SecurityError, match="longer than"):
         render_body("{% for a in range(10000) %}{% for b in range(10000) %}{% for c in range(10000) %}{% endfor %}{% endfor %}{% endfor %}", {})
     assert time.monotonic() - started < 10
+
+
+def test_a_template_that_loops_over_lists_without_writing_is_stopped():
+    import time
+
+    from jinja2.sandbox import SecurityError
+
+    from app.documents.templating import render_body
+
+    nested = "{% set l = [0] * 10 %}" + "{% for a in l %}" * 9 + "{% endfor %}" * 9
+    started = time.monotonic()
+    with pytest.raises(SecurityError, match="longer than"):
+        render_body(nested, {})
+    assert time.monotonic() - started < 10

@@ -72,3 +72,13 @@ def test_a_malformed_message_is_named_not_a_traceback(tmp_path, env):
     result = runner.invoke(main, ["import", "slack-export", str(export), "--incident", "1"], env=env)
     assert result.exit_code == 1
     assert "general/2026-11-20.json: a message cannot be read" in result.output
+
+
+def test_a_malformed_user_list_is_named(tmp_path):
+    from integrations.slack_export import SlackExportError, read_marked_messages
+
+    export = tmp_path / "export"
+    write_export(export)
+    (export / "users.json").write_text(json.dumps([{"id": "U1", "profile": "oops"}]))
+    with pytest.raises(SlackExportError, match="users.json: a user cannot be read"):
+        read_marked_messages(export, ["pushpin"])

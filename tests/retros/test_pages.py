@@ -220,3 +220,51 @@ def test_the_incident_page_links_to_the_meeting(app, team):
     html = sign_in(app, "responder@example.com").get(f"/incidents/{incident['id']}").get_data(as_text=True)
     assert f'href="/retrospectives/{retro["id"]}/facilitate"' in html
     assert f'href="/retrospectives/{retro["id"]}/schedule"' in html
+
+
+def test_schedule_form_keeps_what_others_changed_and_what_it_did_not_send(app, client, auth, factory):
+    incident, retro = factory.resolved_incident(auth)
+    factory.person(email="fran@example.com")
+    client.patch(f"/api/v1/retrospectives/{retro['id']}", json={"facilitator": "fran@example.com"}, headers=auth)
+    web = sign_in(app, "admin@example.com")
+    page = web.get(f"/retrospectives/{retro['id']}/schedule").get_data(as_text=True)
+    token = _csrf(page)
+    assert 'name="loaded_participants"' in page
+    # Someone else invites a guest after the form was loaded.
+    factory.person(email="guest@example.com")
+    client.patch(f"/api/v1/retrospectives/{retro['id']}", json={"participants": [incident["commander"], "guest@example.com"], "override_reason": "owns the fix"}, headers=auth)
+    loaded = {"loaded_scheduled_for": "", "loaded_facilitator": "fran@example.com", "loaded_participants": incident["commander"]}
+    when = retro["deadline_at"][:16]
+    posted = web.post(f"/retrospectives/{retro['id']}/schedule", data={
+        "csrf_token": token, "scheduled_for": when, "facilitator": "fran@example.com",
+        "participants": incident["commander"], **loaded,
+    })
+    assert posted.status_code == 302
+    after = client.get(f"/api/v1/retrospectives/{retro['id']}", headers=auth).get_json()
+    assert after["scheduled_for"] is not None
+    assert "guest@example.com" in after["participants"] and after["facilitator"] == "fran@example.com"
+    # A post with only its token changes nothing.
+    bare = web.post(f"/retrospectives/{retro['id']}/schedule", data={"csrf_token": token})
+    assert bare.status_code == 302
+    again = client.get(f"/api/v1/retrospectives/{retro['id']}", headers=auth).get_json()
+    assert again["facilitator"] == "fran@example.com" and again["participants"] == after["participants"]
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:59", "0001-01-01T00:30", "2026-03-29T02:30"])
+def test_impossible_meeting_times_are_named(app, auth, factory, make_app, when):
+    from tests.conftest import Factory
+
+    berlin = make_app(timezone="Europe/Berlin")
+    _incident, retro = Factory(berlin).resolved_incident(auth)
+    web = sign_in(berlin, "admin@example.com")
+    token = _csrf(web.get(f"/retrospectives/{retro['id']}/schedule").get_data(as_text=True))
+    response = web.post(f"/retrospectives/{retro['id']}/schedule", data={"csrf_token": token, "scheduled_for": when})
+    assert response.status_code == 422
+    assert 'id="scheduled_for-error"' in response.get_data(as_text=True)
+
+
+def test_api_timestamps_outside_the_supported_years_are_named(factory, auth, client):
+    _incident, retro = factory.resolved_incident(auth)
+    for when in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:30:00Z"):
+        response = client.patch(f"/api/v1/retrospectives/{retro['id']}", json={"scheduled_for": when, "override_reason": "why not"}, headers=auth)
+        assert response.status_code == 422 and "scheduled_for" in response.get_json()["error"]["fields"]
