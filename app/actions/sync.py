@@ -480,6 +480,13 @@ def apply_issue(
         return ("conflict: changed in Hindsight too; the later change, in Jira, wins" if won
                 else "conflict: changed in Hindsight later; the Hindsight value is kept and pushed back")
 
+    def take(field_name: str, old: Any, new: Any, locally_changed: bool) -> bool:
+        """Whether Jira's value wins; either way the change is kept in the history."""
+        jira_wins = not local_wins(field_name, locally_changed)
+        record_change(session, item=item, field=field_name, old=old, new=new, via="jira", actor=actor, at=jira_at,
+                      applied=jira_wins, note=conflict_note(locally_changed, jira_wins))
+        return jira_wins
+
     # Owner <- assignee
     jira_assignee = _ident(issue.assignee)
     new_owner_email = state.get("owner")
@@ -496,16 +503,11 @@ def apply_issue(
         else:
             new_owner_email = person.email
             if person.id != item.owner_id:
-                locally = item.owner.email != state.get("owner")
-                if local_wins("owner", locally):
-                    record_change(session, item=item, field="owner", old=item.owner, new=person, via="jira",
-                                  actor=actor, at=jira_at, applied=False, note=conflict_note(True, False))
-                    restore = True
-                else:
-                    record_change(session, item=item, field="owner", old=item.owner, new=person, via="jira",
-                                  actor=actor, at=jira_at, note=conflict_note(locally, True))
+                if take("owner", item.owner, person, item.owner.email != state.get("owner")):
                     item.owner = person
                     changed = True
+                else:
+                    restore = True
 
     # Due date <- duedate
     jira_due = issue.duedate.isoformat() if issue.duedate else None
@@ -515,35 +517,25 @@ def apply_issue(
                           at=jira_at, applied=False, note="refused: an action item needs a due date; pushed back to Jira")
             restore = True
         elif issue.duedate != item.due_date:
-            locally = item.due_date.isoformat() != state.get("due_date")
-            if local_wins("due_date", locally):
-                record_change(session, item=item, field="due_date", old=item.due_date, new=issue.duedate, via="jira",
-                              actor=actor, at=jira_at, applied=False, note=conflict_note(True, False))
-                restore = True
-            else:
-                record_change(session, item=item, field="due_date", old=item.due_date, new=issue.duedate, via="jira",
-                              actor=actor, at=jira_at, note=conflict_note(locally, True))
+            if take("due_date", item.due_date, issue.duedate, item.due_date.isoformat() != state.get("due_date")):
                 item.due_date = issue.duedate
                 _, oversized = due_date_warnings(issue.duedate, settings=settings, on_create=False)
                 if oversized != item.oversized:
                     record_change(session, item=item, field="oversized", old=item.oversized, new=oversized, via="system")
                     item.oversized = oversized
                 changed = True
+            else:
+                restore = True
 
     # Status <- status category
     category = issue.status_category
     if category in CATEGORY_STATUS and category != state.get("status") and STATUS_CATEGORY[item.status] != category:
         new_status = CATEGORY_STATUS[category]
-        locally = STATUS_CATEGORY[item.status] != state.get("status")
-        if local_wins("status", locally):
-            record_change(session, item=item, field="status", old=item.status, new=new_status, via="jira",
-                          actor=actor, at=jira_at, applied=False, note=conflict_note(True, False))
-            restore = True
-        else:
-            record_change(session, item=item, field="status", old=item.status, new=new_status, via="jira",
-                          actor=actor, at=jira_at, note=conflict_note(locally, True))
+        if take("status", item.status, new_status, STATUS_CATEGORY[item.status] != state.get("status")):
             item.status = new_status
             changed = True
+        else:
+            restore = True
 
     state.update(assignee=jira_assignee, owner=new_owner_email, due_date=jira_due,
                  status=category if category in CATEGORY_STATUS else state.get("status"))
