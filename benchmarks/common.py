@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import statistics
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine
+
+from config import sqlalchemy_url
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -35,22 +35,15 @@ def scratch_postgres() -> Iterator[str]:
     """A new, migrated PostgreSQL database, dropped afterwards."""
     from app.migrations import upgrade
 
+    from tests.databases import throwaway_database
+
     admin_url = os.environ.get("HINDSIGHT_BENCH_POSTGRES_URL", os.environ.get("HINDSIGHT_TEST_POSTGRES_URL", DEFAULT_PG_URL))
-    admin_url = admin_url.replace("postgresql://", "postgresql+psycopg://", 1) if admin_url.startswith("postgresql://") else admin_url
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"hindsight_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    admin = create_engine(sqlalchemy_url(admin_url), isolation_level="AUTOCOMMIT")
     try:
-        upgrade(url)
-        yield url
+        with throwaway_database(admin, prefix="hindsight_bench_") as url:
+            upgrade(url)
+            yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
-            ), {"n": name})
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 
 

@@ -215,12 +215,15 @@ class Settings(_Section):
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL to connect to, with psycopg 3 chosen for PostgreSQL."""
-        url = self.database_url or f"sqlite:///{Path(self.instance_path).resolve() / 'hindsight.db'}"
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://"):]
-        elif url.startswith("postgres://"):
-            url = "postgresql+psycopg://" + url[len("postgres://"):]
-        return url
+        return sqlalchemy_url(self.database_url or f"sqlite:///{Path(self.instance_path).resolve() / 'hindsight.db'}")
+
+
+def sqlalchemy_url(url: str) -> str:
+    """`url` with psycopg 3 as the driver of plain `postgresql://` and `postgres://` URLs."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme):]
+    return url
 
 
 def _env_name(section: str | None, key: str) -> str:

@@ -9,7 +9,6 @@ so parallel runs never share rows.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -23,16 +22,14 @@ from sqlalchemy.orm import Session
 
 from app import create_app
 from app.db import Base, get_session
-from config import load_settings
+from config import load_settings, sqlalchemy_url
+from tests.databases import throwaway_database
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def _postgres_admin_url() -> str:
-    url = os.environ.get("HINDSIGHT_TEST_POSTGRES_URL", DEFAULT_PG_URL)
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return url
+    return sqlalchemy_url(os.environ.get("HINDSIGHT_TEST_POSTGRES_URL", DEFAULT_PG_URL))
 
 
 @pytest.fixture(scope="session")
@@ -49,18 +46,10 @@ def postgres_url() -> Iterator[str]:
         if os.environ.get("HINDSIGHT_TEST_REQUIRE_POSTGRES") == "1":
             pytest.fail(reason)  # CI must not pass on SQLite alone
         pytest.skip(reason)
-    name = f"hindsight_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     try:
-        yield url
+        with throwaway_database(admin, prefix="hindsight_test_") as url:
+            yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()"
-            ), {"name": name})
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 
 
