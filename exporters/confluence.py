@@ -56,6 +56,19 @@ def status_macro(title: str, colour: str) -> str:
     )
 
 
+# Inline tokens that always become the same markup.
+_FIXED_INLINE = {
+    "softbreak": "\n",
+    "hardbreak": "<br />",
+    "strong_open": "<strong>",
+    "strong_close": "</strong>",
+    "em_open": "<em>",
+    "em_close": "</em>",
+    "s_open": '<span style="text-decoration: line-through;">',
+    "s_close": "</span>",
+}
+
+
 def _inline(token: Token) -> str:
     parts: list[str] = []
     append = parts.append
@@ -63,24 +76,10 @@ def _inline(token: Token) -> str:
         kind = child.type
         if kind == "text":
             append(_text(child.content))
-        elif kind == "softbreak":
-            append("\n")
-        elif kind == "hardbreak":
-            append("<br />")
         elif kind == "code_inline":
             append(f"<code>{_text(child.content)}</code>")
-        elif kind == "strong_open":
-            append("<strong>")
-        elif kind == "strong_close":
-            append("</strong>")
-        elif kind == "em_open":
-            append("<em>")
-        elif kind == "em_close":
-            append("</em>")
-        elif kind == "s_open":
-            append('<span style="text-decoration: line-through;">')
-        elif kind == "s_close":
-            append("</span>")
+        elif kind in _FIXED_INLINE:
+            append(_FIXED_INLINE[kind])
         elif kind == "link_open":
             append(f'<a href="{_attr(str(child.attrGet("href") or ""))}">')
         elif kind == "link_close":
