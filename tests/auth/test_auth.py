@@ -5,6 +5,7 @@ import re
 from sqlalchemy import select
 
 from app.auth.models import ApiToken, User
+from tests.web import csrf_token as _csrf
 
 
 def test_the_api_needs_a_valid_token(client, auth):
@@ -23,10 +24,6 @@ def test_tokens_and_passwords_are_stored_hashed(app, admin, db_session):
     assert token not in stored[0].token_hash and len(stored[0].token_hash) == 64
     password_hash = db_session.scalar(select(User.password_hash))
     assert "correct horse" not in password_hash and password_hash.startswith(("scrypt:", "pbkdf2:"))
-
-
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
 def test_sign_in_with_csrf_then_see_the_incident_list(app, admin, factory):

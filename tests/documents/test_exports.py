@@ -2,13 +2,13 @@
 
 import io
 import zipfile
-from html.parser import HTMLParser
 
 import docx
 import pytest
 
 from tests.documents.conftest import add_action_item, at
 from tests.fakes.confluence import AC_NS, parse_storage
+from tests.web import Tags as _Tags
 
 AC = "{%s}" % AC_NS
 XSS = '<script>alert("x")</script>'
@@ -122,15 +122,6 @@ def test_bad_format_is_refused_naming_format(resolved, client, auth):
         assert "format" in response.get_json()["error"]["fields"]
     default = client.get(f"/api/v1/retrospectives/{retro['id']}/export", headers=auth)
     assert default.status_code == 200 and default.headers["Content-Type"].startswith("text/markdown")
-
-
-class _Tags(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.tags = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
 
 
 def test_xss_payloads_are_inert_in_every_format(app, factory, auth, client):

@@ -1,23 +1,12 @@
 """The read-only document page: safe HTML, export links, publish state and the publish button."""
 
-import re
 from html.parser import HTMLParser
 
 import pytest
 
 from tests.fakes.confluence import FakeConfluence
-
-
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def sign_in(app, email: str, password: str = "correct horse battery"):
-    web = app.test_client()
-    token = _csrf(web.get("/login").get_data(as_text=True))
-    response = web.post("/login", data={"email": email, "password": password, "csrf_token": token})
-    assert response.status_code == 302
-    return web
+from tests.web import csrf_token as _csrf
+from tests.web import sign_in
 
 
 class _Tags(HTMLParser):

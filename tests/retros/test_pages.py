@@ -7,6 +7,8 @@ import pytest
 
 from app.db import get_session
 from app.retros.models import Retrospective
+from tests.web import csrf_token as _csrf
+from tests.web import sign_in
 
 # A Friday afternoon in the past: the deadline is Wednesday 2026-11-25 15:30 UTC, 16:30 in Berlin.
 FRIDAY = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
@@ -15,18 +17,6 @@ FRIDAY = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
 @pytest.fixture
 def settings_overrides():
     return {"timezone": "Europe/Berlin", "retro": {"ground_rules": ["Blame <b>systems</b>, not people."]}}
-
-
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def sign_in(app, email: str):
-    web = app.test_client()
-    token = _csrf(web.get("/login").get_data(as_text=True))
-    response = web.post("/login", data={"email": email, "password": "correct horse battery", "csrf_token": token})
-    assert response.status_code == 302
-    return web
 
 
 @pytest.fixture
