@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -336,10 +335,3 @@ def split_item(
     if data.close_original and item.status != "wont_do":
         update_item(session, item=item, data=ActionItemUpdate(status="wont_do"), actor=actor, via=via, settings=settings)
     return created, warnings
-
-
-def items_by_ids(session: Session, ids: Iterable[int]) -> dict[int, ActionItem]:
-    ids = list(ids)
-    if not ids:
-        return {}
-    return {i.id: i for i in session.scalars(select(ActionItem).where(ActionItem.id.in_(ids)))}

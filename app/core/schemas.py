@@ -84,9 +84,3 @@ class UpdateModel(RequestModel):
 
 class ResponseModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
-
-
-class Page(ResponseModel):
-    """A list answer."""
-
-    items: list

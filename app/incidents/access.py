@@ -47,12 +47,6 @@ def visible_incidents(viewer: User | None) -> ColumnElement[bool]:
     return incident_visible_to(viewer.person_id)
 
 
-def can_view(session: Session, viewer: User | None, incident: Incident) -> bool:
-    if not incident.is_private or (viewer is not None and viewer.is_admin):
-        return True
-    return session.scalar(select(Incident.id).where(Incident.id == incident.id, visible_incidents(viewer))) is not None
-
-
 def get_visible_incident(session: Session, viewer: User | None, incident_id: int) -> Incident:
     """The incident, or NotFound, the same answer whether it is missing or private to others."""
     incident = session.scalar(select(Incident).where(Incident.id == incident_id, visible_incidents(viewer)))

@@ -14,7 +14,6 @@ from app.db import utcnow
 from app.incidents.access import visible_incidents
 from app.incidents.models import SINGLE_HOLDER_ROLES, Incident, IncidentLink, IncidentRole, TimelineEvent
 from app.incidents.schemas import EventCreate, IncidentCreate, IncidentUpdate, LinkIn
-from app.people.models import Person
 from app.people.service import require_person
 from config import Settings
 
@@ -191,11 +190,3 @@ def timeline_rows(session: Session, *, incident_id: int) -> list[dict]:
         .order_by(TimelineEvent.occurred_at, TimelineEvent.id)
     )
     return [row._asdict() for row in session.execute(query)]
-
-
-def responder_emails(incident: Incident) -> list[str]:
-    return [person.email for person in incident.responders()]
-
-
-def person_held_role(incident: Incident, person: Person) -> bool:
-    return any(role.person_id == person.id for role in incident.roles)
