@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
@@ -32,20 +33,22 @@ def main() -> None:
 @click.option("--port", default=None, type=int, help="Port to listen on (default: server.port).")
 @click.option("--workers", default=None, type=int, help="gunicorn worker processes (default: server.workers).")
 @click.option("--no-scheduler", is_flag=True, help="Serve web + API only; run `hindsight scheduler` elsewhere.")
-def serve(host: str | None, port: int | None, workers: int | None, no_scheduler: bool) -> None:
-    """Migrate the database, then serve web + API with gunicorn (and the scheduler, once)."""
+@click.option("--no-migrate", is_flag=True, hidden=True, help="Skip the migrations (the supervisor ran them).")
+def serve(host: str | None, port: int | None, workers: int | None, no_scheduler: bool, no_migrate: bool) -> None:
+    """Migrate the database, then serve web + API with gunicorn, and the scheduler in its own process."""
     from app.migrations import upgrade
-    from app.server import run_gunicorn
+    from app.server import run_gunicorn, supervise
 
     settings = _settings()
-    upgrade(settings.resolved_database_url())
-    run_gunicorn(
-        settings,
-        host=host or settings.server.host,
-        port=port or settings.server.port,
-        workers=workers or settings.server.workers,
-        with_scheduler=not no_scheduler,
-    )
+    if not no_migrate:
+        upgrade(settings.resolved_database_url())
+    options = {"host": host or settings.server.host, "port": port or settings.server.port,
+               "workers": workers or settings.server.workers}
+    if no_scheduler:
+        run_gunicorn(settings, **options)
+    else:
+        logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s")
+        raise SystemExit(supervise(**options))
 
 
 @main.group()
@@ -182,3 +185,7 @@ def _register_domain_commands() -> None:
 
 
 _register_domain_commands()
+
+
+if __name__ == "__main__":
+    main()

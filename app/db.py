@@ -1,4 +1,15 @@
-"""The database: engine, one session per request or job, the declarative Base."""
+"""The database: engine, one session per request or job, the declarative Base.
+
+Outside calls (Jira, Confluence, SMTP, chat) follow one pattern, `call_outside`:
+1. record the intent in the session: an outbox row, or a claim on the rows the call is
+   about (a status such as `sending` or `publishing` with the time, so a process that dies
+   mid-call leaves a claim that expires instead of a lock);
+2. commit it, so that no transaction, row lock or SQLite write lock is held during the call;
+3. make the call, bounded by the adapter's connect and read timeouts;
+4. record the outcome with the same session, in a new short transaction that the edge
+   (the request's end, `job_session`) commits; a domain error that reports an outside
+   failure (`OutsideFailure`) is committed by the edge too, so the failure stays visible.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +17,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from app.core.errors import OutsideFailure
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -23,6 +36,7 @@ NAMING_CONVENTION = {
 
 EXTENSION_KEY = "hindsight.db"
 AFTER_COMMIT_KEY = "after_commit"
+T = TypeVar("T")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -117,6 +131,12 @@ def commit(session: Session) -> None:
         callback()
 
 
+def call_outside(session: Session, call: Callable[[], T]) -> T:
+    """Commit what `session` recorded (step 2 above), then make the outside `call` with no transaction open."""
+    commit(session)
+    return call()
+
+
 def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
@@ -133,6 +153,9 @@ def job_session(app: Flask) -> Iterator[Session]:
         try:
             yield session
             commit(session)
+        except OutsideFailure:
+            commit(session)  # the failure recorded on its row is kept
+            raise
         except BaseException:
             session.rollback()
             raise

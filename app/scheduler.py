@@ -186,34 +186,3 @@ def run_blocking(app: Flask) -> None:
         engine = database(app).engine
         if engine is not None:
             engine.dispose()
-
-
-def gunicorn_hooks(settings: Settings) -> dict[str, Any]:
-    """gunicorn settings that run the scheduler once, in the master process, not in each worker."""
-    state: dict[str, Any] = {}
-
-    def when_ready(server: Any) -> None:
-        from app import create_app
-
-        app = create_app(settings)
-        scheduler, locks = build_scheduler(app)
-        scheduler.start()
-        state.update(app=app, scheduler=scheduler, locks=locks)
-        server.log.info("scheduler started in the gunicorn master (%s)", _describe(app))
-
-    def post_fork(server: Any, worker: Any) -> None:
-        # Workers build their own app; the master's pooled connections must not be shared with them.
-        app = state.get("app")
-        if app is not None:
-            engine = database(app).engine
-            if engine is not None:
-                engine.dispose(close=False)
-
-    def on_exit(server: Any) -> None:
-        scheduler = state.pop("scheduler", None)
-        if scheduler is not None:
-            scheduler.shutdown(wait=True)
-            state["locks"].release_all()
-            server.log.info("scheduler stopped")
-
-    return {"when_ready": when_ready, "post_fork": post_fork, "on_exit": on_exit}

@@ -111,7 +111,7 @@ class JiraSettings(_Section):
     issue_type: str = "Task"
     deployment: Literal["auto", "cloud", "server"] = "auto"
     sync_minutes: int = Field(5, ge=1)
-    timeout_seconds: float = Field(10, gt=0)
+    timeout_seconds: float = Field(10, gt=0, le=120)
     private_details: bool = False
     priority_map: dict[str, str] = {}
     extra_fields: dict[str, Any] = {}
@@ -136,7 +136,7 @@ class ConfluenceSettings(_Section):
     space: str = ""
     parent_id: str = ""
     publish_private: bool = False
-    timeout_seconds: float = Field(15, gt=0)
+    timeout_seconds: float = Field(10, gt=0, le=120)
     # A 429 asking to wait longer than this fails the publish at once (503) instead of holding the request.
     max_retry_after_seconds: float = Field(10, ge=0)
     rate_limit_retries: int = Field(2, ge=0, le=10)
@@ -153,7 +153,7 @@ class SmtpSettings(_Section):
     password: str = ""
     starttls: bool = False
     ssl: bool = False
-    timeout_seconds: float = Field(10, gt=0)
+    timeout_seconds: float = Field(10, gt=0, le=120)
     connections: int = Field(4, ge=1, le=32)
 
     @property

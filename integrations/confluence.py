@@ -29,7 +29,7 @@ class ConfluenceConfig:
     user: str = ""
     token: str = ""
     parent_id: str = ""
-    timeout_seconds: float = 15.0
+    timeout_seconds: float = 10.0
     # A 429 asking to wait longer than this fails at once instead of holding the request.
     max_retry_after_seconds: float = 10.0
     rate_limit_retries: int = 2

@@ -26,7 +26,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.actions.models import ActionItem, JiraOutbox, JiraSyncState, JiraWebhookDelivery
@@ -62,9 +62,11 @@ class SyncCounts:
     failed: int = 0
     adopted: int = 0
     stopped: str | None = None
+    # The kind of the last failure (JiraFailure.kind), if any.
+    last_failure: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k != "stopped"}
+        return {k: v for k, v in asdict(self).items() if k not in ("stopped", "last_failure")}
 
 
 def jira_config(settings: Settings) -> JiraConfig:
@@ -232,6 +234,7 @@ def push_due(
                 result = push_one(factory, client, taken, settings=settings)
             except JiraFailure as failure:
                 counts.failed += 1
+                counts.last_failure = failure.kind
                 if failure.service_wide:
                     # The rest would fail the same way: record it on them without asking Jira again.
                     for rest in claims[index + 1:]:
@@ -703,10 +706,35 @@ def _housekeeping(factory: SessionFactory, *, settings: Settings) -> None:
 
 
 IMMEDIATE_PUSH_LIMIT = 3
+# After Jira failed for every item (down, timing out, throttling), requests stop waiting on it
+# for this long; the sync job keeps pushing on its own schedule.
+IMMEDIATE_PUSH_PAUSE = timedelta(seconds=60)
+PUSH_PAUSED_UNTIL = "immediate_push_paused_until"
+JIRA_DOWN = ("unreachable", "timeout", "rate_limited", "server_error")
+
+
+def _immediate_push_paused(factory: SessionFactory) -> bool:
+    with factory() as session:
+        row = session.get(JiraSyncState, PUSH_PAUSED_UNTIL)
+        if row is None or not row.value:
+            return False
+        try:
+            return datetime.fromisoformat(row.value) > utcnow()
+        except ValueError:
+            return False
+
+
+def _pause_immediate_pushes(factory: SessionFactory) -> None:
+    with factory() as session, session.begin():
+        _set_state(session, PUSH_PAUSED_UNTIL, (utcnow() + IMMEDIATE_PUSH_PAUSE).isoformat())
 
 
 def push_soon(app: Flask, item_ids: Iterable[int]) -> None:
-    """The attempt right after a commit: push these items now, in a fresh session, never raising."""
+    """The attempt right after a commit: push these items now, in a fresh session, never raising.
+
+    Skipped for a minute after Jira failed as a whole, so that a Jira that does not answer
+    costs one request one timeout, not every request its own.
+    """
     from app.db import database
     from app.extensions import settings as app_settings
 
@@ -719,16 +747,24 @@ def push_soon(app: Flask, item_ids: Iterable[int]) -> None:
             return
         factory = database(app).session_factory
         assert factory is not None
+        if _immediate_push_paused(factory):
+            return
         try:
             with JiraClient(jira_config(settings)) as client:
                 # The request waits on this: a few items, one at a time, and none after the first
                 # failure (a hung Jira costs one timeout, not one per item). The sync job does the rest.
                 for item_id in sorted(ids)[:IMMEDIATE_PUSH_LIMIT]:
                     counts = push_due(factory, settings=settings, client=client, force=False, item_ids=[item_id])
+                    if counts.last_failure in JIRA_DOWN:
+                        _pause_immediate_pushes(factory)
                     if counts.failed:
                         break
         except Exception:  # noqa: BLE001 - the request already succeeded; the outbox keeps the change
             log.exception("Pushing action items %s to Jira right after the commit failed; the sync job retries", sorted(ids))
+            try:
+                _pause_immediate_pushes(factory)
+            except SQLAlchemyError:
+                log.exception("could not record the pause of immediate Jira pushes")
 
 
 def session_factory_for(session: Session) -> sessionmaker[Session]:

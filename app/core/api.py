@@ -19,7 +19,7 @@ from typing import Any
 from flask import Response, g, jsonify, request
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from app.core.errors import BadRequest, Forbidden, Unauthorized, ValidationFailed
+from app.core.errors import BadRequest, Forbidden, OutsideFailure, Unauthorized, ValidationFailed
 from app.core.schemas import UpdateModel
 from app.db import commit, get_session
 
@@ -163,7 +163,11 @@ def endpoint(
                 kwargs["body"] = validate(body, read_json_body())
             if query is not None:
                 kwargs["query"] = read_query(query)
-            result = view(*args, **kwargs)
+            try:
+                result = view(*args, **kwargs)
+            except OutsideFailure:
+                _commit_if_open()  # the failure recorded on its row stays for everyone to see
+                raise
             if isinstance(result, Response):
                 _commit_if_open()
                 return result

@@ -12,17 +12,17 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 import exporters
 from app.actions.models import ActionItem
 from app.auth.models import User
 from app.core.errors import Conflict, Forbidden, NotFound, OutsideFailure, RuleViolation, ValidationFailed
-from app.db import utcnow
+from app.db import call_outside, utcnow
 from app.documents import templating
 from app.documents.models import (
     LIVE_SECTIONS, DocumentPublication, DocumentSection, DocumentSectionVersion, DocumentTemplate,
@@ -547,6 +547,10 @@ def export_document(session: Session, *, viewer: User, retro_id: int, fmt: str, 
 # -- publishing --------------------------------------------------------------------------------------
 
 
+# A publish claimed longer ago than this was cut short (its process died): it may be claimed again.
+PUBLISH_CLAIM = timedelta(minutes=5)
+
+
 class PublishFailed(OutsideFailure):
     """Confluence failed while the request waited; the failure is recorded on the retro."""
 
@@ -604,23 +608,33 @@ def publish_to_confluence(
             "Publishing to Confluence is off: set HINDSIGHT_CONFLUENCE_URL and HINDSIGHT_CONFLUENCE_SPACE.",
             code="confluence_not_configured",
         )
-    # One publish per retro at a time (PostgreSQL row lock; SQLite serialises writers anyway).
+    # Claim the publication in a short transaction: the row lock (PostgreSQL; SQLite serialises
+    # writers) is held only while the claim is written, never during the call to Confluence.
     session.execute(select(Retrospective.id).where(Retrospective.id == retro.id).with_for_update())
     publication = session.scalar(
         select(DocumentPublication).where(
             DocumentPublication.retrospective_id == retro.id, DocumentPublication.target == "confluence"
-        )
+        ).execution_options(populate_existing=True)
     )
+    now = utcnow()
     if publication is None:
         publication = DocumentPublication(retrospective_id=retro.id, target="confluence", status="pending", attempts=0)
         session.add(publication)
+    elif publication.status == "publishing" and not _claim_expired(publication, now):
+        raise Conflict(
+            "This retro is being published to Confluence right now; wait a minute, then reload to see the result.",
+            code="publish_in_progress",
+        )
     view = _view(session, retro=retro, settings=settings)
     storage = exporters.to_confluence(exporters.parse(view.markdown), document_meta(view, settings))
     title = page_title(retro)
+    page_id = publication.page_id
+    publication.status = "publishing"
     publication.attempts += 1
-    publication.last_attempt_at = utcnow()
+    publication.last_attempt_at = now
+    session.flush()
     try:
-        page = client.publish(title, storage, page_id=publication.page_id)
+        page = call_outside(session, lambda: client.publish(title, storage, page_id=page_id))
     except ConfluenceError as exc:
         publication.status = "failed"
         publication.last_error = exc.message[:2000]
@@ -648,16 +662,28 @@ def publish_to_confluence(
     return publication
 
 
-def failed_publications(session: Session, *, settings: Settings) -> list[int]:
-    """Ids of the retros whose last Confluence publish failed (for the scheduler to retry).
+def _claim_expired(publication: DocumentPublication, now: datetime) -> bool:
+    started = publication.last_attempt_at
+    return started is None or now - started > PUBLISH_CLAIM
+
+
+def failed_publications(session: Session, *, settings: Settings, now: datetime | None = None) -> list[int]:
+    """Ids of the retros whose last Confluence publish failed, or died unfinished (for the scheduler to retry).
 
     Retros of incidents made private since are left out unless private ones may be published.
     """
+    stale = (now or utcnow()) - PUBLISH_CLAIM
     query = (
         select(DocumentPublication.retrospective_id)
         .join(Retrospective, Retrospective.id == DocumentPublication.retrospective_id)
         .join(Incident, Incident.id == Retrospective.incident_id)
-        .where(DocumentPublication.target == "confluence", DocumentPublication.status == "failed")
+        .where(
+            DocumentPublication.target == "confluence",
+            or_(
+                DocumentPublication.status == "failed",
+                and_(DocumentPublication.status == "publishing", DocumentPublication.last_attempt_at < stale),
+            ),
+        )
         .order_by(DocumentPublication.last_attempt_at)
     )
     if not settings.confluence.publish_private:

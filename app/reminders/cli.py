@@ -51,4 +51,6 @@ def scheduler() -> None:
     from app.scheduler import run_blocking
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    # APScheduler logs every tick at INFO; our jobs log what they did.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     run_blocking(_app())

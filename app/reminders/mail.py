@@ -2,9 +2,11 @@
 
 Emails caused by a change (invitations, nudges) are written to the outbox in the
 change's transaction, attempted right after its commit and retried by the
-scheduler until SMTP takes them. Each delivery claims its rows first (an UPDATE
-that PostgreSQL lets only one process make, skipping rows another one holds;
-SQLite serialises writers), so two processes never send the same row.
+scheduler until SMTP takes them. Each delivery claims its rows first (status
+`sending`, in an UPDATE that PostgreSQL lets only one process make, skipping rows
+another one holds; SQLite serialises writers) and commits the claim before SMTP is
+called (`app.db.call_outside`), so two processes never send the same row and no
+transaction is held while the mail server answers.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.db import after_commit, database, utcnow
+from app.db import after_commit, call_outside, database, utcnow
 from app.reminders.models import EmailOutbox
 from config import Settings
 from integrations.smtp import CalendarPart, Email, SmtpConfig, mail_on, send_all
@@ -26,6 +28,8 @@ from integrations.smtp import CalendarPart, Email, SmtpConfig, mail_on, send_all
 log = logging.getLogger(__name__)
 
 MAX_RETRY_MINUTES = 60
+# An email claimed longer ago than this belongs to a process that died while sending: claimed again.
+SEND_CLAIM = timedelta(minutes=10)
 DELIVERY_BATCH = 200
 
 
@@ -95,7 +99,12 @@ def deliver_outbox(
     now = now or utcnow()
     if not mail_enabled(settings):
         return {"sent": 0, "failed": 0}
-    due = select(EmailOutbox.id).where(EmailOutbox.status == "pending")
+    # Pending rows, and rows whose sender died mid-send (their claim has expired).
+    claimable = or_(
+        EmailOutbox.status == "pending",
+        and_(EmailOutbox.status == "sending", EmailOutbox.last_attempt_at < now - SEND_CLAIM),
+    )
+    due = select(EmailOutbox.id).where(claimable)
     if ids is not None:
         due = due.where(EmailOutbox.id.in_(list(ids)))
     elif not ignore_backoff:
@@ -103,8 +112,8 @@ def deliver_outbox(
     due = due.order_by(EmailOutbox.id).limit(limit).with_for_update(skip_locked=True)
     claimed = session.scalars(
         update(EmailOutbox)
-        .where(EmailOutbox.id.in_(due.scalar_subquery()), EmailOutbox.status == "pending")
-        .values(attempts=EmailOutbox.attempts + 1, last_attempt_at=now)
+        .where(EmailOutbox.id.in_(due.scalar_subquery()), claimable)
+        .values(status="sending", attempts=EmailOutbox.attempts + 1, last_attempt_at=now)
         .returning(EmailOutbox.id)
         .execution_options(synchronize_session=False)
     ).all()
@@ -114,9 +123,13 @@ def deliver_outbox(
         select(EmailOutbox).where(EmailOutbox.id.in_(claimed)).order_by(EmailOutbox.id)
         .execution_options(populate_existing=True)
     ).all()
+    emails = [(row.id, _email_of(row)) for row in rows]
+    config = smtp_config(settings)
+    # The claims are committed before SMTP is called; the outcome is recorded below.
+    refused = call_outside(
+        session, lambda: send_all(config, settings.mail_from, emails, connections=min(settings.smtp.connections, len(rows)))
+    )
     retry = float(settings.reminders.retry_minutes)
-    refused = send_all(smtp_config(settings), settings.mail_from, ((row.id, _email_of(row)) for row in rows),
-                       connections=min(settings.smtp.connections, len(rows)))
     for row in rows:
         error = refused.get(row.id)
         if error is None:
@@ -125,6 +138,7 @@ def deliver_outbox(
             row.last_error = None
             continue
         delay = min(retry * 2 ** max(row.attempts - 1, 0), MAX_RETRY_MINUTES)
+        row.status = "pending"
         row.last_error = error.message
         row.next_attempt_at = now + timedelta(minutes=delay)
         log.warning("email %s (%s) to %s not sent: %s", row.id, row.kind, row.recipient, error.message)

@@ -33,7 +33,7 @@ class ReminderLog(Base):
     owner_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     reason: Mapped[str] = mapped_column(String(16))
     day: Mapped[date]
-    status: Mapped[str] = mapped_column(String(16))  # sent | failed
+    status: Mapped[str] = mapped_column(String(16))  # sending (claimed) | sent | failed
     claim_token: Mapped[str] = mapped_column(String(32), index=True)
     attempts: Mapped[int] = mapped_column(default=1)
     last_error: Mapped[Optional[str]] = mapped_column(Text)
@@ -78,7 +78,7 @@ class EmailOutbox(Base):
     html_body: Mapped[Optional[str]] = mapped_column(Text)
     ics: Mapped[Optional[str]] = mapped_column(Text)
     ics_method: Mapped[Optional[str]] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sending (claimed) | sent
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[Optional[str]] = mapped_column(Text)
     last_attempt_at: Mapped[Optional[datetime]]

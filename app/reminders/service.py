@@ -19,14 +19,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from sqlalchemy import Date, String, case, exists, func, literal, or_, select, update
+from sqlalchemy import Date, String, and_, case, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.actions.models import ActionItem
 from app.auth.models import User
 from app.core.errors import Forbidden, NotFound, RuleViolation, ValidationFailed
-from app.db import UTCDateTime, utcnow
+from app.db import UTCDateTime, call_outside, utcnow
 from app.incidents.access import incident_visible_to, visible_incidents
 from app.incidents.models import Incident
 from app.people.models import Person
@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 REMINDED_STATUSES = ("open", "in_progress")
 REASON_TITLES = {"overdue": "Overdue", "due_today": "Due today", "due_soon": "Due soon"}
+# A digest claim older than this belongs to a run that died while sending: it is claimed again.
+DIGEST_CLAIM = timedelta(minutes=15)
 # Failed digests are marked in groups of owners, so a run's statement count stays small.
 _OWNER_CHUNK = 500
 
@@ -83,13 +85,15 @@ def _claim_digest_rows(session: Session, *, as_of: date, settings: Settings, tok
         else_=literal("due_soon"),
     )
     stamp = literal(now, UTCDateTime())
+    live_claim = ReminderLog.updated_at >= literal(now - DIGEST_CLAIM, UTCDateTime())
     already_mailed_today = exists().where(
-        ReminderLog.owner_id == ActionItem.owner_id, ReminderLog.day == day, ReminderLog.status == "sent"
+        ReminderLog.owner_id == ActionItem.owner_id, ReminderLog.day == day,
+        or_(ReminderLog.status == "sent", and_(ReminderLog.status == "sending", live_claim)),
     )
     snoozed = exists().where(ReminderSnooze.action_item_id == ActionItem.id, ReminderSnooze.until > day)
     candidates = (
         select(
-            ActionItem.id, ActionItem.owner_id, reason, day, literal("sent"), literal(token, String()),
+            ActionItem.id, ActionItem.owner_id, reason, day, literal("sending"), literal(token, String()),
             literal(1), stamp, stamp, stamp,
         )
         .join(Retrospective, Retrospective.id == ActionItem.retrospective_id)
@@ -108,18 +112,19 @@ def _claim_digest_rows(session: Session, *, as_of: date, settings: Settings, tok
          "sent_at", "created_at", "updated_at"],
         candidates,
     )
-    # A row another run already sent stays as it is; one whose email failed is claimed again.
+    # A row another run already sent, or is sending, stays as it is; one whose email failed, or
+    # whose run died while sending, is claimed again.
     insert = insert.on_conflict_do_update(
         index_elements=["action_item_id", "reason", "day"],
         set_={
-            "status": "sent",
+            "status": "sending",
             "claim_token": insert.excluded.claim_token,
             "attempts": ReminderLog.attempts + 1,
             "sent_at": insert.excluded.sent_at,
             "last_error": None,
             "updated_at": insert.excluded.updated_at,
         },
-        where=ReminderLog.status == "failed",
+        where=or_(ReminderLog.status == "failed", and_(ReminderLog.status == "sending", ~live_claim)),
     )
     session.execute(insert)
 
@@ -175,7 +180,9 @@ def _digest_email(rows: list[Any], *, as_of: date, settings: Settings) -> Email:
 def send_digests(session: Session, *, as_of: date, settings: Settings, now: datetime | None = None) -> DigestRun:
     """Send `as_of`'s digests that have not gone out yet; refused ones are kept for the next run.
 
-    The caller commits (the claims become final with the sends they record).
+    The claims (`sending`) are committed before the first email goes out (`call_outside`), so
+    no transaction or SQLite write lock is held while SMTP answers, or fails to; the outcome
+    (`sent` or `failed`) is recorded in `session` afterwards, for the caller to commit.
     """
     now = now or utcnow()
     config = smtp_config(settings)
@@ -187,7 +194,9 @@ def send_digests(session: Session, *, as_of: date, settings: Settings, now: date
     for row in _claimed_rows(session, token):
         by_owner[row[5]].append(row)
     emails = ((owner_id, _digest_email(rows, as_of=as_of, settings=settings)) for owner_id, rows in by_owner.items())
-    refused = send_all(config, settings.mail_from, emails, connections=settings.smtp.connections)
+    refused = call_outside(
+        session, lambda: send_all(config, settings.mail_from, emails, connections=settings.smtp.connections)
+    )
     failures: dict[str, list[int]] = defaultdict(list)
     for owner_id, exc in refused.items():
         failures[exc.message].append(owner_id)
@@ -202,6 +211,12 @@ def send_digests(session: Session, *, as_of: date, settings: Settings, now: date
                 .values(status="failed", sent_at=None, last_error=message, updated_at=now)
                 .execution_options(synchronize_session=False)
             )
+    session.execute(
+        update(ReminderLog)
+        .where(ReminderLog.claim_token == token, ReminderLog.status == "sending")
+        .values(status="sent", sent_at=now, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
     failed = len(refused)
     if sent_emails or failed:
         log.info("reminder digests for %s: %d sent (%d items), %d failed", as_of, sent_emails, sent_items, failed)
