@@ -346,7 +346,7 @@ def assemble_markdown(
 
 def compose_markdown(*, incident_title: str, sections: Iterable[tuple[str, str, str]], live: Mapping[str, str]) -> str:
     """The document from its parts: the title, then each (key, title, body) section, a live table above its notes."""
-    parts = [f"# {templating.md_inline(DOCUMENT_TITLE.format(incident_title))}"]
+    parts = ["# " + DOCUMENT_TITLE.format(templating.md_inline(incident_title))]
     for key, title, body in sections:
         parts.append(f"## {templating.md_inline(title)}")
         if key in live:
@@ -363,13 +363,13 @@ def timeline_markdown(session: Session, *, incident: Incident, settings: Setting
 
 
 def timeline_table(rows: Iterable[Mapping[str, Any]], *, zone: tzinfo) -> str:
-    """Timeline rows (`occurred_at`, `kind`, `text`, `author`) as a Markdown table."""
-    inline, cell = templating.md_inline, templating.md_cell
+    """Timeline rows (`occurred_at`, `kind`, `text`, `author`) as a Markdown table of literal text."""
+    inline = templating.md_inline
     out = ["| When | Kind | Event | Who |", "|---|---|---|---|"]
     append = out.append
     for row in rows:
         when = row["occurred_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
-        append(f"| {when} | {inline(row['kind'])} | {cell(row['text'])} | {inline(row['author'])} |")
+        append(f"| {when} | {inline(row['kind'])} | {inline(row['text'])} | {inline(row['author'])} |")
     return "\n".join(out) if len(out) > 2 else "_No timeline events yet._"
 
 
