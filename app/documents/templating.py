@@ -24,6 +24,8 @@ from typing import Any
 from jinja2 import ChainableUndefined, FileSystemLoader, TemplateSyntaxError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from exporters import clean_text
+
 log = logging.getLogger(__name__)
 
 BUILTIN_DIR = Path(__file__).resolve().parents[2] / "templates" / "documents"
@@ -48,7 +50,8 @@ _PIPES = re.compile(r"(\\*)\|")
 def md_inline(value: Any) -> str:
     """A single-line fact (a title, a name, a timeline entry) as literal Markdown text.
 
-    Whitespace runs become one space and the ends are trimmed (`" ".join(text.split())`);
+    Characters XML cannot hold (which every export drops) are dropped first, then whitespace
+    runs become one space and the ends are trimmed (`" ".join(text.split())`);
     every ASCII punctuation character is backslash-escaped, so the text reads exactly as
     entered in every export, in a paragraph, a list item, a heading or a table cell (a
     pipe is escaped, and so is each backslash before it, so it never ends the cell).
@@ -56,7 +59,7 @@ def md_inline(value: Any) -> str:
     """
     if value is None:
         return ""
-    line = " ".join(str(value).split())
+    line = " ".join(clean_text(str(value)).split())
     out: list[str] = []
     position = 0
     for match in _BARE_URL.finditer(line):

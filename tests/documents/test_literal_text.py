@@ -1,10 +1,11 @@
 """Single-line facts (event text, names, titles, link titles) read back exactly as entered from every export.
 
-Whitespace: a fact is one line of text. What is compared is the entered text with every
-run of whitespace (line breaks, tabs, no-break spaces...) made one space and the ends
-trimmed, `" ".join(text.split())`; every other character must come back as it was.
-Generated facts are printable: no control characters (XML cannot hold most of them and
-the exporters drop them), no lone surrogates, no U+FFFE/U+FFFF.
+Whitespace: a fact is one line of text. What is compared is the entered text without the
+characters XML cannot hold (C0 controls but tab and line ends, U+FFFE, U+FFFF; every export
+drops them), with every run of whitespace (line breaks, tabs, no-break spaces...) made one
+space and the ends trimmed: `" ".join(clean_text(text).split())`. Every other character must
+come back as it was. Generated facts hold any character but lone surrogates (which cannot
+be entered: they are not UTF-8).
 
 The property tests build the document's Markdown with the app's own template and table
 functions (no database) and read each exporter's output back; one test goes through
@@ -37,21 +38,21 @@ MARKUP = [
     "<", ">", "<b>", "</b>", "<!--", "<https://x.example>", "<a@b.example>", "&", "&amp;", "&#65;", "&copy;",
     "https://example.com/a_b*c*|d", "www.example.com", "a@b.example", ":", "::", "\"", "'", "!", "[^1]",
 ]
-WHITESPACE = [" ", "  ", "\t", "\u00a0", "\u2028", "\n"]
-CHARACTERS = st.characters(codec="utf-8", exclude_categories=("Cc", "Cs"), exclude_characters="\ufffe\uffff")
+WHITESPACE = [" ", "  ", "\t", "\u00a0", "\u2028", "\n", "\r\n", "\x1b", "\x00", "\x0c"]
+CHARACTERS = st.characters(codec="utf-8")
 PIECE = st.one_of(
     st.sampled_from(MARKUP), st.sampled_from(string.punctuation), st.sampled_from(WHITESPACE),
     st.text(CHARACTERS, min_size=1, max_size=6),
 )
-FACTS = st.lists(PIECE, min_size=1, max_size=12).map("".join).filter(lambda text: text.split())
+FACTS = st.lists(PIECE, min_size=1, max_size=12).map("".join).filter(lambda text: exporters.clean_text(text).split())
 EXAMPLES = [
     NASTY, "a *global terminate*", "\\\\\\|", "# not a heading", "1. not a list", "- not a list", "> not a quote",
-    "    not code", "&lt;tag&gt; &amp;", "| starts and ends |", "x\\", "https://example.com/a_b*c*|d\\", "#",
+    "    not code", "a \x1b[31mred\x1b[0m \x00b", "&lt;tag&gt; &amp;", "| starts and ends |", "x\\", "https://example.com/a_b*c*|d\\", "#",
 ]
 
 
 def single_line(text: str) -> str:
-    return " ".join(text.split())
+    return " ".join(exporters.clean_text(text).split())
 
 
 def document_markdown(fact: str) -> str:
