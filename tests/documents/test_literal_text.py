@@ -135,8 +135,8 @@ def test_known_nasty_facts_read_back_as_entered(fmt, fact):
 
 
 def test_the_markdown_of_a_fact_is_one_line_of_escaped_text():
-    line = templating.md_inline("a *b*\n\t| c")
-    assert line == "a \\*b\\* \\| c"
+    line = templating.md_inline("1. a *b*\n\t| c (d) see https://example.com/a_b.html?x=1#y")
+    assert line == "1\\. a \\*b\\* \\| c \\(d\\) see https://example.com/a\\_b.html?x=1#y"
     assert "\n" not in templating.md_inline(NASTY)
 
 
