@@ -1,8 +1,14 @@
-"""Read a Slack workspace export (a .zip or its unpacked folder) for reaction-marked messages."""
+"""Read a Slack workspace export (a .zip or its unpacked folder) for reaction-marked messages.
+
+A message's text comes back as a person reads it in Slack, not as Slack stores it:
+mentions become names, channel links `#name`, links `label (url)`, and `&lt; &gt; &amp;`
+the characters they stand for.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -48,6 +54,7 @@ def read_marked_messages(path: str | Path, reactions: Iterable[str]) -> list[Mar
     if not path.exists():
         raise SlackExportError(f"{path} does not exist")
     users: dict[str, str] = {}
+    channels: dict[str, str] = {}
     pages: list[tuple[PurePosixPath, list[dict]]] = []
     for name, raw in _files(path):
         try:
@@ -59,6 +66,11 @@ def read_marked_messages(path: str | Path, reactions: Iterable[str]) -> list[Mar
                 users.update(_user_names(data))
             except (AttributeError, TypeError, ValueError) as exc:
                 raise SlackExportError(f"{name}: a user cannot be read ({type(exc).__name__}: {exc})") from None
+        elif name.name in _CONVERSATION_LISTS and isinstance(data, list):
+            try:
+                channels.update(_channel_names(data))
+            except (AttributeError, TypeError, ValueError) as exc:
+                raise SlackExportError(f"{name}: a channel cannot be read ({type(exc).__name__}: {exc})") from None
         elif len(name.parts) >= 2 and isinstance(data, list):
             pages.append((name, data))
     if not pages:
@@ -68,7 +80,7 @@ def read_marked_messages(path: str | Path, reactions: Iterable[str]) -> list[Mar
         channel = name.parts[-2]
         for message in messages:
             try:
-                marked = _marked(channel, message, wanted, users)
+                marked = _marked(channel, message, wanted, users, channels)
             except (AttributeError, TypeError, ValueError, OverflowError) as exc:
                 raise SlackExportError(f"{name}: a message cannot be read ({type(exc).__name__}: {exc})") from None
             if marked is not None:
@@ -85,7 +97,63 @@ def _user_names(data: list) -> dict[str, str]:
     return names
 
 
-def _marked(channel: str, message: dict, wanted: set[str], users: dict[str, str]) -> MarkedMessage | None:
+def _channel_names(data: list) -> dict[str, str]:
+    return {str(channel.get("id", "")): str(channel.get("name") or "") for channel in data}
+
+
+# The files of an export that list conversations (their ids and names), not messages.
+_CONVERSATION_LISTS = frozenset({"channels.json", "groups.json", "mpims.json", "dms.json"})
+# Slack's control sequences: <@U123>, <#C123|name>, <!here>, <https://x|label>; a `<` the
+# person typed is stored as `&lt;`, so every `<` in the stored text opens one.
+_SEQUENCE = re.compile(r"<([^<>]*)>")
+_ENTITY = re.compile(r"&(amp|lt|gt);")
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
+_BROADCASTS = frozenset({"here", "channel", "everyone"})
+
+
+def _unescape(text: str) -> str:
+    return _ENTITY.sub(lambda match: _ENTITIES[match.group(1)], text)
+
+
+def readable_text(text: str, users: dict[str, str], channels: dict[str, str]) -> str:
+    """Slack's stored message text as a person reads it.
+
+    `<@U123>` is the person's name from `users` (else the name in the sequence, else
+    `@U123`), `<#C1|ops>` is `#ops`, `<!here>` is `@here`, `<https://x|text>` is
+    `text (https://x)` (just `text` when it is the URL itself), `<https://x>` is
+    `https://x`, and `&lt; &gt; &amp;` are `< > &`.
+    """
+    out: list[str] = []
+    position = 0
+    for match in _SEQUENCE.finditer(text):
+        out.append(_unescape(text[position:match.start()]))
+        out.append(_sequence(match.group(1), users, channels))
+        position = match.end()
+    out.append(_unescape(text[position:]))
+    return "".join(out)
+
+
+def _sequence(body: str, users: dict[str, str], channels: dict[str, str]) -> str:
+    target, _, label = body.partition("|")
+    label = _unescape(label)
+    if target.startswith("@"):
+        return users.get(target[1:]) or label.lstrip("@") or target
+    if target.startswith("#"):
+        return "#" + (channels.get(target[1:]) or label or target[1:])
+    if target.startswith("!"):
+        command = target[1:].split("^", 1)[0]
+        if command in _BROADCASTS:
+            return "@" + command
+        return label or "@" + command  # <!subteam^S1|@oncall>, <!date^1700000000^{date}|Nov 14>
+    url = _unescape(target)
+    if not label or label in (url, url.split(":", 1)[-1].lstrip("/")):
+        return label or url
+    return f"{label} ({url})"
+
+
+def _marked(
+    channel: str, message: dict, wanted: set[str], users: dict[str, str], channels: dict[str, str]
+) -> MarkedMessage | None:
     names = tuple(r.get("name", "") for r in message.get("reactions") or [])
     if not wanted.intersection(names) or "ts" not in message:
         return None
@@ -93,6 +161,7 @@ def _marked(channel: str, message: dict, wanted: set[str], users: dict[str, str]
     return MarkedMessage(
         channel=channel, ts=message["ts"],
         occurred_at=datetime.fromtimestamp(float(message["ts"]), tz=timezone.utc),
-        author=author or None, text=(message.get("text") or "").replace("\x00", "").strip() or "(no text)",
+        author=author or None,
+        text=readable_text(message.get("text") or "", users, channels).replace("\x00", "").strip() or "(no text)",
         reactions=names,
     )

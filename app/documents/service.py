@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
@@ -50,6 +50,7 @@ CONTENT_TYPES = {
     # A storage-format fragment (several roots, undeclared ac: prefixes): text, not an XML document.
     "confluence": ("text/plain; charset=utf-8", "confluence.xml"),
 }
+DOCUMENT_TITLE = "Retrospective: {}"
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _SLUG = re.compile(r"[^a-z0-9]+")
 TEMPLATE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,63}$")
@@ -288,7 +289,7 @@ class DocumentView:
 
 
 def document_title(retro: Retrospective) -> str:
-    return f"Retrospective: {retro.incident.title}"
+    return DOCUMENT_TITLE.format(retro.incident.title)
 
 
 def get_document(session: Session, *, viewer: User, retro_id: int, settings: Settings) -> DocumentView:
@@ -330,14 +331,27 @@ def assemble_markdown(
     session: Session, *, retro: Retrospective, sections: list[DocumentSection], settings: Settings
 ) -> str:
     """The whole document as Markdown: title, then each section, live ones from current data."""
-    parts = [f"# {templating.md_inline(document_title(retro))}"]
-    for section in sections:
-        parts.append(f"## {templating.md_inline(section.title)}")
-        if section.key == "timeline":
-            parts.append(timeline_markdown(session, incident=retro.incident, settings=settings))
-        elif section.key == "action_items":
-            parts.append(action_items_markdown(session, retro=retro, settings=settings))
-        body = section.body.strip("\n")
+    keys = {section.key for section in sections}
+    live: dict[str, str] = {}
+    if "timeline" in keys:
+        live["timeline"] = timeline_markdown(session, incident=retro.incident, settings=settings)
+    if "action_items" in keys:
+        live["action_items"] = action_items_markdown(session, retro=retro, settings=settings)
+    return compose_markdown(
+        incident_title=retro.incident.title,
+        sections=[(section.key, section.title, section.body) for section in sections],
+        live=live,
+    )
+
+
+def compose_markdown(*, incident_title: str, sections: Iterable[tuple[str, str, str]], live: Mapping[str, str]) -> str:
+    """The document from its parts: the title, then each (key, title, body) section, a live table above its notes."""
+    parts = ["# " + DOCUMENT_TITLE.format(templating.md_inline(incident_title))]
+    for key, title, body in sections:
+        parts.append(f"## {templating.md_inline(title)}")
+        if key in live:
+            parts.append(live[key])
+        body = body.strip("\n")
         if body.strip():
             parts.append(_close_fences(body))
     return "\n\n".join(parts) + "\n"
@@ -345,48 +359,61 @@ def assemble_markdown(
 
 def timeline_markdown(session: Session, *, incident: Incident, settings: Settings) -> str:
     """The incident's timeline as a Markdown table, from the current events."""
-    rows = timeline_rows(session, incident_id=incident.id)
-    if not rows:
-        return "_No timeline events yet._"
-    zone = settings.zone
-    inline, cell = templating.md_inline, templating.md_cell
+    return timeline_table(timeline_rows(session, incident_id=incident.id), zone=settings.zone)
+
+
+def timeline_table(rows: Iterable[Mapping[str, Any]], *, zone: tzinfo) -> str:
+    """Timeline rows (`occurred_at`, `kind`, `text`, `author`) as a Markdown table of literal text."""
+    inline = templating.md_inline
     out = ["| When | Kind | Event | Who |", "|---|---|---|---|"]
     append = out.append
     for row in rows:
         when = row["occurred_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
-        append(f"| {when} | {inline(row['kind'])} | {cell(row['text'])} | {inline(row['author'])} |")
-    return "\n".join(out)
+        append(f"| {when} | {inline(row['kind'])} | {inline(row['text'])} | {inline(row['author'])} |")
+    return "\n".join(out) if len(out) > 2 else "_No timeline events yet._"
 
 
 def action_items_markdown(session: Session, *, retro: Retrospective, settings: Settings) -> str:
     """The retro's action items as a Markdown table, with current statuses and Jira keys."""
-    items = list(session.scalars(
+    items = session.scalars(
         select(ActionItem).where(ActionItem.retrospective_id == retro.id).order_by(ActionItem.id)
-    ).unique())
-    if not items:
-        return "_No action items yet._"
-    today = datetime.now(settings.zone).date()
-    jira = settings.jira.url.rstrip("/")
+    ).unique()
+    rows = [
+        {"title": item.title, "owner": item.owner.name, "due_date": item.due_date, "status": item.status,
+         "jira_key": item.jira_key, "sync_status": item.sync_status}
+        for item in items
+    ]
+    return action_items_table(rows, today=datetime.now(settings.zone).date(), jira_url=settings.jira.url)
+
+
+def action_items_table(rows: Iterable[Mapping[str, Any]], *, today: date, jira_url: str) -> str:
+    """Action item rows (`title`, `owner`, `due_date`, `status`, `jira_key`, `sync_status`) as a Markdown table.
+
+    Open items due before `today` are marked overdue; Jira keys link to `jira_url` when it is set.
+    """
+    jira = jira_url.rstrip("/")
     inline = templating.md_inline
     out = ["| Action | Owner | Due | Status | Jira |", "|---|---|---|---|---|"]
-    for item in items:
-        due = item.due_date.isoformat() if isinstance(item.due_date, date) else str(item.due_date)
-        if item.status in ("open", "in_progress") and item.due_date < today:
+    for item in rows:
+        due_date = item["due_date"]
+        due = due_date.isoformat() if isinstance(due_date, date) else str(due_date)
+        if item["status"] in ("open", "in_progress") and due_date < today:
             due += " **overdue**"
-        if item.jira_key:
-            key = inline(item.jira_key)
-            tracker = f"[{key}]({templating.md_url(f'{jira}/browse/{item.jira_key}')})" if jira else key
-        elif item.sync_status == "failed":
+        jira_key = item["jira_key"]
+        if jira_key:
+            key = inline(jira_key)
+            tracker = f"[{key}]({templating.md_url(f'{jira}/browse/{jira_key}')})" if jira else key
+        elif item["sync_status"] == "failed":
             tracker = "_sync failed_"
-        elif item.sync_status == "pending":
+        elif item["sync_status"] == "pending":
             tracker = "_pending_"
         else:
             tracker = ""
         out.append(
-            f"| {inline(item.title)} | {inline(item.owner.name)} | {due} "
-            f"| {STATUS_LABELS.get(item.status, inline(item.status))} | {tracker} |"
+            f"| {inline(item['title'])} | {inline(item['owner'])} | {due} "
+            f"| {STATUS_LABELS.get(item['status'], inline(item['status']))} | {tracker} |"
         )
-    return "\n".join(out)
+    return "\n".join(out) if len(out) > 2 else "_No action items yet._"
 
 
 # -- editing --------------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ from typing import Any
 from jinja2 import ChainableUndefined, FileSystemLoader, TemplateSyntaxError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from exporters import clean_text
+
 log = logging.getLogger(__name__)
 
 BUILTIN_DIR = Path(__file__).resolve().parents[2] / "templates" / "documents"
@@ -35,16 +37,37 @@ MAX_RENDER_SECONDS = 2.0
 MAX_SEQUENCE = 10_000
 MAX_EXPONENT = 64
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#!&])")
-_WHITESPACE = re.compile(r"\s+")
+# Every ASCII punctuation character: CommonMark lets a backslash escape each of them, and an
+# escaped one is always literal text (never emphasis, code, a link, an entity, a list marker...).
+_ASCII_PUNCTUATION = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+# Inside a bare URL only the characters that can start inline markup or end a table cell are
+# escaped, so the URL stays readable in the Markdown; the rest cannot mean anything mid-line.
+_BARE_URL = re.compile(r"(?:https?://|mailto:)\S+", re.IGNORECASE)
+_URL_MARKUP = re.compile(r"([!&*<>\[\\\]_`|~])")
 _PIPES = re.compile(r"(\\*)\|")
 
 
 def md_inline(value: Any) -> str:
-    """A value as one line of literal Markdown text: whitespace collapsed, Markdown punctuation escaped."""
+    """A single-line fact (a title, a name, a timeline entry) as literal Markdown text.
+
+    Characters XML cannot hold (which every export drops) are dropped first, then whitespace
+    runs become one space and the ends are trimmed (`" ".join(text.split())`);
+    every ASCII punctuation character is backslash-escaped, so the text reads exactly as
+    entered in every export, in a paragraph, a list item, a heading or a table cell (a
+    pipe is escaped, and so is each backslash before it, so it never ends the cell).
+    Bare URLs keep their `:/.?=#-` unescaped to stay readable; they are still plain text.
+    """
     if value is None:
         return ""
-    return _MD_SPECIAL.sub(r"\\\1", _WHITESPACE.sub(" ", str(value)).strip())
+    line = " ".join(clean_text(str(value)).split())
+    out: list[str] = []
+    position = 0
+    for match in _BARE_URL.finditer(line):
+        out.append(_ASCII_PUNCTUATION.sub(r"\\\1", line[position:match.start()]))
+        out.append(_URL_MARKUP.sub(r"\\\1", match.group(0)))
+        position = match.end()
+    out.append(_ASCII_PUNCTUATION.sub(r"\\\1", line[position:]))
+    return "".join(out)
 
 
 def md_cell(value: Any) -> str:
@@ -60,9 +83,14 @@ def md_cell(value: Any) -> str:
 
 
 def md_url(value: Any) -> str:
-    """A URL as a Markdown link destination (angle brackets keep parentheses and spaces inside)."""
-    text = str(value or "").strip()
-    return "<" + text.replace("<", "%3C").replace(">", "%3E").replace("\n", "") + ">"
+    """A URL as a Markdown link destination, kept as it is.
+
+    Angle brackets keep parentheses and spaces inside; backslashes, `&` and `|` are escaped
+    (a destination resolves escapes and entities, and a pipe would end a table cell).
+    """
+    text = str(value or "").replace("\r", "").replace("\n", "").strip()
+    text = text.replace("\\", "\\\\").replace("&", "\\&").replace("|", "\\|")
+    return "<" + text.replace("<", "%3C").replace(">", "%3E") + ">"
 
 
 # The end of the current render's time budget; checked on every attribute, item, call and

@@ -82,3 +82,37 @@ def test_a_malformed_user_list_is_named(tmp_path):
     (export / "users.json").write_text(json.dumps([{"id": "U1", "profile": "oops"}]))
     with pytest.raises(SlackExportError, match="users.json: a user cannot be read"):
         read_marked_messages(export, ["pushpin"])
+
+
+def test_slack_markup_becomes_the_text_a_person_reads(tmp_path):
+    """Mentions, channel links, links and Slack's entities are stored as readable, literal text."""
+    from integrations.slack_export import read_marked_messages
+
+    export = tmp_path / "export"
+    write_export(export)
+    (export / "channels.json").write_text(json.dumps([{"id": "C3", "name": "inc-orders-db"}]))
+    stored = (
+        "<@U1> failed over in <#C2|ops>, see <https://grafana.example.com/d?a=1&amp;b=2|the *dashboard*> "
+        "and <https://status.example.com>; &lt;3 &amp; `x &gt; y` <!here> <@U9|ghost> <@U8> <#C3> "
+        "<mailto:sre@example.com|sre@example.com> <http://example.com|example.com> &amp;lt; <!subteam^S1|@oncall>"
+    )
+    (export / "inc-orders-db" / "2026-11-21.json").write_text(json.dumps([
+        {"type": "message", "user": "U1", "ts": "1763733600.000100", "text": stored,
+         "reactions": [{"name": "pushpin", "users": ["U1"], "count": 1}]},
+    ]))
+    [*_, message] = read_marked_messages(export, ["pushpin"])
+    assert message.text == (
+        "Maya Chen failed over in #ops, see the *dashboard* (https://grafana.example.com/d?a=1&b=2) "
+        "and https://status.example.com; <3 & `x > y` @here ghost @U8 #inc-orders-db "
+        "sre@example.com example.com &lt; @oncall"
+    )
+
+
+def test_a_malformed_channel_list_is_named(tmp_path):
+    from integrations.slack_export import SlackExportError, read_marked_messages
+
+    export = tmp_path / "export"
+    write_export(export)
+    (export / "channels.json").write_text(json.dumps([{"id": "C1", "name": "ops"}, "oops"]))
+    with pytest.raises(SlackExportError, match="channels.json: a channel cannot be read"):
+        read_marked_messages(export, ["pushpin"])
