@@ -41,11 +41,16 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A browser tab; the test fails if the Content-Security-Policy blocked anything on its pages."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     tab = context.new_page()
     tab.set_default_timeout(10_000)
+    blocked: list[str] = []
+    tab.on("console", lambda message: blocked.append(message.text)
+           if "Content Security Policy" in message.text else None)
     yield tab
     context.close()
+    assert blocked == [], f"the Content-Security-Policy blocked: {blocked}"
 
 
 @pytest.fixture
