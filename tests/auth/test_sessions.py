@@ -127,3 +127,12 @@ def test_session_timeouts_are_settings(make_app, admin, clock):
     web = sign_in(short, "admin@example.com")
     clock.advance(minutes=61)
     assert web.get("/").status_code == 302
+
+
+def test_a_cookie_that_only_names_a_user_signs_no_one_in(app, admin):
+    """Cookies from before server-side sessions held the user's id: without a session they are refused."""
+    web = app.test_client()
+    with web.session_transaction() as cookie:
+        cookie["user_id"] = admin[0].id
+    assert web.get("/").status_code == 302
+    assert web.get("/api/v1/incidents").status_code == 401
