@@ -46,8 +46,12 @@ def page(browser):
     tab = context.new_page()
     tab.set_default_timeout(10_000)
     blocked: list[str] = []
-    tab.on("console", lambda message: blocked.append(message.text)
-           if "Content Security Policy" in message.text else None)
+
+    def note_csp_violation(message) -> None:  # type: ignore[no-untyped-def]
+        if "Content Security Policy" in message.text:
+            blocked.append(message.text)
+
+    tab.on("console", note_csp_violation)
     yield tab
     context.close()
     assert blocked == [], f"the Content-Security-Policy blocked: {blocked}"
