@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the app for `settings` (default: read from config/ and the environment)."""
     from app import models  # noqa: F401  (every table registered on Base.metadata)
     from app.auth import api as auth_api, context, pages as auth_pages
-    from app.core import handlers, templating
+    from app.core import handlers, security_headers, templating
     from app.db import Database
     from app.extensions import csrf
     from app.incidents import api as incidents_api, pages as incident_pages
@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.init_app(app)
     context.init_app(app)
     handlers.init_app(app)
+    security_headers.init_app(app)
     templating.init_app(app)
 
     for module in (meta_api, auth_api, people_api, incidents_api, retros_api, actions_api,

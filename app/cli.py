@@ -117,9 +117,85 @@ def user_create(email: str, name: str | None, admin: bool, password_stdin: bool)
         click.echo("No password set: this user can use API tokens but not sign in to the pages.")
 
 
+def _user_command(email: str, change):  # type: ignore[no-untyped-def]
+    """Run `change(session, user)` on the user with EMAIL in one transaction; its result is returned."""
+    from app.auth.service import get_user
+    from app.core.errors import HindsightError
+    from app.db import job_session
+
+    try:
+        with job_session(_app()) as session:
+            return change(session, get_user(session, email=email))
+    except HindsightError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+@user.command("disable")
+@click.argument("email")
+def user_disable(email: str) -> None:
+    """Stop the user with EMAIL at once: no sign-in, sessions ended, API tokens refused."""
+    from app.auth.service import disable_user
+    from app.db import utcnow
+
+    ended = _user_command(email, lambda session, found: disable_user(session, user=found, now=utcnow()))
+    click.echo(f"Disabled {email.strip().lower()}: {ended} session(s) ended; "
+               "their API tokens are refused until `hindsight user enable`.")
+
+
+@user.command("enable")
+@click.argument("email")
+def user_enable(email: str) -> None:
+    """Let a disabled user with EMAIL sign in and use their API tokens again."""
+    from app.auth.service import enable_user
+
+    _user_command(email, lambda session, found: enable_user(session, user=found))
+    click.echo(f"Enabled {email.strip().lower()}.")
+
+
 @main.group()
 def token() -> None:
     """API tokens."""
+
+
+def _when(value) -> str:  # type: ignore[no-untyped-def]
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else "-"
+
+
+@token.command("list")
+@click.argument("email")
+def token_list(email: str) -> None:
+    """List the API tokens of the user with EMAIL: id, prefix, created, last used, revoked (never the secret)."""
+    from app.auth.service import list_tokens
+
+    rows = _user_command(email, lambda session, found: [
+        (row.id, row.prefix, _when(row.created_at), _when(row.last_used_at), _when(row.revoked_at))
+        for row in list_tokens(session, user=found)
+    ])
+    if not rows:
+        click.echo(f"{email.strip().lower()} has no API tokens.")
+        return
+    header = ("id", "prefix", "created", "last used", "revoked")
+    widths = [max(len(str(line[i])) for line in [header, *rows]) for i in range(len(header))]
+    for line in [header, *rows]:
+        click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)).rstrip())
+
+
+@token.command("revoke")
+@click.argument("ref", metavar="ID_OR_PREFIX")
+def token_revoke(ref: str) -> None:
+    """Revoke an API token, named by its id or its prefix (from `hindsight token list`); it is refused at once."""
+    from app.auth.service import find_token, revoke_token
+    from app.core.errors import HindsightError
+    from app.db import job_session, utcnow
+
+    try:
+        with job_session(_app()) as session:
+            row = find_token(session, ref=ref)
+            revoked = revoke_token(session, token=row, now=utcnow())
+            label = f"token {row.id} ({row.prefix}…) of {row.user.email}"
+    except HindsightError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Revoked {label}." if revoked else f"The {label} was already revoked.")
 
 
 @token.command("create")

@@ -172,6 +172,16 @@ class SchedulerSettings(_Section):
     tick_seconds: float = Field(60, gt=0)
 
 
+class AuthSettings(_Section):
+    failure_window_minutes: int = Field(15, ge=1, le=1440)
+    max_failures_per_account: int = Field(5, ge=1)
+    max_failures_per_address: int = Field(20, ge=1)
+    lockout_seconds: int = Field(60, ge=1)
+    session_max_hours: float = Field(336, gt=0)
+    session_idle_hours: float = Field(12, gt=0)
+    trusted_proxy_hops: int = Field(0, ge=0, le=10)
+
+
 class Settings(_Section):
     """Every setting Hindsight reads, validated."""
 
@@ -192,6 +202,7 @@ class Settings(_Section):
     smtp: SmtpSettings = SmtpSettings()
     reminders: ReminderSettings = ReminderSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    auth: AuthSettings = AuthSettings()
 
     @field_validator("timezone")
     @classmethod

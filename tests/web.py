@@ -36,3 +36,17 @@ class Tags(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append((tag, dict(attrs)))
+
+
+def sign_in_form(web: FlaskClient, email: str, password: str = PASSWORD, **kwargs):  # type: ignore[no-untyped-def]
+    """Post the sign-in form once (CSRF token included); the response, whatever it is."""
+    token = csrf_token(web.get("/login").get_data(as_text=True))
+    return web.post("/login", data={"email": email, "password": password, "csrf_token": token}, **kwargs)
+
+
+def page_csrf_token(web: FlaskClient, path: str = "/") -> str:
+    """The CSRF token a signed-in page carries for its forms and API calls."""
+    html = web.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert match is not None, f"{path} has no csrf-token meta tag"
+    return match.group(1)

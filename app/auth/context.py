@@ -1,52 +1,180 @@
-"""Who is making the request: a Bearer token or a signed-in session."""
+"""Who is making the request: a Bearer token or a signed-in session.
+
+The signed Flask cookie holds only a random session token; the session itself (`user_sessions`)
+is on the server, so signing out, signing out everywhere, timeouts and disabling a user end it
+for every copy of the cookie.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, g, request, session as cookie
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from flask import Flask, current_app, flash, g, request, session as cookie
 from flask_wtf.csrf import CSRFError, validate_csrf
+from sqlalchemy.orm import Session
 from wtforms.validators import ValidationError
 
-from app.auth.models import User
-from app.auth.service import user_for_token
-from app.core.errors import Forbidden, Unauthorized
-from app.db import get_session
+from app.auth import limiter
+from app.auth.models import User, UserSession
+from app.auth.service import (
+    SessionEnd, TokenRefusal, check_session, check_token, end_all_sessions, end_session, start_session,
+)
+from app.core.errors import Forbidden, TooManyAttempts, Unauthorized
+from app.db import commit, get_session, utcnow
+from app.extensions import settings
+
+log = logging.getLogger(__name__)
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+SESSION_KEY = "sid"
+CLOCK_KEY = "hindsight.auth.clock"
+
+SESSION_ENDED_MESSAGES = {
+    SessionEnd.REVOKED: "You were signed out; sign in again.",
+    SessionEnd.EXPIRED: "Your session has expired; sign in again.",
+    SessionEnd.IDLE: "Your session ended after a while without activity; sign in again.",
+    SessionEnd.USER_DISABLED: "This account is disabled; ask an administrator to enable it.",
+    SessionEnd.UNKNOWN: "Your session has ended; sign in again.",
+}
 
 
 def current_user() -> User | None:
     return g.get("user")
 
 
+def current_session() -> UserSession | None:
+    """The signed-in session of this request (None for Bearer tokens and signed-out visitors)."""
+    return g.get("user_session")
+
+
+def now() -> datetime:
+    """The time sessions, tokens and the sign-in limiter go by: the app's clock (UTC)."""
+    return current_app.extensions[CLOCK_KEY]()
+
+
+def set_clock(app: Flask, clock: Callable[[], datetime]) -> None:
+    """Make `app` read the time from `clock` (timezone-aware), e.g. to test timeouts without waiting."""
+    app.extensions[CLOCK_KEY] = clock
+
+
+def client_address() -> str:
+    """The client's address: the connecting one, or X-Forwarded-For's as `trusted_proxy_hops` proxies set it."""
+    hops = settings().auth.trusted_proxy_hops
+    if hops:
+        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops][:limiter.ADDRESS_LENGTH]
+    return (request.remote_addr or "unknown")[:limiter.ADDRESS_LENGTH]
+
+
 def init_app(app: Flask) -> None:
+    app.extensions.setdefault(CLOCK_KEY, utcnow)
+    # The cookie lives as long as the server lets the session live; the server decides when it ends.
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=settings(app).auth.session_max_hours)
     app.before_request(_load_user)
+
+
+def sign_in(session: Session, *, user: User) -> None:
+    """Start a new session for `user` in this browser; the one it had (if any) ends.
+
+    The cookie's token is new at every sign-in, so a cookie from before it signs no one in.
+    """
+    at = now()
+    previous = current_session()
+    if previous is not None:
+        end_session(session, row=previous, now=at)
+    token = start_session(
+        session, user=user, now=at, settings=settings().auth, ip=client_address(),
+        user_agent=request.headers.get("User-Agent"),
+    )
+    cookie.clear()
+    cookie[SESSION_KEY] = token
+    cookie.permanent = True
+
+
+def sign_out(session: Session, *, everywhere: bool = False) -> int:
+    """End this browser's session (or every session of its user); returns how many ended."""
+    at = now()
+    ended = 0
+    row = current_session()
+    if row is not None:
+        if everywhere:
+            ended = end_all_sessions(session, user=row.user, now=at)
+        else:
+            end_session(session, row=row, now=at)
+            ended = 1
+    cookie.clear()
+    return ended
 
 
 def _load_user() -> None:
     g.user = None
+    g.user_session = None
     header = request.headers.get("Authorization", "")
     if header:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("The Authorization header must be 'Bearer TOKEN'.")
-        user = user_for_token(get_session(), token.strip())
-        if user is None:
-            raise Unauthorized("The API token is unknown or revoked.", code="invalid_token")
-        g.user = user
+        _load_token_user(header)
         return
-    user_id = cookie.get("user_id")
-    if user_id is None:
-        return
-    user = get_session().get(User, user_id)
-    if user is None:
-        cookie.clear()
-        return
-    g.user = user
+    _load_session_user()
     # API calls made by our own pages with the session cookie must carry the CSRF token.
-    if request.path.startswith("/api/") and request.method in UNSAFE_METHODS:
+    if g.user is not None and request.path.startswith("/api/") and request.method in UNSAFE_METHODS:
         try:
             validate_csrf(request.headers.get("X-CSRFToken"))
         except (ValidationError, CSRFError):
             raise Forbidden(
                 "Requests signed in by cookie must send the X-CSRFToken header.", code="csrf_failed"
             ) from None
+
+
+def _load_token_user(header: str) -> None:
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("The Authorization header must be 'Bearer TOKEN'.")
+    session = get_session()
+    at = now()
+    result = check_token(session, token.strip(), now=at)
+    if result.user is not None:
+        if result.touched:
+            commit(session)
+        g.user = result.user
+        return
+    if result.refusal is TokenRefusal.REVOKED:
+        raise Unauthorized("The API token was revoked.", code="invalid_token")
+    if result.refusal is TokenRefusal.USER_DISABLED:
+        raise Unauthorized("The user of this API token is disabled.", code="user_disabled")
+    # An unknown token counts against the client's address, like a wrong password. A valid
+    # token is not refused while the address is locked out: tokens are 256-bit random values,
+    # so the limit is there against floods of guesses, and a neighbour behind the same NAT
+    # must not be able to lock everyone's scripts out.
+    auth_settings = settings().auth
+    address = client_address()
+    wait = limiter.retry_after(session, settings=auth_settings, address=address, now=at)
+    if wait:
+        log.warning("unknown API token from %s refused: address locked out for %ss", address, wait)
+        raise TooManyAttempts(
+            f"Too many failed attempts from this address. Try again in {wait} seconds.", retry_after=wait
+        )
+    limiter.record_failure(session, settings=auth_settings, kind="token", address=address, now=at)
+    commit(session)
+    log.warning("unknown API token from %s", address)
+    raise Unauthorized("The API token is unknown or revoked.", code="invalid_token")
+
+
+def _load_session_user() -> None:
+    # Cookies from before server-side sessions named the user directly: they sign no one in now.
+    cookie.pop("user_id", None)
+    token = cookie.get(SESSION_KEY)
+    if not token:
+        return
+    session = get_session()
+    result = check_session(session, str(token), now=now(), settings=settings().auth)
+    if result.row is None:
+        cookie.pop(SESSION_KEY, None)
+        if not request.path.startswith("/api/") and result.ended is not None:
+            flash(SESSION_ENDED_MESSAGES[result.ended])
+        return
+    if result.touched:
+        commit(session)
+    g.user = result.row.user
+    g.user_session = result.row

@@ -1,11 +1,11 @@
-"""Local user accounts and API tokens; passwords and tokens are stored hashed."""
+"""Local user accounts, sign-in sessions and API tokens; passwords and tokens are stored hashed."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
@@ -21,12 +21,18 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[Optional[datetime]]
+    # A disabled user cannot sign in, and their sessions and tokens are refused.
+    disabled_at: Mapped[Optional[datetime]]
 
     person: Mapped[Person] = relationship(lazy="joined")
 
     @property
     def email(self) -> str:
         return self.person.email
+
+    @property
+    def is_disabled(self) -> bool:
+        return self.disabled_at is not None
 
 
 class ApiToken(Base):
@@ -43,3 +49,41 @@ class ApiToken(Base):
     revoked_at: Mapped[Optional[datetime]]
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class UserSession(Base):
+    """A signed-in browser: the signed cookie holds a random token, this row only its SHA-256."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    revoked_at: Mapped[Optional[datetime]]
+    ip: Mapped[Optional[str]] = mapped_column(String(64))
+    user_agent: Mapped[Optional[str]] = mapped_column(String(300))
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class AuthFailure(Base):
+    """One failed sign-in or unknown API token, counted by the limiter per email and per address.
+
+    Rows older than the limiter's window are pruned as new ones arrive.
+    """
+
+    __tablename__ = "auth_failures"
+    __table_args__ = (
+        Index("ix_auth_failures_email_occurred_at", "email", "occurred_at"),
+        Index("ix_auth_failures_address_occurred_at", "address", "occurred_at"),
+        Index("ix_auth_failures_occurred_at", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "password" or "token"; the email typed (lower-cased) for passwords, none for tokens.
+    kind: Mapped[str] = mapped_column(String(16))
+    email: Mapped[Optional[str]] = mapped_column(String(320))
+    address: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime]

@@ -1,13 +1,21 @@
 """Sign in and out of the web pages."""
 
+import logging
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session as cookie, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from app.auth import limiter
+from app.auth.context import client_address, current_session, now, sign_in, sign_out
 from app.auth.service import authenticate
 from app.db import commit, get_session
+from app.extensions import settings
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
+
+WRONG_PASSWORD = "Unknown email or wrong password."
+DISABLED = "This account is disabled; ask an administrator to enable it."
 
 
 def _safe_next(target: str | None) -> str:
@@ -19,26 +27,52 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Show the sign-in form and sign the user in."""
-    error = None
-    if request.method == "POST":
-        email = request.form.get("email", "")
-        password = request.form.get("password", "")
-        session = get_session()
-        user = authenticate(session, email=email, password=password)
-        if user is None:
-            error = "Unknown email or wrong password."
-        else:
-            commit(session)
-            cookie.clear()
-            cookie["user_id"] = user.id
-            return redirect(_safe_next(request.args.get("next")))
-    return render_template("pages/login.html", error=error), (401 if error else 200)
+    """Show the sign-in form and sign the user in; failures are counted and rate-limited."""
+    if request.method == "GET":
+        return render_template("pages/login.html", error=None)
+    email = request.form.get("email", "")
+    password = request.form.get("password", "")
+    session = get_session()
+    auth_settings = settings().auth
+    address = client_address()
+    at = now()
+    wait = limiter.retry_after(session, settings=auth_settings, address=address, email=email, now=at)
+    if wait:
+        log.warning("sign-in refused for %r from %s: locked out for %ss", limiter.normalise_email(email), address, wait)
+        message = f"Too many failed sign-ins. Try again in {wait} seconds."
+        return render_template("pages/login.html", error=message), 429, {"Retry-After": str(wait)}
+    user = authenticate(session, email=email, password=password)
+    if user is None:
+        limiter.record_failure(session, settings=auth_settings, kind="password", email=email, address=address, now=at)
+        commit(session)
+        log.warning("failed sign-in for %r from %s", limiter.normalise_email(email), address)
+        return render_template("pages/login.html", error=WRONG_PASSWORD), 401
+    if user.is_disabled:
+        log.warning("sign-in refused for disabled user %r from %s", user.email, address)
+        return render_template("pages/login.html", error=DISABLED), 403
+    limiter.clear_failures(session, email=email)
+    sign_in(session, user=user)
+    commit(session)
+    return redirect(_safe_next(request.args.get("next")))
 
 
 @bp.post("/logout")
 def logout():
-    """Sign out."""
-    cookie.clear()
+    """Sign out: this session ends on the server, so no copy of its cookie works any more."""
+    session = get_session()
+    sign_out(session)
+    commit(session)
     flash("Signed out.")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/logout/everywhere")
+def logout_everywhere():
+    """Sign out of every browser this user is signed in on."""
+    if current_session() is None:
+        return redirect(url_for("auth.login"))
+    session = get_session()
+    ended = sign_out(session, everywhere=True)
+    commit(session)
+    flash(f"Signed out everywhere ({ended} session{'s' if ended != 1 else ''} ended).")
     return redirect(url_for("auth.login"))

@@ -1,20 +1,28 @@
-"""Users, passwords and API tokens."""
+"""Users, passwords, sign-in sessions and API tokens."""
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.auth.models import ApiToken, User
-from app.core.errors import Conflict, ValidationFailed
-from app.db import utcnow
+from app.auth.models import ApiToken, User, UserSession
+from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.people.models import Person
 from app.people.service import get_or_create_person
+from config import AuthSettings
 
 TOKEN_PREFIX = "hs_"
+PREFIX_LENGTH = 10
+# last_seen_at and last_used_at are written at most this often: on SQLite every write takes
+# the database's one write lock, so a request that only reads must not write each time.
+TOUCH_INTERVAL = timedelta(minutes=1)
 MIN_PASSWORD_LENGTH = 10
 # A hash to compare against when the email is unknown, so a failed sign-in takes
 # as long for an unknown user as for a wrong password.
@@ -51,39 +59,214 @@ def set_password(user: User, password: str) -> None:
 
 
 def authenticate(session: Session, *, email: str, password: str) -> User | None:
-    """The user with this email and password, or None."""
-    from app.people.models import Person
-
-    user = session.scalar(select(User).join(User.person).where(Person.email == email.strip().lower()))
+    """The user with this email and password, or None. A disabled user is returned too: check it."""
+    user = find_user(session, email=email)
     if user is None or not user.password_hash:
         check_password_hash(_DUMMY_HASH, password)
         return None
     if not check_password_hash(user.password_hash, password):
         return None
-    user.last_login_at = utcnow()
     return user
+
+
+def find_user(session: Session, *, email: str) -> User | None:
+    """The user with this email (any case), or None."""
+    return session.scalar(select(User).join(User.person).where(Person.email == email.strip().lower()))
+
+
+def get_user(session: Session, *, email: str) -> User:
+    """The user with this email; NotFound otherwise."""
+    user = find_user(session, email=email)
+    if user is None:
+        raise NotFound(f"No user has the email {email.strip().lower()}.", code="user_not_found")
+    return user
+
+
+def disable_user(session: Session, *, user: User, now: datetime) -> int:
+    """Refuse the user's sign-ins, sessions and tokens from now on; returns how many sessions ended.
+
+    Their sessions are revoked (enabling the user again does not revive them); their tokens are
+    kept and refused while the user is disabled.
+    """
+    if user.disabled_at is None:
+        user.disabled_at = now
+    ended = end_all_sessions(session, user=user, now=now)
+    session.flush()
+    return ended
+
+
+def enable_user(session: Session, *, user: User) -> None:
+    """Let a disabled user sign in and use their tokens again."""
+    user.disabled_at = None
+    session.flush()
+
+
+# Tokens
 
 
 def create_token(session: Session, *, user: User) -> str:
     """A new API token for `user`; only its hash is stored, so this is the one time it is seen."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(user=user, token_hash=hash_token(token), prefix=token[:10]))
+    session.add(ApiToken(user=user, token_hash=hash_token(token), prefix=token[:PREFIX_LENGTH]))
     session.flush()
     return token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    """The user a valid, unrevoked token belongs to."""
-    row = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
-    )
+class TokenRefusal(enum.Enum):
+    """Why a token that was sent is not accepted."""
+
+    UNKNOWN = "unknown"
+    REVOKED = "revoked"
+    USER_DISABLED = "user_disabled"
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """The token's user, or why it was refused; `touched` when `last_used_at` was updated."""
+
+    user: User | None
+    refusal: TokenRefusal | None = None
+    touched: bool = False
+
+
+def check_token(session: Session, token: str, *, now: datetime) -> TokenCheck:
+    """The user a token belongs to, or why it is refused; notes its use at most once a minute."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
     if row is None:
-        return None
-    row.last_used_at = utcnow()
-    return row.user
+        return TokenCheck(None, TokenRefusal.UNKNOWN)
+    if row.revoked_at is not None:
+        return TokenCheck(None, TokenRefusal.REVOKED)
+    if row.user.is_disabled:
+        return TokenCheck(None, TokenRefusal.USER_DISABLED)
+    if row.last_used_at is None or now - row.last_used_at >= TOUCH_INTERVAL:
+        row.last_used_at = now
+        session.flush()
+        return TokenCheck(row.user, touched=True)
+    return TokenCheck(row.user)
 
 
-def find_user(session: Session, *, email: str) -> User | None:
-    from app.people.models import Person
+def list_tokens(session: Session, *, user: User) -> list[ApiToken]:
+    """The user's tokens, oldest first, revoked ones included."""
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)))
 
-    return session.scalar(select(User).join(User.person).where(Person.email == email.strip().lower()))
+
+def find_token(session: Session, *, ref: str) -> ApiToken:
+    """The token with this id, or the one whose printed prefix (or whole value) this is.
+
+    Raises NotFound, or Conflict when a prefix fits several tokens.
+    """
+    ref = ref.strip()
+    if ref.isascii() and ref.isdigit():
+        row = session.get(ApiToken, int(ref)) if int(ref) < 2**31 else None
+        if row is None:
+            raise NotFound(f"No API token has the id {ref}.", code="token_not_found")
+        return row
+    if len(ref) > PREFIX_LENGTH:
+        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(ref)))
+        if row is None:
+            raise NotFound("No API token has that value.", code="token_not_found")
+        return row
+    rows = list(session.scalars(select(ApiToken).where(ApiToken.prefix == ref).order_by(ApiToken.id)))
+    if not rows:
+        raise NotFound(f"No API token has the id or prefix {ref!r}.", code="token_not_found")
+    if len(rows) > 1:
+        ids = ", ".join(str(row.id) for row in rows)
+        raise Conflict(f"{len(rows)} API tokens have the prefix {ref}; give the id (one of {ids}).",
+                       code="token_ambiguous")
+    return rows[0]
+
+
+def revoke_token(session: Session, *, token: ApiToken, now: datetime) -> bool:
+    """Refuse this token from now on; False if it was already revoked."""
+    if token.revoked_at is not None:
+        return False
+    token.revoked_at = now
+    session.flush()
+    return True
+
+
+# Sessions
+
+
+def start_session(
+    session: Session, *, user: User, now: datetime, settings: AuthSettings, ip: str | None = None,
+    user_agent: str | None = None,
+) -> str:
+    """A new signed-in session for `user`; returns the random token for the cookie (only its hash is kept).
+
+    Also forgets the user's sessions old enough to have ended by the absolute timeout anyway.
+    """
+    session.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user.id, UserSession.created_at <= now - _max_age(settings)
+        )
+    )
+    token = secrets.token_urlsafe(32)
+    session.add(UserSession(
+        user=user, token_hash=hash_token(token), created_at=now, last_seen_at=now,
+        ip=(ip or None) and ip[:64], user_agent=(user_agent or None) and user_agent[:300],
+    ))
+    user.last_login_at = now
+    session.flush()
+    return token
+
+
+class SessionEnd(enum.Enum):
+    """Why a session cookie no longer signs anyone in."""
+
+    UNKNOWN = "unknown"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    IDLE = "idle"
+    USER_DISABLED = "user_disabled"
+
+
+@dataclass(frozen=True)
+class SessionCheck:
+    """The live session, or why it ended; `touched` when `last_seen_at` was updated."""
+
+    row: UserSession | None
+    ended: SessionEnd | None = None
+    touched: bool = False
+
+
+def check_session(session: Session, token: str, *, now: datetime, settings: AuthSettings) -> SessionCheck:
+    """The live session this cookie token names, or why it ended; notes activity at most once a minute."""
+    row = session.scalar(select(UserSession).where(UserSession.token_hash == hash_token(token)))
+    if row is None:
+        return SessionCheck(None, SessionEnd.UNKNOWN)
+    if row.revoked_at is not None:
+        return SessionCheck(None, SessionEnd.REVOKED)
+    if now - row.created_at >= _max_age(settings):
+        return SessionCheck(None, SessionEnd.EXPIRED)
+    if now - row.last_seen_at >= timedelta(hours=settings.session_idle_hours):
+        return SessionCheck(None, SessionEnd.IDLE)
+    if row.user.is_disabled:
+        return SessionCheck(None, SessionEnd.USER_DISABLED)
+    if now - row.last_seen_at >= TOUCH_INTERVAL:
+        row.last_seen_at = now
+        session.flush()
+        return SessionCheck(row, touched=True)
+    return SessionCheck(row)
+
+
+def end_session(session: Session, *, row: UserSession, now: datetime) -> None:
+    """Sign this session out: its cookie, or any copy of it, signs no one in any more."""
+    if row.revoked_at is None:
+        row.revoked_at = now
+        session.flush()
+
+
+def end_all_sessions(session: Session, *, user: User, now: datetime) -> int:
+    """Sign the user out everywhere; returns how many sessions were still open (not signed out)."""
+    result = session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.rowcount or 0
+
+
+def _max_age(settings: AuthSettings) -> timedelta:
+    return timedelta(hours=settings.session_max_hours)

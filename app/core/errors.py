@@ -36,6 +36,10 @@ class HindsightError(Exception):
         error.update(self.extra)
         return {"error": error}
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides the JSON body."""
+        return {}
+
 
 class BadRequest(HindsightError):
     """The request itself is malformed (not JSON, not an object)."""
@@ -66,6 +70,20 @@ class NotFound(HindsightError):
 class Unauthorized(HindsightError):
     status = 401
     code = "unauthorized"
+
+
+class TooManyAttempts(HindsightError):
+    """Too many failed sign-ins or unknown tokens: wait `retry_after` seconds (429, Retry-After)."""
+
+    status = 429
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class Forbidden(HindsightError):

@@ -34,8 +34,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HindsightError)
     def _domain(exc: HindsightError):  # type: ignore[no-untyped-def]
         if _wants_json():
-            return jsonify(exc.to_dict()), exc.status
-        return render_template("pages/error.html", status=exc.status, message=exc.message), exc.status
+            return jsonify(exc.to_dict()), exc.status, exc.headers()
+        return render_template("pages/error.html", status=exc.status, message=exc.message), exc.status, exc.headers()
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):  # type: ignore[no-untyped-def]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.actions.conftest import in_days
+from tests.web import sign_in
 
 
 @pytest.fixture
@@ -13,10 +14,7 @@ def settings_overrides():
 
 
 def signed_in(app, user):
-    web = app.test_client()
-    with web.session_transaction() as cookie:
-        cookie["user_id"] = user.id
-    return web
+    return sign_in(app, user.email)
 
 
 def test_pages_show_items_history_and_hide_private_ones(app, client, auth, admin, factory, make_item):

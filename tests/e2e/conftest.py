@@ -41,11 +41,20 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A browser tab; the test fails if the Content-Security-Policy blocked anything on its pages."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     tab = context.new_page()
     tab.set_default_timeout(10_000)
+    blocked: list[str] = []
+
+    def note_csp_violation(message) -> None:  # type: ignore[no-untyped-def]
+        if "Content Security Policy" in message.text:
+            blocked.append(message.text)
+
+    tab.on("console", note_csp_violation)
     yield tab
     context.close()
+    assert blocked == [], f"the Content-Security-Policy blocked: {blocked}"
 
 
 @pytest.fixture

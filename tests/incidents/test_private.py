@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.web import sign_in
+
 
 @pytest.fixture
 def private_case(factory, auth, client):
@@ -59,16 +61,7 @@ def test_a_new_responder_gains_access(private_case, client, auth):
 
 
 def test_private_incident_page_is_404_for_outsiders(private_case, app):
-    web = app.test_client()
-    with web.session_transaction() as cookie:
-        from sqlalchemy import select
-
-        from app.auth.models import User
-        from app.db import get_session
-        from app.people.models import Person
-
-        with app.app_context():
-            cookie["user_id"] = get_session().scalar(select(User.id).join(Person).where(Person.email == "outsider@example.com"))
+    web = sign_in(app, "outsider@example.com")
     page = web.get(f"/incidents/{private_case['incident']['id']}")
     assert page.status_code == 404
     assert "Leaked keys" not in page.get_data(as_text=True)
