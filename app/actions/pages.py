@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g, render_template, request
 
 from app.actions import service
+from app.core.dates import org_today
 from app.db import get_session
 from app.extensions import settings
 from app.incidents.pages import login_required
@@ -27,7 +28,7 @@ def items():
     )
     return render_template(
         "pages/action_items.html", items=found, total=total, next_cursor=next_cursor, overdue=overdue,
-        retro_id=retro_id, today=service.today(config), open_statuses=("open", "in_progress"),
+        retro_id=retro_id, today=org_today(config), open_statuses=("open", "in_progress"),
     )
 
 

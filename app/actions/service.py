@@ -15,6 +15,7 @@ from app.actions.models import ActionItem, ActionItemChange, JiraOutbox
 from app.actions.schemas import ActionItemCreate, ActionItemSplit, ActionItemUpdate
 from app.auth.models import User
 from app.core.errors import NotFound, RuleViolation, ValidationFailed
+from app.core.dates import org_today
 from app.db import AFTER_COMMIT_KEY, after_commit, utcnow
 from app.incidents.access import visible_incidents
 from app.incidents.models import Incident
@@ -26,11 +27,6 @@ from config import Settings
 # Fields whose changes Jira must receive.
 SYNCED_FIELDS = ("title", "description", "owner", "due_date", "status", "priority")
 OPEN_STATUSES = ("open", "in_progress")
-
-
-def today(settings: Settings) -> date:
-    """Today in the organisation's time zone: due dates are calendar dates there."""
-    return datetime.now(settings.zone).date()
 
 
 def _text(value: Any) -> str | None:
@@ -145,7 +141,7 @@ def _push_after_commit(session: Session, item_id: int) -> None:
 
 def due_date_warnings(due_date: date, *, settings: Settings, on_create: bool) -> tuple[list[str], bool]:
     """(warnings, oversized) for a due date: past ones and ones beyond action_items.max_weeks."""
-    now = today(settings)
+    now = org_today(settings)
     found: list[str] = []
     if due_date < now:
         found.append(
@@ -244,7 +240,7 @@ def list_items(
     if retrospective_id is not None:
         query = query.where(ActionItem.retrospective_id == retrospective_id)
     if overdue is not None:
-        late = and_(ActionItem.due_date < today(settings), ActionItem.status.in_(OPEN_STATUSES))
+        late = and_(ActionItem.due_date < org_today(settings), ActionItem.status.in_(OPEN_STATUSES))
         query = query.where(late if overdue else ~late)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     size = min(limit or settings.action_items.page_size, settings.action_items.max_page_size)

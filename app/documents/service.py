@@ -22,6 +22,7 @@ import exporters
 from app.actions.models import ActionItem
 from app.auth.models import User
 from app.core.errors import Conflict, Forbidden, NotFound, OutsideFailure, RuleViolation, ValidationFailed
+from app.core.dates import org_today
 from app.db import call_outside, utcnow
 from app.documents import templating
 from app.documents.models import (
@@ -383,7 +384,7 @@ def action_items_markdown(session: Session, *, retro: Retrospective, settings: S
          "jira_key": item.jira_key, "sync_status": item.sync_status}
         for item in items
     ]
-    return action_items_table(rows, today=datetime.now(settings.zone).date(), jira_url=settings.jira.url)
+    return action_items_table(rows, today=org_today(settings), jira_url=settings.jira.url)
 
 
 def action_items_table(rows: Iterable[Mapping[str, Any]], *, today: date, jira_url: str) -> str:

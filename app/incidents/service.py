@@ -89,12 +89,14 @@ def update_incident(
         incident.resolved_at = None
     _check_order(started_at=incident.started_at, detected_at=incident.detected_at, resolved_at=None)
     session.flush()
-    if incident.status == "resolved":
-        from app.retros.service import book_retrospective, rebook_if_pending
+    from app.retros.service import book_retrospective, rebook_if_pending, withdraw_if_unscheduled
 
+    if incident.status == "resolved":
         book_retrospective(session, incident=incident, settings=settings)
         if "resolved_at" in changes:
             rebook_if_pending(session, incident=incident, settings=settings)
+    else:
+        withdraw_if_unscheduled(session, incident=incident)
     if visibility_changed or "title" in changes:
         # Jira issues carry the incident's title, or only a link for private ones: push them again.
         from app.actions.service import requeue_incident_items

@@ -4,6 +4,7 @@ from flask import Blueprint
 
 from app.core.api import endpoint
 from app.db import get_session
+from app.extensions import settings
 from app.metrics.schemas import Metrics, MetricsQuery
 from app.metrics.service import compute_metrics
 
@@ -14,4 +15,4 @@ bp = Blueprint("metrics_api", __name__, url_prefix="/api/v1")
 @endpoint("Retro and action-item figures for incidents resolved in a period", query=MetricsQuery,
           response=Metrics, tags=("metrics",))
 def metrics(user, query: MetricsQuery):
-    return compute_metrics(get_session(), viewer=user, since=query.since, until=query.until)
+    return compute_metrics(get_session(), viewer=user, since=query.since, until=query.until, settings=settings())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -11,26 +11,33 @@ from sqlalchemy.orm import Session
 
 from app.actions.models import ACTION_STATUSES, ActionItem
 from app.auth.models import User
+from app.core.dates import day_end, day_start, org_today
 from app.db import utcnow
 from app.incidents.access import visible_incidents
 from app.incidents.models import Incident
 from app.metrics.schemas import ActionItemFigures, Metrics, RetroFigures
 from app.retros.models import RETRO_STATUSES, RetroOverride, Retrospective
+from config import Settings
 
 CLOSED = ("done", "wont_do")
 
 
-def _period(query: Select, since: date | None, until: date | None) -> Select:
-    if since:
-        query = query.where(Incident.resolved_at >= datetime.combine(since, time.min, tzinfo=timezone.utc))
-    if until:
-        query = query.where(Incident.resolved_at < datetime.combine(until + timedelta(days=1), time.min, tzinfo=timezone.utc))
-    return query
+def compute_metrics(
+    session: Session, *, viewer: User, since: date | None, until: date | None, settings: Settings,
+    now: datetime | None = None,
+) -> Metrics:
+    """Figures over the incidents resolved between `since` and `until` (inclusive, organisation-local days)
+    that `viewer` may see. Retros of incidents reopened since count by status only."""
+    now = now or utcnow()
+    today = org_today(settings, now)
 
+    def _period(query: Select, since: date | None, until: date | None) -> Select:
+        if since:
+            query = query.where(Incident.resolved_at >= day_start(settings, since))
+        if until:
+            query = query.where(Incident.resolved_at < day_end(settings, until))
+        return query
 
-def compute_metrics(session: Session, *, viewer: User, since: date | None, until: date | None, today: date | None = None) -> Metrics:
-    """Figures over the incidents resolved between `since` and `until` (inclusive) that `viewer` may see."""
-    today = today or utcnow().date()
     visible = visible_incidents(viewer)
     incidents = session.scalar(_period(select(func.count(Incident.id)).where(visible, Incident.resolved_at.is_not(None)), since, until)) or 0
 
@@ -41,12 +48,13 @@ def compute_metrics(session: Session, *, viewer: User, since: date | None, until
             since, until,
         )
     ).all()
-    now = utcnow()
     by_status = {status: 0 for status in RETRO_STATUSES}
     within = past = unscheduled_late = 0
     hours = []
     for status, scheduled_for, deadline_at, resolved_at in retro_rows:
         by_status[status] = by_status.get(status, 0) + 1
+        if status == "withdrawn":
+            continue  # its incident was reopened before the retro was scheduled
         if scheduled_for is None:
             unscheduled_late += deadline_at < now
             continue
@@ -54,7 +62,8 @@ def compute_metrics(session: Session, *, viewer: User, since: date | None, until
             within += 1
         else:
             past += 1
-        hours.append((scheduled_for - resolved_at).total_seconds() / 3600)
+        if resolved_at is not None:  # None: the incident was reopened after its retro was booked
+            hours.append((scheduled_for - resolved_at).total_seconds() / 3600)
     overrides = dict(
         session.execute(
             _period(

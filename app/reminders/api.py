@@ -3,6 +3,7 @@
 from flask import Blueprint
 
 from app.core.api import endpoint
+from app.core.dates import org_today
 from app.db import get_session
 from app.extensions import settings
 from app.reminders import service
@@ -18,7 +19,7 @@ bp = Blueprint("reminders_api", __name__, url_prefix="/api/v1")
           tags=("reminders",), admin=True)
 def run_reminders(user, body: ReminderRun):
     config = settings()
-    as_of = body.as_of or service.local_today(config)
+    as_of = body.as_of or org_today(config)
     run = service.send_digests(get_session(), as_of=as_of, settings=config)
     return ReminderRunRead(as_of=run.as_of, emails_sent=run.emails_sent, items=run.items, failed=run.failed,
                            mail_enabled=run.mail_enabled)

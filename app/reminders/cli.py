@@ -19,6 +19,7 @@ def reminders() -> None:
 def send(as_of: datetime | None) -> None:
     """Send the due reminder digests now, then every invitation or nudge still waiting for SMTP."""
     from app.cli import _app
+    from app.core.dates import org_today
     from app.db import job_session
     from app.extensions import settings as app_settings
     from app.reminders import service
@@ -28,7 +29,7 @@ def send(as_of: datetime | None) -> None:
     settings = app_settings(app)
     if not settings.smtp.enabled:
         raise click.ClickException("Mail is off: set HINDSIGHT_SMTP_HOST (smtp.host) to send reminders.")
-    day = as_of.date() if as_of else service.local_today(settings)
+    day = as_of.date() if as_of else org_today(settings)
     with job_session(app) as session:
         run = service.send_digests(session, as_of=day, settings=settings)
     with job_session(app) as session:

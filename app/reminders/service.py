@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from app.actions.models import ActionItem
 from app.auth.models import User
 from app.core.errors import Forbidden, NotFound, RuleViolation, ValidationFailed
+from app.core.dates import org_now, org_today
 from app.db import UTCDateTime, call_outside, utcnow
 from app.incidents.access import incident_visible_to, visible_incidents
 from app.incidents.models import Incident
@@ -53,14 +54,9 @@ def dialect_insert(session: Session, model: Any) -> Any:
     return (postgresql.insert if name == "postgresql" else sqlite.insert)(model)
 
 
-def local_today(settings: Settings, now: datetime | None = None) -> date:
-    """Today's date in the organisation's time zone."""
-    return (now or utcnow()).astimezone(settings.zone).date()
-
-
 def digest_day(settings: Settings, now: datetime | None = None) -> date | None:
     """The day whose digests are due at `now`: today once `reminders.hour` has passed locally."""
-    local = (now or utcnow()).astimezone(settings.zone)
+    local = org_now(settings, now)
     return local.date() if local.hour >= settings.reminders.hour else None
 
 
@@ -257,7 +253,7 @@ def snooze_item(
     """
     item = _visible_item(session, viewer=viewer, item_id=item_id)
     _require_owner_or_admin(item, viewer)
-    today = local_today(settings)
+    today = org_today(settings)
     limit = today + timedelta(days=settings.reminders.max_snooze_days)
     if until <= today:
         raise ValidationFailed("A snooze ends after today.", fields={"until": f"must be after {today.isoformat()}"})

@@ -12,7 +12,8 @@ from app.db import Base, utcnow
 from app.incidents.models import Incident
 from app.people.models import Person
 
-RETRO_STATUSES = ("pending", "scheduled", "completed", "published")
+# "withdrawn": its incident was reopened before the retro was scheduled; resolving it again rebooks it.
+RETRO_STATUSES = ("pending", "scheduled", "completed", "published", "withdrawn")
 
 
 class Retrospective(Base):

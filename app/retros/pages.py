@@ -10,6 +10,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from app.actions import service as actions
 from app.actions.models import PRIORITIES
 from app.core.api import validate
+from app.core.dates import org_today
 from app.core.errors import HindsightError, ValidationFailed
 from app.db import commit, get_session
 from app.documents import service as documents
@@ -51,7 +52,7 @@ def facilitate(retro_id: int):
         sections=[s for s in view.sections if s.key not in LIVE_SECTIONS and s.key != "ground_rules"],
         items=items, owners=_possible_owners(retro), retro_warnings=service.warnings(retro),
         statuses=documents.STATUS_LABELS, priorities=PRIORITIES,
-        max_weeks=config.action_items.max_weeks, timezone=config.timezone, today=actions.today(config),
+        max_weeks=config.action_items.max_weeks, timezone=config.timezone, today=org_today(config),
     )
 
 

@@ -20,9 +20,15 @@ from config import Settings
 
 
 def book_retrospective(session: Session, *, incident: Incident, settings: Settings) -> Retrospective:
-    """Create the incident's retrospective if it has none: deadline, target, slot, people, document."""
+    """Create the incident's retrospective if it has none: deadline, target, slot, people, document.
+
+    A retro withdrawn when the incident was reopened is booked again, from the new resolution.
+    """
     existing = session.scalar(select(Retrospective).where(Retrospective.incident_id == incident.id))
     if existing is not None:
+        if existing.status == "withdrawn":
+            existing.status = "pending"
+            rebook_if_pending(session, incident=incident, settings=settings)
         return existing
     assert incident.resolved_at is not None
     calendar = WorkCalendar.from_settings(settings)
@@ -59,6 +65,17 @@ def rebook_if_pending(session: Session, *, incident: Incident, settings: Setting
     retro.target_at = calendar.add_working_days(incident.resolved_at, settings.retro.target_days)
     retro.suggested_slot = suggest_slot(calendar, settings, resolved_at=incident.resolved_at, target_at=retro.target_at)
     session.flush()
+
+
+def withdraw_if_unscheduled(session: Session, *, incident: Incident) -> None:
+    """A reopened incident's retro that was not scheduled yet is withdrawn (its deadline no longer holds).
+
+    A scheduled retro is kept, with a warning: the meeting stands unless its facilitator moves it.
+    """
+    retro = session.scalar(select(Retrospective).where(Retrospective.incident_id == incident.id))
+    if retro is not None and retro.status == "pending":
+        retro.status = "withdrawn"
+        session.flush()
 
 
 def suggest_slot(calendar: WorkCalendar, settings: Settings, *, resolved_at, target_at):  # type: ignore[no-untyped-def]
@@ -167,6 +184,8 @@ def warnings(retro: Retrospective) -> list[str]:
         found.append("A SEV0 retro needs an Executive Sponsor on the team: give someone the executive_sponsor role.")
     if retro.facilitator is None:
         found.append("No facilitator yet: pick someone who held no role in the incident.")
+    if incident.status != "resolved" and retro.status == "scheduled":
+        found.append("The incident was reopened after this retro was booked: check that the meeting still fits.")
     return found
 
 
@@ -178,6 +197,12 @@ def update_retrospective(
     A rule that allows it is set aside only with `override_reason`, which is kept.
     Raises RuleViolation with the rule's code otherwise.
     """
+    if retro.status == "withdrawn":
+        raise RuleViolation(
+            "This retro was withdrawn because its incident was reopened; "
+            "it is booked again when the incident is resolved.",
+            code="retro_withdrawn",
+        )
     changes = data.model_dump(exclude_unset=True)
     reason = data.override_reason
     incident = retro.incident

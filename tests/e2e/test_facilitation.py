@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.actions.models import ActionItem
-from app.actions.service import today
+from app.core.dates import org_today as today
 from app.db import get_session
 from app.demo import load_demo
 from app.documents.models import DocumentSection
