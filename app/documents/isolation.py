@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import json
 import logging
 import math
 import multiprocessing
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 PRELOAD = ["app.documents.templating", "app.cli"]
 # Past the budget, how long the parent waits for the child's own (friendlier) refusal.
 GRACE_SECONDS = 0.25
+# The child sends JSON, never pickles: even a child taken over by a sandbox escape can only
+# hand the web worker plain data, of a bounded size.
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 _EXIT_MEMORY = 3
 
 
@@ -104,8 +108,8 @@ def _child(writer: Connection, limits: Limits, work: Callable[..., Iterable[Any]
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     try:
         for item in work(*args, deadline=deadline):
-            writer.send(("item", item))
-        writer.send(("done", None))
+            writer.send_bytes(json.dumps(["item", item], ensure_ascii=False).encode())
+        writer.send_bytes(b'["done", null]')
     except MemoryError:
         # Leave at once, whatever state the allocator is in; the parent reads the exit code.
         os._exit(_EXIT_MEMORY)
@@ -114,7 +118,7 @@ def _child(writer: Connection, limits: Limits, work: Callable[..., Iterable[Any]
 def run_limited(work: Callable[..., Iterable[Any]], args: tuple[Any, ...], *, limits: Limits) -> Outcome:
     """Run `work(*args, deadline=...)` in a limited child and collect what it yields.
 
-    `work` is a generator function importable by name, `args` picklable; `deadline`
+    `work` is a generator function importable by name yielding JSON-able items, `args` picklable; `deadline`
     (time.monotonic(), the same clock in every process) is when its budget ends, a
     little before the parent kills it. Returns the items it yielded before it finished,
     was stopped or died, and why it ended. What the work does never raises here, and
@@ -144,8 +148,12 @@ def run_limited(work: Callable[..., Iterable[Any]], args: tuple[Any, ...], *, li
                 stop = Stop.TIME
                 break
             try:
-                kind, value = reader.recv()
+                kind, value = json.loads(reader.recv_bytes(MAX_MESSAGE_BYTES))
             except EOFError:  # gone without a last word: its exit code says why
+                break
+            except (OSError, ValueError):  # not what our child sends: treat it as broken
+                log.warning("a render process sent a message that is not ours")
+                stop = Stop.CRASHED
                 break
             if kind == "item":
                 outcome.items.append(value)
@@ -153,8 +161,8 @@ def run_limited(work: Callable[..., Iterable[Any]], args: tuple[Any, ...], *, li
                 stop = Stop.FINISHED
     finally:
         if stop is not Stop.FINISHED:
-            # Over time: kill it now. Gone without a word (or the parent failed): a moment to exit first.
-            process.join(0 if stop is Stop.TIME else 1)
+            # Over time or broken: kill it now. Gone without a word (or the parent failed): a moment to exit first.
+            process.join(0 if stop in (Stop.TIME, Stop.CRASHED) else 1)
             if process.exitcode is None:
                 process.kill()
         process.join()

@@ -225,21 +225,33 @@ _MAX_PROBLEM_CHARS = 500
 
 
 def _render_bodies(sources: list[str], context: Mapping[str, Any], seconds: float, *,
-                   deadline: float) -> Iterator[BodyResult]:
+                   deadline: float) -> Iterator[dict[str, str | None]]:
     """Runs in the render process: each body in turn, all within one budget of `seconds` ending at `deadline`."""
     for source in sources:
         try:
-            yield BodyResult(body=render_body(source, context, seconds=seconds, deadline=deadline))
+            yield {"body": render_body(source, context, seconds=seconds, deadline=deadline)}
         except MemoryError:
             raise  # the process is out of memory: the parent says so for this section
         except SecurityError as exc:
             reason = f"it took too long to render, over {seconds:g} s" if time.monotonic() > deadline else "SecurityError"
-            yield BodyResult(reason=reason, problem=f"is refused by the sandbox: {exc}"[:_MAX_PROBLEM_CHARS])
+            yield {"reason": reason, "problem": f"is refused by the sandbox: {exc}"[:_MAX_PROBLEM_CHARS]}
         except Exception as exc:  # noqa: BLE001 - whatever a template raises is a reason to refuse it
             name = type(exc).__name__
-            yield BodyResult(reason=name, problem=f"fails to render: {name}: {exc}"[:_MAX_PROBLEM_CHARS])
+            yield {"reason": name, "problem": f"fails to render: {name}: {exc}"[:_MAX_PROBLEM_CHARS]}
         if time.monotonic() > deadline:
             return  # the budget is spent: the bodies left are not tried
+
+
+def _body_result(item: Any) -> BodyResult:
+    """A result as the render process sent it (plain JSON), checked field by field."""
+    fields = item if isinstance(item, dict) else {}
+    body, reason, problem = fields.get("body"), fields.get("reason"), fields.get("problem")
+    if isinstance(body, str):
+        return BodyResult(body=body)
+    if isinstance(reason, str) and isinstance(problem, str):
+        return BodyResult(reason=reason[:_MAX_PROBLEM_CHARS], problem=problem[:_MAX_PROBLEM_CHARS])
+    return BodyResult(reason="its render process answered nonsense",
+                      problem="could not be rendered: its render process answered nonsense")
 
 
 def _stopped(stop: Stop, limits: Limits) -> BodyResult:
@@ -271,7 +283,7 @@ def render_bodies(sources: Iterable[str], context: Mapping[str, Any], *, limits:
     if not sources:
         return []
     outcome = run_limited(_render_bodies, (sources, dict(context), limits.seconds), limits=limits)
-    results: list[BodyResult] = list(outcome.items)
+    results = [_body_result(item) for item in outcome.items[:len(sources)]]
     if len(results) < len(sources) and outcome.stop is not Stop.FINISHED:
         log.warning("a custom template's render stopped (%s, exit code %s) at section %d of %d",
                     outcome.stop.value, outcome.exitcode, len(results) + 1, len(sources))
