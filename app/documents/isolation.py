@@ -118,11 +118,11 @@ def _child(writer: Connection, limits: Limits, work: Callable[..., Iterable[Any]
 def run_limited(work: Callable[..., Iterable[Any]], args: tuple[Any, ...], *, limits: Limits) -> Outcome:
     """Run `work(*args, deadline=...)` in a limited child and collect what it yields.
 
-    `work` is a generator function importable by name yielding JSON-able items, `args` picklable; `deadline`
-    (time.monotonic(), the same clock in every process) is when its budget ends, a
-    little before the parent kills it. Returns the items it yielded before it finished,
-    was stopped or died, and why it ended. What the work does never raises here, and
-    the child is gone on return.
+    `work` is a generator function importable by name that yields JSON-able items; `args`
+    are picklable; `deadline` (time.monotonic(), the same clock in every process) is when
+    its budget ends, a little before the parent kills it. Returns the items it yielded
+    before it finished, was stopped or died, and why it ended. What the work does never
+    raises here, and the child is gone on return.
     """
     context = _context()
     reader, writer = context.Pipe(duplex=False)
@@ -151,7 +151,7 @@ def run_limited(work: Callable[..., Iterable[Any]], args: tuple[Any, ...], *, li
                 kind, value = json.loads(reader.recv_bytes(MAX_MESSAGE_BYTES))
             except EOFError:  # gone without a last word: its exit code says why
                 break
-            except (OSError, ValueError):  # not what our child sends: treat it as broken
+            except (OSError, ValueError, TypeError):  # not what our child sends: treat it as broken
                 log.warning("a render process sent a message that is not ours")
                 stop = Stop.CRASHED
                 break

@@ -44,3 +44,9 @@ def view(*, deadline: float) -> Iterator[object]:
             pass
     yield open_files
     yield os.getppid()
+
+
+def answers_oddly(*, deadline: float) -> Iterator[object]:
+    """An item that cannot be sent as JSON: the child fails while the parent waits."""
+    yield {"fine": 1}
+    yield {1, 2}

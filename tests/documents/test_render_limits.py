@@ -244,3 +244,10 @@ def test_a_section_stopped_by_the_sandbox_clock_says_it_took_too_long(app, clien
         "*This section's template could not be rendered (it took too long to render, over 0.5 s); "
         "write the section here.*"
     )
+
+
+def test_a_child_that_fails_is_a_crash_with_what_it_sent_before():
+    from app.documents.isolation import Limits, Stop, run_limited
+
+    outcome = run_limited(children.answers_oddly, (), limits=Limits())
+    assert (outcome.items, outcome.stop, outcome.exitcode) == ([{"fine": 1}], Stop.CRASHED, 1)
