@@ -94,6 +94,8 @@ class RetroSettings(_Section):
 
 class DocumentSettings(_Section):
     template_by_severity: dict[str, str] = {"SEV0": "standard", "SEV1": "standard", "SEV2": "lightweight"}
+    render_seconds: float = Field(2.0, gt=0, le=60)
+    render_memory_mb: int = Field(512, ge=128, le=65536)
 
 
 class ActionItemSettings(_Section):

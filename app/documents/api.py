@@ -124,5 +124,5 @@ def get_template(user, name: str):
           body=TemplateCreate, response=TemplateRead, status=201, tags=("documents",))
 def create_template(user, body: TemplateCreate):
     session = get_session()
-    template = service.create_template(session, data=body, actor=user)
+    template = service.create_template(session, data=body, actor=user, settings=settings())
     return TemplateRead(**service.get_template(session, name=template.name))

@@ -151,14 +151,21 @@ def _custom_template(session: Session, name: str) -> DocumentTemplate | None:
     return session.scalar(select(DocumentTemplate).where(DocumentTemplate.name == name))
 
 
-def render_template(session: Session, *, name: str, context: dict[str, Any]) -> list[templating.RenderedSection]:
+def render_limits(settings: Settings) -> templating.Limits:
+    """How long and how much memory one render of a custom template may take."""
+    return templating.Limits(seconds=settings.documents.render_seconds, memory_mb=settings.documents.render_memory_mb)
+
+
+def render_template(
+    session: Session, *, name: str, context: dict[str, Any], settings: Settings,
+) -> list[templating.RenderedSection]:
     """The sections of template `name` (built-in or custom), rendered with `context`."""
     if name in templating.BUILTIN_TEMPLATES:
         return templating.render_builtin(name, context)
     custom = _custom_template(session, name)
     if custom is None:
         raise NotFound(f"There is no template named {name}.", fields={"template": f"unknown template {name!r}"})
-    return templating.render_custom(custom.sections, context, name=name)
+    return templating.render_custom(custom.sections, context, name=name, limits=render_limits(settings))
 
 
 def list_templates(session: Session) -> list[dict[str, Any]]:
@@ -208,11 +215,12 @@ def _custom_read(template: DocumentTemplate, *, with_bodies: bool = False) -> di
     }
 
 
-def create_template(session: Session, *, data: TemplateCreate, actor: User) -> DocumentTemplate:
+def create_template(session: Session, *, data: TemplateCreate, actor: User, settings: Settings) -> DocumentTemplate:
     """Store a custom template after checking every section body in the sandbox.
 
     Only admins create templates: they shape every retro that uses them. Raises
-    ValidationFailed naming `sections.N.body` for a body the sandbox refuses.
+    ValidationFailed naming `sections.N.body` for a body the sandbox refuses, one
+    that fails its trial render or takes more than the render's time or memory.
     """
     if not actor.is_admin:
         raise Forbidden("Only admins create document templates.", code="admin_only")
@@ -221,12 +229,9 @@ def create_template(session: Session, *, data: TemplateCreate, actor: User) -> D
             f"A template named {data.name} already exists.", code="duplicate_template",
             fields={"name": "is already used by another template"},
         )
-    sample = sample_context()
-    problems = {}
-    for number, section in enumerate(data.sections):
-        problem = templating.check_source(section.body, sample)
-        if problem:
-            problems[f"sections.{number}.body"] = problem
+    bodies = [section.body for section in data.sections]
+    checked = templating.check_sources(bodies, sample_context(), limits=render_limits(settings))
+    problems = {f"sections.{number}.body": problem for number, problem in enumerate(checked) if problem}
     if problems:
         raise ValidationFailed(
             "Some section templates are refused: " + "; ".join(f"{k} {v}" for k, v in problems.items()),
@@ -256,7 +261,9 @@ def _write_sections(session: Session, *, retro: Retrospective, settings: Setting
     if name not in templating.BUILTIN_TEMPLATES and _custom_template(session, name) is None:
         log.warning("retro %s asks for unknown template %r; using standard", retro.id, name)
         name = retro.template = "standard"
-    rendered = render_template(session, name=name, context=template_context(session, retro=retro, settings=settings))
+    rendered = render_template(
+        session, name=name, context=template_context(session, retro=retro, settings=settings), settings=settings,
+    )
     for position, item in enumerate(rendered):
         section = DocumentSection(
             retrospective_id=retro.id, key=item.key, title=item.title[:200], body=item.body,

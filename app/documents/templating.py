@@ -8,6 +8,9 @@ the same context of plain data (dicts, lists, strings), never ORM objects.
 A custom template is checked when it is created (syntax, no reaching for internals,
 no include/import, a trial render) and rendered with a budget of time and output:
 a template that still fails at render time gives a placeholder, never an error page.
+Custom templates render in a child process (see isolation.py) held to the time budget
+and a memory limit as a whole; the checks between operations stay, for their clearer
+messages. Built-in templates are our own files and render in the calling process.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 from jinja2 import ChainableUndefined, FileSystemLoader, TemplateSyntaxError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from app.documents.isolation import Limits, Stop, run_limited
 from exporters import clean_text
 
 log = logging.getLogger(__name__)
@@ -33,7 +37,7 @@ BUILTIN_TEMPLATES = ("standard", "security", "lightweight")
 SECTION_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 MAX_OUTPUT_CHARS = 200_000
-MAX_RENDER_SECONDS = 2.0
+MAX_RENDER_SECONDS = Limits().seconds
 MAX_SEQUENCE = 10_000
 MAX_EXPONENT = 64
 
@@ -96,12 +100,13 @@ def md_url(value: Any) -> str:
 # The end of the current render's time budget; checked on every attribute, item, call and
 # range step, so a template that loops without writing anything is stopped too.
 _deadline: ContextVar[float | None] = ContextVar("template_deadline", default=None)
+_budget: ContextVar[float] = ContextVar("template_budget", default=MAX_RENDER_SECONDS)  # for the message
 
 
 def _check_time() -> None:
     deadline = _deadline.get()
     if deadline is not None and time.monotonic() > deadline:
-        raise SecurityError(f"the section takes longer than {MAX_RENDER_SECONDS:g} s to render")
+        raise SecurityError(f"the template takes longer than {_budget.get():g} s to render")
 
 
 class DocumentSandbox(ImmutableSandboxedEnvironment):
@@ -207,13 +212,18 @@ def render_builtin(name: str, context: Mapping[str, Any]) -> list[RenderedSectio
     return collector.sections
 
 
-def render_body(source: str, context: Mapping[str, Any]) -> str:
-    """One custom section body, rendered in the sandbox within the time and output budget.
+def render_body(source: str, context: Mapping[str, Any], *, seconds: float = MAX_RENDER_SECONDS,
+                deadline: float | None = None) -> str:
+    """One custom section body, rendered in the sandbox in this process within the time and output budget.
 
-    Raises TemplateError (SecurityError included) when the template misbehaves.
+    The budget is `seconds` from now, or ends at `deadline` (time.monotonic()) when several
+    sections share one. Raises TemplateError (SecurityError included) when the template
+    misbehaves. Only the checks between operations hold it to its budget: anything a
+    person wrote goes through render_custom or check_source, which render in a limited process.
     """
     template = _CUSTOM_ENV.from_string(source)
-    token = _deadline.set(time.monotonic() + MAX_RENDER_SECONDS)
+    token = _deadline.set(deadline if deadline is not None else time.monotonic() + seconds)
+    budget_token = _budget.set(seconds)
     try:
         size = 0
         parts: list[str] = []
@@ -225,36 +235,108 @@ def render_body(source: str, context: Mapping[str, Any]) -> str:
             parts.append(chunk)
         return "".join(parts).strip("\n")
     finally:
+        _budget.reset(budget_token)
         _deadline.reset(token)
 
 
-def render_body_safely(source: str, context: Mapping[str, Any], *, where: str) -> str:
-    """Like render_body, but a failing template gives a visible placeholder instead of an error."""
-    try:
-        return render_body(source, context)
-    except Exception as exc:  # noqa: BLE001 - a custom template must never break booking a retro
-        log.warning("template section %s could not be rendered: %s: %s", where, type(exc).__name__, exc)
-        return f"*This section's template could not be rendered ({type(exc).__name__}); write the section here.*"
+@dataclass(frozen=True)
+class BodyResult:
+    """How one section body rendered: its text, or why not (`reason` in a few words, `problem` in full)."""
+
+    body: str | None = None
+    reason: str = ""
+    problem: str = ""
 
 
-def render_custom(sections: Iterable[Mapping[str, str]], context: Mapping[str, Any], *, name: str) -> list[RenderedSection]:
-    """The sections of a stored custom template."""
-    return [
-        RenderedSection(
-            section["key"], section["title"],
-            render_body_safely(section["body"], context, where=f"{name}.{section['key']}"),
+_MAX_PROBLEM_CHARS = 500
+
+
+def _render_bodies(sources: list[str], context: Mapping[str, Any], seconds: float, *,
+                   deadline: float) -> Iterator[dict[str, str | None]]:
+    """Runs in the render process: each body in turn, all within one budget of `seconds` ending at `deadline`."""
+    for source in sources:
+        try:
+            yield {"body": render_body(source, context, seconds=seconds, deadline=deadline)}
+        except MemoryError:
+            raise  # the process is out of memory: the parent says so for this section
+        except SecurityError as exc:
+            reason = f"it took too long to render, over {seconds:g} s" if time.monotonic() > deadline else "SecurityError"
+            yield {"reason": reason, "problem": f"is refused by the sandbox: {exc}"[:_MAX_PROBLEM_CHARS]}
+        except Exception as exc:  # noqa: BLE001 - whatever a template raises is a reason to refuse it
+            name = type(exc).__name__
+            yield {"reason": name, "problem": f"fails to render: {name}: {exc}"[:_MAX_PROBLEM_CHARS]}
+        if time.monotonic() > deadline:
+            return  # the budget is spent: the bodies left are not tried
+
+
+def _body_result(item: Any) -> BodyResult:
+    """A result as the render process sent it (plain JSON), checked field by field."""
+    fields = item if isinstance(item, dict) else {}
+    body, reason, problem = fields.get("body"), fields.get("reason"), fields.get("problem")
+    if isinstance(body, str):
+        return BodyResult(body=body)
+    if isinstance(reason, str) and isinstance(problem, str):
+        return BodyResult(reason=reason[:_MAX_PROBLEM_CHARS], problem=problem[:_MAX_PROBLEM_CHARS])
+    return BodyResult(reason="its render process answered nonsense",
+                      problem="could not be rendered: its render process answered nonsense")
+
+
+def _stopped(stop: Stop, limits: Limits) -> BodyResult:
+    if stop is Stop.TIME:
+        return BodyResult(
+            reason=f"it took too long to render, over {limits.seconds:g} s",
+            problem=f"takes too long to render (over {limits.seconds:g} s); simplify its loops or arithmetic",
         )
-        for section in sections
-    ]
+    if stop is Stop.MEMORY:
+        return BodyResult(
+            reason=f"it used too much memory, over {limits.memory_mb} MB",
+            problem=f"uses too much memory to render (over {limits.memory_mb} MB); make the values it builds smaller",
+        )
+    return BodyResult(reason="its render process stopped unexpectedly",
+                      problem="could not be rendered: its render process stopped unexpectedly")
 
 
-def check_source(source: str, sample: Mapping[str, Any]) -> str | None:
-    """Why a custom section body is refused, or None if it may be stored.
+# A body after the one that used up the budget was never tried: nothing is known against it.
+_NOT_TRIED = BodyResult(reason="an earlier section used up the template's time or memory")
 
-    Refused: syntax errors, any reach for attributes or items named with an
-    underscore (the way out of every sandbox escape), the `attr` filter,
-    include/import/extends, and anything that fails a trial render in the sandbox.
+
+def render_bodies(sources: Iterable[str], context: Mapping[str, Any], *, limits: Limits = Limits()) -> list[BodyResult]:
+    """Custom section bodies rendered in a separate process, all within one time budget and memory limit.
+
+    A body that fails says why; one that exhausts the time or memory says so, and the
+    bodies after it are not tried. Never raises for what a template does.
     """
+    sources = list(sources)
+    if not sources:
+        return []
+    outcome = run_limited(_render_bodies, (sources, dict(context), limits.seconds), limits=limits)
+    results = [_body_result(item) for item in outcome.items[:len(sources)]]
+    if len(results) < len(sources) and outcome.stop is not Stop.FINISHED:
+        log.warning("a custom template's render stopped (%s, exit code %s) at section %d of %d",
+                    outcome.stop.value, outcome.exitcode, len(results) + 1, len(sources))
+        results.append(_stopped(outcome.stop, limits))
+    return results + [_NOT_TRIED] * (len(sources) - len(results))
+
+
+def placeholder(result: BodyResult) -> str:
+    """What a section shows instead of a body its template could not render."""
+    return f"*This section's template could not be rendered ({result.reason}); write the section here.*"
+
+
+def render_custom(sections: Iterable[Mapping[str, str]], context: Mapping[str, Any], *, name: str,
+                  limits: Limits = Limits()) -> list[RenderedSection]:
+    """The sections of a stored custom template; a body that cannot be rendered gives a placeholder."""
+    sections = list(sections)
+    rendered = []
+    for section, result in zip(sections, render_bodies([s["body"] for s in sections], context, limits=limits)):
+        if result.problem:
+            log.warning("template section %s.%s could not be rendered: %s", name, section["key"], result.problem)
+        body = result.body if result.body is not None else placeholder(result)
+        rendered.append(RenderedSection(section["key"], section["title"], body))
+    return rendered
+
+
+def _static_problem(source: str) -> str | None:
     try:
         tree = _CUSTOM_ENV.parse(source)
     except TemplateSyntaxError as exc:
@@ -273,10 +355,25 @@ def check_source(source: str, sample: Mapping[str, Any]) -> str | None:
             return "includes or imports another template, which custom templates may not do"
         if isinstance(node, nodes.Name) and node.name == "self":
             return "uses `self`, which is not allowed in templates"
-    try:
-        render_body(source, sample)
-    except SecurityError as exc:
-        return f"is refused by the sandbox: {exc}"
-    except Exception as exc:  # noqa: BLE001 - anything a trial render raises is a reason to refuse
-        return f"fails to render: {type(exc).__name__}: {exc}"
     return None
+
+
+def check_sources(sources: Iterable[str], sample: Mapping[str, Any], *, limits: Limits = Limits()) -> list[str | None]:
+    """Why each custom section body is refused, or None where it may be stored.
+
+    Refused: syntax errors, any reach for attributes or items named with an
+    underscore (the way out of every sandbox escape), the `attr` filter,
+    include/import/extends, and anything that fails a trial render of the bodies
+    together (in the render process, within the limits a retro's render has).
+    """
+    sources = list(sources)
+    problems = [_static_problem(source) for source in sources]
+    trial = [number for number, problem in enumerate(problems) if problem is None]
+    for number, result in zip(trial, render_bodies([sources[n] for n in trial], sample, limits=limits)):
+        problems[number] = result.problem or None
+    return problems
+
+
+def check_source(source: str, sample: Mapping[str, Any], *, limits: Limits = Limits()) -> str | None:
+    """Why one custom section body is refused, or None if it may be stored (see check_sources)."""
+    return check_sources([source], sample, limits=limits)[0]
