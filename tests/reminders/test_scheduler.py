@@ -228,8 +228,8 @@ def test_serve_no_scheduler_sends_nothing(app, database_url, factory, auth, make
 
 def _answers(requests: Any, port: int) -> bool:
     try:
-        return requests.get(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=1).status_code == 200
-    except requests.ConnectionError:
+        return requests.get(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=5).status_code == 200
+    except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a worker still loading
         return False
 
 
