@@ -36,6 +36,11 @@ def run_gunicorn(settings: Settings, *, host: str, port: int, workers: int, with
         "errorlog": "-",
         "timeout": 60,
         "forwarded_allow_ips": "127.0.0.1",
+        # Above the app's own bound (app.core.handlers.MAX_HEADER_BYTES) so that the app answers too-large
+        # headers with 431 in the JSON error shape; gunicorn still refuses past 128 fields or one of 128 KiB
+        # (at most 16 MiB read before the app sees the request).
+        "limit_request_field_size": 128 * 1024,
+        "limit_request_fields": 128,
     }
     if with_scheduler:
         from app.scheduler import gunicorn_hooks
