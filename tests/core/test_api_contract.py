@@ -79,6 +79,19 @@ def schema_valid_input_passes_validation(ctx: Any, response: Any, case: Any) -> 
     return None
 
 
+@schemathesis.check
+def errors_keep_the_error_shape(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Every 4xx, documented or not (405 to an undeclared method), is `{"error": {"code", "message", "fields"?}}`."""
+    if not _ENDPOINTS or not 400 <= response.status_code < 500:
+        return None
+    assert response.headers.get("content-type", [""])[0].startswith("application/json"), response.headers
+    error = response.json()["error"]
+    assert isinstance(error["code"], str) and error["code"], error
+    assert isinstance(error["message"], str) and error["message"], error
+    assert isinstance(error.get("fields", {}), dict), error
+    return None
+
+
 def _endpoints(app: Flask) -> dict[tuple[str, str], tuple[Flask, EndpointSpec]]:
     found = {}
     for rule in app.url_map.iter_rules():
