@@ -105,6 +105,8 @@ Timestamp = Annotated[
 ]
 # A row id as it may appear in a request: ids are 32-bit integers in the database.
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
 def _any_case(word: str) -> str:
     return "".join(f"[{c.lower()}{c.upper()}]" for c in word)
 
@@ -129,6 +131,7 @@ class _EmailSchema(JsonPattern):
 
 
 Email = Annotated[EmailStr, AfterValidator(_lower), AfterValidator(_mailbox), _EmailSchema(EMAIL_PATTERN)]
+
 # The characters pydantic's strip_whitespace removes (Unicode White_Space), spelled out: a JSON
 # schema's `\s` is ECMAScript's, which differs (it has \ufeff, not \x85).
 WHITE_SPACE = r"\t-\r\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -136,7 +139,9 @@ _WS = rf"[{WHITE_SPACE}]"
 _SOLID = rf"[^\x00{WHITE_SPACE}]"  # neither white space nor NUL
 
 # Text is stripped, then must not be empty: something other than white space.
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), JsonPattern(rf"^[^\x00]*{_SOLID}[^\x00]*$")]
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1), JsonPattern(rf"^[^\x00]*{_SOLID}[^\x00]*$")
+]
 # One line of text (titles, names): no line breaks or other control characters, since it
 # travels into email subjects, Jira summaries and page titles. White space around it is stripped.
 LINE_PATTERN = rf"^{_WS}*[^\x00-\x1f\x7f{WHITE_SPACE}](?:[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f{WHITE_SPACE}])?{_WS}*$"
@@ -145,7 +150,9 @@ Line = Annotated[
 ]
 # A reason given for an override or a snooze: at least 3 characters once stripped.
 Reason = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000), JsonPattern(rf"^[^\x00]*{_SOLID}[^\x00]+{_SOLID}[^\x00]*$")
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=2000),
+    JsonPattern(rf"^[^\x00]*{_SOLID}[^\x00]+{_SOLID}[^\x00]*$"),
 ]
 
 

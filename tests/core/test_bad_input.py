@@ -212,3 +212,33 @@ def test_gunicorn_lets_the_app_answer_a_100_kb_header(database_url, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_the_documented_patterns_take_exactly_what_the_validators_take():
+    import re
+    from typing import Annotated
+
+    from pydantic import StringConstraints, TypeAdapter, ValidationError, create_model
+
+    from app.core import schemas
+
+    strip = TypeAdapter(Annotated[str, StringConstraints(strip_whitespace=True)])
+    stripped = {chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000 and strip.validate_python(chr(c)) == ""}
+    white_space = re.compile(f"[{schemas.WHITE_SPACE}]")
+    assert stripped == {chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000 and white_space.match(chr(c))}
+
+    samples = ["a", " a ", "\x85\x0c\n", "\ta b\t", "a\nb", "  ", "\x1c a", "a\x85b", "a\x00", "\u3000ab\u3000",
+               "a@b.com", "0@0.0", "0@0", "x@y.test", "x@a.b.TEST", "a..b@c.com", ".a@b.com", "a@-b.com",
+               "first.last@mail.example", "a@1.2.3.4", "a" * 65 + "@b.co", "abc", " a b ", "ab"]
+    for kind in ("Line", "Text", "Reason", "Email"):
+        model = create_model(kind, __base__=schemas.RequestModel, value=(getattr(schemas, kind), ...))
+        pattern = re.compile(model.model_json_schema()["properties"]["value"]["pattern"])
+        for text in samples:
+            try:
+                model.model_validate({"value": text})
+                taken = True
+            except ValidationError:
+                taken = False
+            if kind == "Email" and len(text.partition("@")[0]) > 64:
+                continue  # the length is maxLength's and the format's to state
+            assert bool(pattern.search(text)) == taken, (kind, text)
