@@ -41,7 +41,7 @@ from app.core.errors import HindsightError
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore")]
 
-MAX_EXAMPLES = 10
+MAX_EXAMPLES = 6
 _CONVERTER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 # (METHOD, "/api/v1/incidents/{incident_id}") -> the endpoint's spec, for the app under test.
 _ENDPOINTS: dict[tuple[str, str], tuple[Flask, EndpointSpec]] = {}
