@@ -60,6 +60,11 @@ def gunicorn_options(*, host: str, port: int, workers: int) -> dict[str, Any]:
         "forwarded_allow_ips": "127.0.0.1",
         # gunicorn's control socket runs a thread in the master, which forks the workers: off.
         "control_socket_disable": True,
+        # Above the app's own bound (app.core.handlers.MAX_HEADER_BYTES) so that the app answers too-large
+        # headers with 431 in the JSON error shape; gunicorn still refuses past 128 fields or one of 128 KiB
+        # (at most 16 MiB read before the app sees the request).
+        "limit_request_field_size": 128 * 1024,
+        "limit_request_fields": 128,
     }
 
 

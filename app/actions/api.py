@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 
 from flask import Blueprint, request
 
@@ -14,8 +13,8 @@ from app.actions.schemas import (
     ChangeRead, HistoryRead, SplitResult, SyncCounts, item_read,
 )
 from app.actions.sync import handle_webhook, run_sync
-from app.core.api import endpoint
-from app.core.errors import BadRequest, Unauthorized
+from app.core.api import endpoint, parse_json
+from app.core.errors import Unauthorized
 from app.db import database, get_session
 from app.extensions import settings
 from app.retros.service import get_retrospective
@@ -109,15 +108,12 @@ def _verify_webhook(secret: str, raw: bytes) -> None:
 
 @bp.post("/integrations/jira/webhook")
 @endpoint("Receive a Jira webhook (signed with X-Hub-Signature); applies assignee, due date and status",
-          status=204, auth=False, tags=("jira",))
+          status=204, auth=False, tags=("jira",), errors=(401, 413))
 def jira_webhook():
     config = settings()
     raw = request.get_data(cache=True)
     _verify_webhook(config.jira.webhook_secret, raw)
-    try:
-        payload = json.loads(raw)
-    except ValueError as exc:
-        raise BadRequest(f"The webhook body is not valid JSON: {exc}.", code="malformed_json") from None
+    payload = parse_json(raw, what="webhook body")
     handle_webhook(get_session(), payload=payload,
                    identifier=request.headers.get("X-Atlassian-Webhook-Identifier"), settings=config)
     return None, 204

@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import Field, StringConstraints
 
-from app.core.schemas import Email, Id, Line, RequestModel, ResponseModel, UpdateModel
+from app.core.schemas import Day, Email, Id, Line, RequestModel, ResponseModel, UpdateModel
 
 Status = Literal["open", "in_progress", "done", "wont_do"]
 Priority = Literal["low", "medium", "high", "critical"]
@@ -19,7 +19,7 @@ Description = Annotated[str, StringConstraints(max_length=20_000)]
 class ActionItemCreate(RequestModel):
     title: Title
     owner: Email
-    due_date: date
+    due_date: Day
     description: Description = ""
     priority: Priority = "medium"
 
@@ -27,7 +27,7 @@ class ActionItemCreate(RequestModel):
 class ActionItemUpdate(UpdateModel):
     title: Optional[Title] = None
     owner: Optional[Email] = None
-    due_date: Optional[date] = None
+    due_date: Optional[Day] = None
     status: Optional[Status] = None
     description: Optional[Description] = None
     priority: Optional[Priority] = None

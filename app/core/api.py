@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -37,6 +38,8 @@ class EndpointSpec:
     tags: tuple[str, ...] = field(default_factory=tuple)
     admin: bool = False
     content_type: str = "application/json"
+    # Error statuses this endpoint answers beyond the ones every endpoint may (e.g. 409, or 401 for a webhook).
+    errors: tuple[int, ...] = ()
 
 
 def field_errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
@@ -87,8 +90,48 @@ def _adapter(schema: Any) -> TypeAdapter[Any]:
     return TypeAdapter(schema)
 
 
+MAX_JSON_DEPTH = 64
+# A JSON string (skipped whole, brackets inside it do not nest) or one bracket.
+_JSON_NESTING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+
+
+def _nesting_exceeds(raw: bytes, limit: int) -> bool:
+    """Whether arrays and objects in `raw` nest deeper than `limit`, found before parsing it."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    depth = 0
+    for match in _JSON_NESTING.finditer(raw):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
+def parse_json(raw: bytes, *, what: str = "body") -> Any:
+    """Parse a JSON request body; 400 `malformed_json` if it is not JSON or nests deeper than MAX_JSON_DEPTH.
+
+    Every JSON body a route reads goes through here (webhooks too): the depth bound keeps a body of
+    many `[` from reaching the parser's recursion limit.
+    """
+    if _nesting_exceeds(raw, MAX_JSON_DEPTH):
+        raise BadRequest(
+            f"The {what} nests arrays and objects deeper than {MAX_JSON_DEPTH} levels.", code="malformed_json"
+        )
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise BadRequest(f"The {what} is not valid JSON: {exc}.", code="malformed_json") from None
+
+
 def read_json_body() -> Any:
-    """The request's JSON body; 400 if it is not JSON (413 comes from Flask's size limit)."""
+    """The request's JSON body; 400 if it is not JSON (413 comes from Flask's size limit).
+
+    An empty body reads as `{}`: a body whose fields are all optional may be left out.
+    """
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}
@@ -96,10 +139,7 @@ def read_json_body() -> Any:
         raise BadRequest(
             "The body must be JSON with Content-Type: application/json.", code="malformed_json"
         )
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise BadRequest(f"The body is not valid JSON: {exc}.", code="malformed_json") from None
+    return parse_json(raw)
 
 
 def read_query(schema: type[BaseModel]) -> BaseModel:
@@ -147,10 +187,12 @@ def endpoint(
     auth: bool = True,
     tags: tuple[str, ...] = (),
     admin: bool = False,
+    errors: tuple[int, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorate a JSON view: see the module docstring. `admin=True` lets only admins call it (403)."""
+    """Decorate a JSON view: see the module docstring. `admin=True` lets only admins call it (403);
+    `errors` names the error statuses it answers beyond the common ones, for the OpenAPI document."""
 
-    spec = EndpointSpec(summary, body, query, response, status, auth or admin, tags, admin=admin)
+    spec = EndpointSpec(summary, body, query, response, status, auth or admin, tags, admin=admin, errors=errors)
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)

@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, RequestHeaderFieldsTooLarge
 
 from app.core.errors import HindsightError
 
@@ -15,8 +15,13 @@ log = logging.getLogger(__name__)
 _HTTP_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-    422: "validation_error", 429: "too_many_requests",
+    422: "validation_error", 429: "too_many_requests", 431: "headers_too_large",
 }
+
+# Request headers the app takes, in all. gunicorn's own limits (app/server.py) are set above these so
+# that the app, not gunicorn's HTML page, answers a request whose headers are too large.
+MAX_HEADER_BYTES = 32 * 1024
+MAX_HEADER_FIELDS = 100
 
 
 def _wants_json() -> bool:
@@ -30,7 +35,21 @@ def _json_error(status: int, code: str, message: str, fields: dict | None = None
     return jsonify({"error": error}), status
 
 
+def _headers_within_bounds() -> None:
+    """431 in the error shape when the request's headers are larger than MAX_HEADER_BYTES in all."""
+    headers = request.headers
+    total = sum(len(name) + len(value) + 4 for name, value in headers.items())
+    if total > MAX_HEADER_BYTES or len(headers) > MAX_HEADER_FIELDS:
+        raise RequestHeaderFieldsTooLarge(
+            f"The request headers are larger than the limit of {MAX_HEADER_BYTES} bytes "
+            f"or {MAX_HEADER_FIELDS} fields in all."
+        )
+
+
 def init_app(app: Flask) -> None:
+    # First of all before-request work: sign-in must not read a header the app refuses.
+    app.before_request_funcs.setdefault(None, []).insert(0, _headers_within_bounds)
+
     @app.errorhandler(HindsightError)
     def _domain(exc: HindsightError):  # type: ignore[no-untyped-def]
         if _wants_json():
@@ -58,7 +77,11 @@ def init_app(app: Flask) -> None:
     def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
         status = exc.code or 500
         if _wants_json():
-            return _json_error(status, _HTTP_CODES.get(status, "error"), exc.description or exc.name)
+            response, status = _json_error(status, _HTTP_CODES.get(status, "error"), exc.description or exc.name)
+            for name, value in exc.get_headers():
+                if name.lower() != "content-type":
+                    response.headers[name] = value  # e.g. Allow on a 405
+            return response, status
         return render_template("pages/error.html", status=status, message=exc.description), status
 
     @app.errorhandler(Exception)

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from flask import Flask
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from app.core.api import EndpointSpec
 
@@ -40,6 +40,34 @@ def _schema(value: Any, components: dict[str, Any], mode: str) -> dict[str, Any]
     return schema
 
 
+def _body_required(body: Any) -> bool:
+    """An empty body reads as `{}` (see read_json_body): a model whose fields all have defaults may go without."""
+    if isinstance(body, type) and issubclass(body, BaseModel):
+        return any(info.is_required() for info in body.model_fields.values())
+    return True
+
+
+def _path_parameter(rule: str, name: str) -> dict[str, Any]:
+    if f"int:{name}>" in rule:
+        # The route's converter takes only 32-bit ids (see app._IdConverter): others are 404.
+        schema: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+    else:
+        schema = {"type": "string"}
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def _error_statuses(spec: EndpointSpec) -> list[int]:
+    """Every error status the endpoint may answer, each in the error shape."""
+    statuses = {400, 404, 422, 431} | set(spec.errors)
+    if spec.auth:
+        statuses.add(401)
+    if spec.admin:
+        statuses.add(403)
+    if spec.body is not None:
+        statuses.add(413)
+    return sorted(statuses)
+
+
 def build_openapi(app: Flask) -> dict[str, Any]:
     """Walk the app's routes and describe every endpoint that carries an EndpointSpec."""
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
@@ -58,10 +86,7 @@ def build_openapi(app: Flask) -> dict[str, Any]:
             }
             if spec.tags:
                 operation["tags"] = list(spec.tags)
-            parameters = [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "integer" if "int:" in rule.rule else "string"}}
-                for name in rule.arguments
-            ]
+            parameters = [_path_parameter(rule.rule, name) for name in _CONVERTER.findall(rule.rule)]
             if spec.query is not None:
                 query_schema = spec.query.model_json_schema(ref_template=REF_TEMPLATE)
                 components.update(query_schema.pop("$defs", {}))
@@ -72,7 +97,7 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                 operation["parameters"] = parameters
             if spec.body is not None:
                 operation["requestBody"] = {
-                    "required": True,
+                    "required": _body_required(spec.body),
                     "content": {"application/json": {"schema": _schema(spec.body, components, "validation")}},
                 }
             if spec.status == 204:
@@ -83,8 +108,8 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                     content = {spec.content_type: {"schema": _schema(spec.response, components, "serialization")}}
                 operation["responses"][str(spec.status)] = {"description": "Success", "content": content}
             error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-            for code in (["401"] if spec.auth else []) + (["403"] if spec.admin else []) + ["400", "404", "422"]:
-                operation["responses"][code] = {"description": "Error", "content": error_ref}
+            for code in _error_statuses(spec):
+                operation["responses"][str(code)] = {"description": "Error", "content": error_ref}
             if spec.auth:
                 operation["security"] = [{"bearer": []}]
             paths.setdefault(path, {})[method.lower()] = operation

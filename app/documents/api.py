@@ -52,7 +52,7 @@ def get_document(user, retro_id: int):
 
 @bp.put("/retrospectives/<int:retro_id>/sections/<key>")
 @endpoint("Save a section; 409 with the current text if `version` is stale", body=SectionUpdate,
-          response=SectionRead, tags=("documents",))
+          response=SectionRead, tags=("documents",), errors=(409,))
 def put_section(user, retro_id: int, key: str, body: SectionUpdate):
     section = service.save_section(
         get_session(), viewer=user, retro_id=retro_id, key=key, body=body.body, version=body.version,
@@ -74,7 +74,7 @@ def get_section_history(user, retro_id: int, key: str):
 
 @bp.put("/retrospectives/<int:retro_id>/document/template")
 @endpoint("Regenerate the document from another template (only before anyone edited it)",
-          body=TemplateChoice, response=DocumentRead, tags=("documents",))
+          body=TemplateChoice, response=DocumentRead, tags=("documents",), errors=(409,))
 def put_document_template(user, retro_id: int, body: TemplateChoice):
     view = service.choose_template(get_session(), viewer=user, retro_id=retro_id, template=body.template,
                                    settings=settings())
@@ -97,7 +97,7 @@ def export(user, retro_id: int, query: ExportQuery):
 
 @bp.post("/retrospectives/<int:retro_id>/publish/confluence")
 @endpoint("Publish the document to Confluence: the first time creates the page, later ones update it",
-          response=PublishRead, tags=("documents",))
+          response=PublishRead, tags=("documents",), errors=(502, 503, 504))
 def publish_confluence(user, retro_id: int):
     # A failure is recorded on the retro and kept (the edge commits an OutsideFailure's record).
     publication = service.publish_to_confluence(get_session(), viewer=user, retro_id=retro_id, settings=settings())
@@ -121,7 +121,7 @@ def get_template(user, name: str):
 
 @bp.post("/templates")
 @endpoint("Create a custom template (admins); each section body is Jinja, checked in a sandbox",
-          body=TemplateCreate, response=TemplateRead, status=201, tags=("documents",))
+          body=TemplateCreate, response=TemplateRead, status=201, tags=("documents",), errors=(409,))
 def create_template(user, body: TemplateCreate):
     session = get_session()
     template = service.create_template(session, data=body, actor=user, settings=settings())

@@ -5,21 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal, Optional
 
-from pydantic import AfterValidator, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, Field, StringConstraints
 
-from app.core.schemas import RequestModel, ResponseModel
+from app.core.schemas import JsonPattern, Line, RequestModel, ResponseModel
 
 def _without_nul(value: str) -> str:
     # PostgreSQL text cannot hold NUL, and it carries no text: pasted logs lose only that.
     return value.replace("\x00", "")
 
 
+# Any text: NUL characters are taken and dropped, not refused.
+_ANY_TEXT = JsonPattern(r"^[\s\S]*$")
+
+
 ExportFormat = Literal["markdown", "docx", "html", "confluence"]
 SectionKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 # One line of text: no line breaks or other control characters.
-OneLine = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
-]
+OneLine = Annotated[Line, StringConstraints(max_length=200)]
 TemplateName = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_-]{1,63}$")]
 
 MAX_SECTION_CHARS = 200_000
@@ -29,7 +31,7 @@ MAX_TEMPLATE_BODY_CHARS = 50_000
 class SectionUpdate(RequestModel):
     """A new text for a section; `version` is the version it was edited from."""
 
-    body: Annotated[str, StringConstraints(max_length=MAX_SECTION_CHARS), AfterValidator(_without_nul)]
+    body: Annotated[str, StringConstraints(max_length=MAX_SECTION_CHARS), AfterValidator(_without_nul), _ANY_TEXT]
     version: int = Field(ge=1, le=2**31 - 1)
     title: Optional[OneLine] = None
 
@@ -97,7 +99,7 @@ class TemplateChoice(RequestModel):
 class TemplateSectionIn(RequestModel):
     key: SectionKey
     title: OneLine
-    body: Annotated[str, StringConstraints(max_length=MAX_TEMPLATE_BODY_CHARS), AfterValidator(_without_nul)] = ""
+    body: Annotated[str, StringConstraints(max_length=MAX_TEMPLATE_BODY_CHARS), AfterValidator(_without_nul), _ANY_TEXT] = ""
 
 
 class TemplateCreate(RequestModel):
@@ -105,18 +107,9 @@ class TemplateCreate(RequestModel):
 
     name: TemplateName
     title: OneLine
-    description: Annotated[str, StringConstraints(max_length=2000), AfterValidator(_without_nul)] = ""
+    description: Annotated[str, StringConstraints(max_length=2000), AfterValidator(_without_nul), _ANY_TEXT] = ""
+    # Keys are unique (checked by documents.service.create_template).
     sections: list[TemplateSectionIn] = Field(min_length=1, max_length=50)
-
-    @field_validator("sections")
-    @classmethod
-    def _unique_keys(cls, sections: list[TemplateSectionIn]) -> list[TemplateSectionIn]:
-        seen: set[str] = set()
-        for section in sections:
-            if section.key in seen:
-                raise ValueError(f"the key {section.key!r} is used twice")
-            seen.add(section.key)
-        return sections
 
 
 class TemplateSectionRead(ResponseModel):

@@ -229,6 +229,13 @@ def create_template(session: Session, *, data: TemplateCreate, actor: User, sett
             f"A template named {data.name} already exists.", code="duplicate_template",
             fields={"name": "is already used by another template"},
         )
+    # Unique keys: a rule across the list that the OpenAPI document cannot state, so it is checked here.
+    seen: set[str] = set()
+    for section in data.sections:
+        if section.key in seen:
+            raise ValidationFailed(f"The section key {section.key} is used twice.",
+                                   fields={"sections": f"the key {section.key!r} is used twice"})
+        seen.add(section.key)
     bodies = [section.body for section in data.sections]
     checked = templating.check_sources(bodies, sample_context(), limits=render_limits(settings))
     problems = {f"sections.{number}.body": problem for number, problem in enumerate(checked) if problem}

@@ -24,7 +24,8 @@ def _retro_id(incident_id: int) -> int | None:
 
 
 @bp.post("/incidents")
-@endpoint("Open an incident", body=IncidentCreate, response=IncidentRead, status=201, tags=("incidents",))
+@endpoint("Open an incident", body=IncidentCreate, response=IncidentRead, status=201, tags=("incidents",),
+          errors=(409,))
 def create_incident(user, body: IncidentCreate):
     incident = service.create_incident(get_session(), data=body)
     return incident_read(incident)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import AnyHttpUrl, Field, StringConstraints
 
-from app.core.schemas import Email, Line, RequestModel, ResponseModel, Text, Timestamp, UpdateModel
+from app.core.schemas import Email, Line, Reason, RequestModel, ResponseModel, Text, Timestamp, UpdateModel
 
 Severity = Literal["SEV0", "SEV1", "SEV2"]
 Status = Literal["investigating", "identified", "contained", "resolved"]
@@ -59,7 +59,7 @@ class RoleCreate(RequestModel):
     role: Role
     started_at: Optional[Timestamp] = None
     # Needed once the retro is booked, for a role that starts after resolution (not a sponsor).
-    override_reason: Optional[Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]] = None
+    override_reason: Optional[Reason] = None
 
 
 class RoleRead(ResponseModel):

@@ -5,20 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from pydantic import model_validator
-
-from app.core.schemas import RequestModel, ResponseModel
+from app.core.schemas import Day, RequestModel, ResponseModel
 
 
 class MetricsQuery(RequestModel):
-    since: Optional[dt.date] = None
-    until: Optional[dt.date] = None
+    """The period, both ends included; each end is a date between 1970 and 2999 (`since` <= `until` is
+    checked by the route: the OpenAPI document cannot say it)."""
 
-    @model_validator(mode="after")
-    def _order(self) -> MetricsQuery:
-        if self.since and self.until and self.since > self.until:
-            raise ValueError("since must not be after until")
-        return self
+    since: Optional[Day] = None
+    until: Optional[Day] = None
 
 
 class RetroFigures(ResponseModel):

@@ -11,7 +11,7 @@ bp = Blueprint("people_api", __name__, url_prefix="/api/v1")
 
 
 @bp.post("/people")
-@endpoint("Add a person", body=PersonCreate, response=PersonRead, status=201, tags=("people",))
+@endpoint("Add a person", body=PersonCreate, response=PersonRead, status=201, tags=("people",), errors=(409,))
 def create_person(user, body: PersonCreate):
     person = service.create_person(get_session(), **body.model_dump())
     return PersonRead.model_validate(person)

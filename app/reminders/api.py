@@ -19,7 +19,9 @@ bp = Blueprint("reminders_api", __name__, url_prefix="/api/v1")
           tags=("reminders",), admin=True)
 def run_reminders(user, body: ReminderRun):
     config = settings()
-    as_of = body.as_of or org_today(config)
+    today = org_today(config)
+    body.check_near(today)
+    as_of = body.as_of or today
     run = service.send_digests(get_session(), as_of=as_of, settings=config)
     return ReminderRunRead(as_of=run.as_of, emails_sent=run.emails_sent, items=run.items, failed=run.failed,
                            mail_enabled=run.mail_enabled)

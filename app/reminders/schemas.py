@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated, Optional
+from typing import Optional
 
-from pydantic import StringConstraints, field_validator
+from app.core.errors import ValidationFailed
+from app.core.schemas import Day, Reason, RequestModel, ResponseModel
 
-from app.core.schemas import RequestModel, ResponseModel
-
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
 _AS_OF_RANGE = timedelta(days=366)
 
 
 class ReminderRun(RequestModel):
-    as_of: Optional[date] = None
+    """The body is optional: without `as_of` the digests are those due today."""
 
-    @field_validator("as_of")
-    @classmethod
-    def _near_today(cls, value: date | None) -> date | None:
-        if value is not None and abs(value - date.today()) > _AS_OF_RANGE:
-            raise ValueError("must be within a year of today")
-        return value
+    as_of: Optional[Day] = None
+
+    def check_near(self, today: date) -> None:
+        """`as_of` within a year of today (a bound the OpenAPI document cannot state)."""
+        if self.as_of is not None and abs(self.as_of - today) > _AS_OF_RANGE:
+            raise ValidationFailed("as_of is more than a year away from today.",
+                                   fields={"as_of": "must be within a year of today"})
 
 
 class ReminderRunRead(ResponseModel):
@@ -33,7 +32,7 @@ class ReminderRunRead(ResponseModel):
 
 
 class SnoozeCreate(RequestModel):
-    until: date
+    until: Day
     reason: Reason
 
 

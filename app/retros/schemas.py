@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal, Optional
+from typing import Literal, Optional
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
-from app.core.schemas import Email, ResponseModel, Timestamp, UpdateModel
+from app.core.schemas import Email, Reason, ResponseModel, Timestamp, UpdateModel
 
 RetroStatus = Literal["pending", "scheduled", "completed", "published"]
 
@@ -19,7 +19,7 @@ class RetroUpdate(UpdateModel):
     facilitator: Optional[Email] = None
     participants: Optional[list[Email]] = Field(default=None, max_length=500)
     status: Optional[RetroStatus] = None
-    override_reason: Optional[Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]] = None
+    override_reason: Optional[Reason] = None
 
 
 class OverrideRead(ResponseModel):

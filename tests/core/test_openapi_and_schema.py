@@ -17,7 +17,10 @@ def test_openapi_is_generated_from_the_validating_schemas(client):
     assert schema["additionalProperties"] is False
     assert "201" in create["responses"] and "422" in create["responses"]
     patch = spec["paths"]["/api/v1/retrospectives/{retro_id}"]["patch"]
-    assert patch["parameters"][0] == {"name": "retro_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    assert patch["parameters"][0] == {
+        "name": "retro_id", "in": "path", "required": True,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+    }
     query = {p["name"] for p in spec["paths"]["/api/v1/incidents"]["get"]["parameters"]}
     assert query == {"status", "severity"}
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
