@@ -191,8 +191,7 @@ def test_gunicorn_lets_the_app_answer_a_100_kb_header(database_url, tmp_path):
     script = (
         "import sys; from config import load_settings; from app.server import run_gunicorn; "
         f"run_gunicorn(load_settings(overrides={{'database_url': {database_url!r}, 'secret_key': 'k', "
-        f"'instance_path': {str(tmp_path)!r}}}, environ={{}}), host='127.0.0.1', port={port}, workers=1, "
-        "with_scheduler=False)"
+        f"'instance_path': {str(tmp_path)!r}}}, environ={{}}), host='127.0.0.1', port={port}, workers=1)"
     )
     server = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=os.environ | {"PYTHONPATH": str(ROOT)},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
