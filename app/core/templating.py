@@ -81,6 +81,18 @@ def item_links(text: str | None) -> Markup:
     return Markup("").join(parts)
 
 
+def scrolling_tables(html: Markup) -> Markup:
+    """Safe HTML with each table in a keyboard-reachable box that scrolls sideways on a narrow screen.
+
+    Only for HTML that is safe by construction (the exporter's): a "<table" typed by a user is
+    escaped there, so only real tables match.
+    """
+    opened = str(html).replace(
+        "<table", '<div class="table-scroll" role="region" tabindex="0" aria-label="Table, scrolls sideways"><table',
+    )
+    return Markup(opened.replace("</table>", "</table></div>"))
+
+
 def person_html(person, fallback: str = "") -> Markup:  # type: ignore[no-untyped-def]
     """A person by name, the email in a tooltip; `fallback` (escaped) when there is nobody."""
     if person is None:
@@ -141,6 +153,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(field_label, "field_label")
     app.add_template_filter(via_label, "via_label")
     app.add_template_filter(item_links, "item_links")
+    app.add_template_filter(scrolling_tables, "scrolling_tables")
 
     @app.get("/favicon.ico")
     def favicon() -> Response:

@@ -191,6 +191,23 @@
     texts.forEach(function (text) { messages.appendChild(el("div", { "class": kind }, text)); });
   }
 
+  // The API's warnings name its routes and ISO dates; the page says the same from the item itself.
+  var todayIso = new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit", timeZone: zone }).format(new Date());
+  function warningsFor(item) {
+    var found = [];
+    if (item.due_date < todayIso) found.push("The due date, " + day(item.due_date) + ", is already past.");
+    if (item.oversized) {
+      found.push("Due more than " + maxWeeks + " weeks away: consider splitting it (the “Split into smaller items” link in its row).");
+    }
+    return found;
+  }
+
+  // A success in the success style, what still needs attention below it in the warning style.
+  function showOutcome(success, warnings) {
+    showMessages([success], "flash");
+    warnings.forEach(function (text) { messages.appendChild(el("div", { "class": "warning" }, text)); });
+  }
+
   function clearFieldErrors() {
     form.querySelectorAll(".field-error").forEach(function (node) { node.textContent = ""; });
     form.querySelectorAll(".field.invalid").forEach(function (node) { node.classList.remove("invalid"); });
@@ -319,9 +336,9 @@
         var warnings = [];
         result.data.items.forEach(function (item) {
           addRow(item);
-          warnings = warnings.concat(item.warnings.map(function (w) { return "“" + item.title + "”: " + w; }));
+          warnings = warnings.concat(warningsFor(item).map(function (w) { return "“" + item.title + "”: " + w; }));
         });
-        showMessages(["Split into " + result.data.items.length + " items."].concat(warnings), "flash");
+        showOutcome("Split into " + result.data.items.length + " items.", warnings);
       });
     });
     return box;
@@ -358,12 +375,7 @@
       }
       var item = result.data;
       addRow(item);
-      var warnings = item.warnings.filter(function (w) { return !(item.oversized && w.indexOf("/split") >= 0); });
-      if (item.oversized) {
-        warnings.push("Due more than " + maxWeeks + " weeks away: consider splitting it (the “Split into smaller items” link in its row).");
-      }
-      showMessages(["Added “" + item.title + "” for " + nameOf(item.owner) + "."], "flash");
-      if (warnings.length) warnings.forEach(function (w) { messages.appendChild(el("div", { "class": "warning" }, w)); });
+      showOutcome("Added “" + item.title + "” for " + nameOf(item.owner) + ".", warningsFor(item));
       // Every field back to its start (owner "Choose an owner", priority medium): the next item
       // must not silently get this one's owner.
       form.reset();

@@ -187,6 +187,8 @@ def test_an_oversized_item_is_offered_a_split(app, signed_in, live_server, retro
     row.wait_for()
     assert "oversized" in row.locator(".title").inner_text()
     assert "more than 4 weeks away" in page.locator("#item-messages .warning").inner_text()
+    # The success in the success style, what needs attention in the warning style.
+    assert page.locator("#item-messages .flash").inner_text() == "Added “Rebuild the indexer” for Rita Responder."
 
     row.locator("text=Split into smaller items").click()
     parts = row.locator("form.split .part")
@@ -197,6 +199,8 @@ def test_an_oversized_item_is_offered_a_split(app, signed_in, live_server, retro
     page.locator("#items").screenshot(path="/tmp/facilitate-split.png")
     row.locator("form.split button[type=submit]").click()
     page.locator("#items tr[data-id]").nth(2).wait_for()
+    assert page.locator("#item-messages > div").all_inner_texts() == ["Split into 2 items."]
+    assert page.locator("#item-messages .flash").count() == 1
 
     assert page.locator("#items tr[data-id] .title a").all_inner_texts() == [
         "Rebuild the indexer", "Rebuild the indexer (part 1)", "Move the indexer to the new schema"]
