@@ -158,6 +158,4 @@ def init_app(app: Flask) -> None:
     @app.get("/favicon.ico")
     def favicon() -> Response:
         """Browsers ask for /favicon.ico whatever the page links to: give them the SVG."""
-        response = send_from_directory(app.static_folder or "", "favicon.svg", mimetype="image/svg+xml",
-                                       max_age=86400)
-        return response
+        return send_from_directory(app.static_folder or "", "favicon.svg", mimetype="image/svg+xml", max_age=86400)
