@@ -8,6 +8,7 @@ from app.actions import service
 from app.core.dates import org_today
 from app.db import get_session
 from app.extensions import settings
+from app.people.service import find_person
 from app.incidents.pages import login_required
 
 bp = Blueprint("actions_pages", __name__)
@@ -38,5 +39,10 @@ def item(item_id: int):
     """One action item with its whole history."""
     session = get_session()
     found = service.get_item(session, viewer=g.user, item_id=item_id)
-    return render_template("pages/action_item.html", item=found, changes=service.history(session, item=found),
+    changes = service.history(session, item=found)
+    # Owner changes keep emails: the page shows the people by name.
+    emails = {e for c in changes if c.field == "owner" for e in (c.old, c.new) if e}
+    people = {email: find_person(session, email) for email in emails}
+    return render_template("pages/action_item.html", item=found, changes=changes,
+                           people={e: p for e, p in people.items() if p is not None},
                            max_weeks=settings().action_items.max_weeks)

@@ -41,11 +41,11 @@ def publish(retro_id: int):
         publication = service.publish_to_confluence(session, viewer=g.user, retro_id=retro_id, settings=settings())
     except service.PublishFailed as exc:
         commit(session)
-        flash(exc.message)
+        flash(exc.message, "error")
     except HindsightError as exc:
         if exc.status == 404:
             raise
-        flash(exc.message)
+        flash(exc.message, "error")
     else:
         commit(session)
         flash(f"Published to Confluence, version {publication.page_version}.")

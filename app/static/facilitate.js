@@ -35,9 +35,30 @@
   // -- document sections ------------------------------------------------------------------
 
   var dirty = 0;
-  // Times in the organisation's zone, like the ones the server rendered.
+  // Times in the organisation's zone and in words, like the server's: "Fri 4 Dec, 15:52".
   var zone = document.getElementById("retro-facts").dataset.zone;
-  var clock = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", day: "2-digit", month: "short", timeZone: zone });
+  var thisYear = Number(new Intl.DateTimeFormat("en-GB", { year: "numeric", timeZone: zone }).format(new Date()));
+
+  function words(date, withTime) {
+    var options = { weekday: "short", day: "numeric", month: "short", timeZone: withTime ? zone : "UTC" };
+    var year = Number(new Intl.DateTimeFormat("en-GB", { year: "numeric", timeZone: options.timeZone }).format(date));
+    if (year !== thisYear) options.year = "numeric";
+    var text = new Intl.DateTimeFormat("en-GB", options).format(date).replace(/,/g, "");
+    if (!withTime) return text;
+    var time = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone }).format(date);
+    return text + ", " + time;
+  }
+  function moment(iso) { return words(new Date(iso), true); }
+  function day(isoDate) { return words(new Date(isoDate + "T00:00:00Z"), false); }
+
+  // People by name: the owners offered on this page and whoever is signed in; else their email.
+  var names = {};
+  document.querySelectorAll("#item-owner option").forEach(function (option) {
+    if (option.value) names[option.value.toLowerCase()] = option.textContent;
+  });
+  var me = document.querySelector("header .account .person");
+  if (me) names[me.getAttribute("title").toLowerCase()] = me.textContent;
+  function nameOf(email) { return (email && names[email.toLowerCase()]) || email; }
 
   function setupEditor(editor) {
     var textarea = editor.querySelector("textarea");
@@ -62,14 +83,14 @@
     }
 
     function describe(section) {
-      meta.textContent = "version " + section.version + (section.updated_by ? ", saved by " + section.updated_by : "") +
-        " · " + clock.format(new Date(section.updated_at));
+      meta.textContent = "version " + section.version + (section.updated_by ? ", saved by " + nameOf(section.updated_by) : "") +
+        " · " + moment(section.updated_at);
     }
 
     function showConflict(current) {
       conflict.replaceChildren();
       editor.dataset.version = String(current.version);
-      var who = current.updated_by || "Someone else";
+      var who = nameOf(current.updated_by) || "Someone else";
       conflict.appendChild(el("strong", {}, who + " saved this section while you were editing it (it is at version " + current.version + " now)."));
       describe(current);
       conflict.appendChild(el("p", {}, "Your text is kept in the editor above. Their current text is below: " +
@@ -155,16 +176,36 @@
   var tbody = document.querySelector("#items tbody");
   var rowTemplate = document.getElementById("item-row");
   var maxWeeks = card.dataset.maxWeeks;
-  var ownerNames = {};
-  form.querySelectorAll("#item-owner option").forEach(function (option) {
-    if (option.value) ownerNames[option.value] = option.textContent;
-  });
+  // The capture form's fields as the page names them, and the server's "is required" in words.
+  var fieldLabels = { title: "Action", owner: "Owner", due_date: "Due date", priority: "Priority", description: "Description" };
+  var required = { title: "Say what will be done.", owner: "Choose an owner.", due_date: "Give a due date." };
+  function fieldMessage(name, message) {
+    return message === "is required" && required[name] ? required[name] : message;
+  }
+  function capitalized(text) { return text.charAt(0).toUpperCase() + text.slice(1); }
 
   function urlFor(template, id) { return template.replace(/\/0(\/|$)/, "/" + id + "$1"); }
 
   function showMessages(texts, kind) {
     messages.replaceChildren();
     texts.forEach(function (text) { messages.appendChild(el("div", { "class": kind }, text)); });
+  }
+
+  // The API's warnings name its routes and ISO dates; the page says the same from the item itself.
+  var todayIso = new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit", timeZone: zone }).format(new Date());
+  function warningsFor(item) {
+    var found = [];
+    if (item.due_date < todayIso) found.push("The due date, " + day(item.due_date) + ", is already past.");
+    if (item.oversized) {
+      found.push("Due more than " + maxWeeks + " weeks away: consider splitting it (the “Split into smaller items” link in its row).");
+    }
+    return found;
+  }
+
+  // A success in the success style, what still needs attention below it in the warning style.
+  function showOutcome(success, warnings) {
+    showMessages([success], "flash");
+    warnings.forEach(function (text) { messages.appendChild(el("div", { "class": "warning" }, text)); });
   }
 
   function clearFieldErrors() {
@@ -192,9 +233,9 @@
       row.querySelector(".title").appendChild(document.createTextNode(" "));
       row.querySelector(".title").appendChild(el("span", { "class": "badge SEV1" }, "oversized"));
     }
-    row.querySelector(".owner").textContent = ownerNames[item.owner] || item.owner;
-    row.querySelector(".due").textContent = item.due_date;
-    row.querySelector(".priority").textContent = item.priority;
+    row.querySelector(".owner").textContent = nameOf(item.owner);
+    row.querySelector(".due").textContent = day(item.due_date);
+    row.querySelector(".priority").textContent = capitalized(item.priority);
     var select = row.querySelector("select.item-status");
     select.value = item.status;
     select.setAttribute("aria-label", "Status of " + item.title);
@@ -248,7 +289,7 @@
       part.appendChild(el("input", { type: "date", name: "due_date", "aria-label": "Part " + n + " due date" }));
       box.appendChild(part);
     }
-    var close = el("label", { style: "font-weight:400" });
+    var close = el("label", { "class": "check" });
     var check = el("input", { type: "checkbox", name: "close_original" });
     check.checked = true;
     close.appendChild(check);
@@ -281,7 +322,9 @@
           var error = errorOf(result);
           var details = Object.keys(error.fields).map(function (name) {
             var match = /^items\.(\d+)\.(\w+)$/.exec(name);
-            return match ? "part " + (Number(match[1]) + 1) + " " + match[2].replace("_", " ") + ": " + error.fields[name] : name + ": " + error.fields[name];
+            var label = match ? fieldLabels[match[2]] || match[2].replace("_", " ") : name;
+            return match ? "Part " + (Number(match[1]) + 1) + ", " + label.toLowerCase() + ": " + fieldMessage(match[2], error.fields[name])
+              : label + ": " + error.fields[name];
           });
           problems.textContent = details.length ? details.join("; ") : error.message;
           return;
@@ -293,9 +336,9 @@
         var warnings = [];
         result.data.items.forEach(function (item) {
           addRow(item);
-          warnings = warnings.concat(item.warnings.map(function (w) { return "“" + item.title + "”: " + w; }));
+          warnings = warnings.concat(warningsFor(item).map(function (w) { return "“" + item.title + "”: " + w; }));
         });
-        showMessages(["Split into " + result.data.items.length + " items."].concat(warnings), "flash");
+        showOutcome("Split into " + result.data.items.length + " items.", warnings);
       });
     });
     return box;
@@ -319,23 +362,23 @@
         Object.keys(error.fields).forEach(function (name) {
           var slot = form.querySelector('[data-error-for="' + name + '"]');
           if (slot) {
-            slot.textContent = error.fields[name];
+            slot.textContent = fieldMessage(name, error.fields[name]);
             form.querySelector('[data-field="' + name + '"]').classList.add("invalid");
           } else {
-            unplaced.push(name + ": " + error.fields[name]);
+            unplaced.push((fieldLabels[name] || name) + ": " + fieldMessage(name, error.fields[name]));
           }
         });
-        showMessages([error.message].concat(unplaced), "error");
+        // The API's message names its fields; the page says what to do.
+        var lead = Object.keys(error.fields).length ? "The action item was not added: see the marked fields." : error.message;
+        showMessages([lead].concat(unplaced), "error");
         return;
       }
       var item = result.data;
       addRow(item);
-      var warnings = item.warnings.filter(function (w) { return !(item.oversized && w.indexOf("/split") >= 0); });
-      if (item.oversized) {
-        warnings.push("Due more than " + maxWeeks + " weeks away: consider splitting it (the “Split into smaller items” link in its row).");
-      }
-      showMessages(warnings, "warning");
-      form.elements.title.value = "";
+      showOutcome("Added “" + item.title + "” for " + nameOf(item.owner) + ".", warningsFor(item));
+      // Every field back to its start (owner "Choose an owner", priority medium): the next item
+      // must not silently get this one's owner.
+      form.reset();
       form.elements.title.focus();
     });
   });

@@ -30,7 +30,8 @@ def test_pages_show_items_history_and_hide_private_ones(app, client, auth, admin
     assert "Canary &lt;script&gt;" in listing and "oversized" in listing and "Rotate leaked keys" in listing
     page = web.get(f"/action-items/{item['id']}").get_data(as_text=True)
     assert "split it into smaller items" in page
-    assert "in_progress" in page and "admin@example.com" in page
+    assert "In progress" in page and "in_progress" not in page
+    assert '<span class="person" title="admin@example.com">Ada Admin</span>' in page
 
     outsider, _headers = factory.user(email="outsider@example.com")
     other = signed_in(app, outsider)

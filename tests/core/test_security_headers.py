@@ -11,7 +11,7 @@ EXPECTED = {
 }
 CSP_PARTS = [
     "default-src 'self'", "script-src 'self'", "object-src 'none'", "base-uri 'self'", "form-action 'self'",
-    "img-src 'self' data:", "frame-ancestors 'none'", "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:", "frame-ancestors 'none'", "style-src 'self'",
 ]
 
 

@@ -67,10 +67,10 @@ def test_the_demo_meeting_page_reads_in_meeting_order(app, signed_in, live_serve
     headings = page.locator("main > h2").all_inner_texts()
     assert [h.split("(")[0].strip() for h in headings] == [
         "1Ground rules", "2Timeline review", "3Discussion: the document's sections", "4Action items"]
-    events = page.locator(".timeline tr").count()
+    events = page.locator(".timeline tr.event").count()
     assert events >= 40 and f"({events} events)" in headings[1] and headings[3].endswith("(5)")
     assert page.locator("ol.rules li").first.inner_text().startswith("We are here to learn")
-    assert "Alert: checkout-api p99 latency" in page.locator(".timeline tr").first.inner_text()
+    assert "Alert: checkout-api p99 latency" in page.locator(".timeline tr.event").first.inner_text()
     assert page.locator("#items tr[data-id]").count() == 5
     # The demo's status-page item was due yesterday.
     assert page.locator("#items tr[data-id]:has-text('overdue')").all_inner_texts()[0].startswith("Status page template")
@@ -101,9 +101,9 @@ def test_a_section_is_saved_and_a_stale_save_offers_the_current_text(app, browse
         stale.locator("button.save").click()
         conflict = stale.locator(".conflict")
         conflict.wait_for(state="visible")
-        assert "admin@example.com saved this section while you were editing it (it is at version 2 now)." \
+        assert "Ada Admin saved this section while you were editing it (it is at version 2 now)." \
             in conflict.inner_text()
-        assert stale.locator(".meta").inner_text().startswith("version 2, saved by admin@example.com")
+        assert stale.locator(".meta").inner_text().startswith("version 2, saved by Ada Admin")
         assert conflict.locator("textarea.theirs").input_value() == "Search results were up to 6 hours old."
         # What they typed is still there, and nothing of it was lost on the server either.
         assert stale.locator("textarea[name=body]").input_value() == "The indexer stopped after a schema change."
@@ -125,14 +125,21 @@ def test_action_items_are_captured_live_with_errors_at_their_fields(app, signed_
     still_here = no_reload_marker(page)
     in_a_week = (today(app.extensions["hindsight.settings"]) + timedelta(days=7)).isoformat()
 
-    # No owner: the API's 422 is shown next to the owner field, and nothing is added.
+    # No owner: the browser refuses to send the form; nothing is added.
     page.fill("#item-title", "Alert on indexer lag")
     page.fill("#item-due", in_a_week)
     page.click("#new-item button[type=submit]")
+    assert page.locator("#item-owner").evaluate("select => select.validity.valueMissing")
+    assert page.evaluate("document.activeElement.id") == "item-owner"
+    # Sent anyway (a browser that does not check): the server's refusal, in words, at the field.
+    page.locator("#new-item").evaluate("form => form.noValidate = true")
+    page.click("#new-item button[type=submit]")
     owner_error = page.locator('[data-error-for="owner"]')
-    expect(owner_error).to_have_text("is required")
+    expect(owner_error).to_have_text("Choose an owner.")
+    assert page.locator("#item-messages .error").inner_text() == "The action item was not added: see the marked fields."
     assert page.locator('[data-error-for="due_date"]').inner_text() == ""
     assert items(app, retro_id) == []
+    page.locator("#new-item").evaluate("form => form.noValidate = false")
 
     page.select_option("#item-owner", "rita@example.com")
     page.select_option("#item-priority", "high")
@@ -141,8 +148,22 @@ def test_action_items_are_captured_live_with_errors_at_their_fields(app, signed_
     row.wait_for()
     assert row.locator(".title a").inner_text() == "Alert on indexer lag"
     assert row.locator(".owner").inner_text() == "Rita Responder"
-    assert row.locator(".priority").inner_text() == "high"
+    assert row.locator(".priority").inner_text() == "High"
     assert owner_error.inner_text() == ""
+    # Every field is cleared: the next item cannot silently get this one's owner or priority.
+    assert page.locator("#item-title").input_value() == ""
+    assert page.locator("#item-owner").input_value() == ""
+    assert page.locator("#item-owner option:checked").inner_text() == "Choose an owner"
+    assert page.locator("#item-due").input_value() == ""
+    assert page.locator("#item-priority").input_value() == "medium"
+    assert page.evaluate("document.activeElement.id") == "item-title"
+    page.fill("#item-title", "Page the search team on lag")
+    page.fill("#item-due", in_a_week)
+    page.click("#new-item button[type=submit]")
+    assert page.locator("#item-owner").evaluate("select => select.validity.valueMissing")
+    assert len(items(app, retro_id)) == 1
+    page.fill("#item-title", "")
+    page.fill("#item-due", "")
     assert page.locator("#item-count").inner_text() == "(1)"
     assert items(app, retro_id) == [("Alert on indexer lag", "open", False)]
 
@@ -166,6 +187,8 @@ def test_an_oversized_item_is_offered_a_split(app, signed_in, live_server, retro
     row.wait_for()
     assert "oversized" in row.locator(".title").inner_text()
     assert "more than 4 weeks away" in page.locator("#item-messages .warning").inner_text()
+    # The success in the success style, what needs attention in the warning style.
+    assert page.locator("#item-messages .flash").inner_text() == "Added “Rebuild the indexer” for Rita Responder."
 
     row.locator("text=Split into smaller items").click()
     parts = row.locator("form.split .part")
@@ -176,6 +199,8 @@ def test_an_oversized_item_is_offered_a_split(app, signed_in, live_server, retro
     page.locator("#items").screenshot(path="/tmp/facilitate-split.png")
     row.locator("form.split button[type=submit]").click()
     page.locator("#items tr[data-id]").nth(2).wait_for()
+    assert page.locator("#item-messages > div").all_inner_texts() == ["Split into 2 items."]
+    assert page.locator("#item-messages .flash").count() == 1
 
     assert page.locator("#items tr[data-id] .title a").all_inner_texts() == [
         "Rebuild the indexer", "Rebuild the indexer (part 1)", "Move the indexer to the new schema"]

@@ -16,13 +16,16 @@ def test_demo_incident_reads_well_in_a_browser(app, signed_in, live_server, tmp_
     page.click("text=Checkout outage: orders database failover stalled")
     page.wait_for_url(re.compile(r".*/incidents/\d+$"))
     assert page.locator("h1").inner_text().startswith("Checkout outage")
-    rows = page.locator("table").last.locator("tbody tr")
+    rows = page.locator("#timeline tr.event")
     assert rows.count() >= 40
     assert "Alert: checkout-api p99 latency" in rows.first.inner_text()
+    # A heading a day, then times only.
+    assert page.locator("#timeline tr.day").count() >= 1
+    assert re.fullmatch(r"\d\d:\d\d", rows.first.locator("td.when").inner_text().splitlines()[0])
     team = page.locator("table").first.inner_text()
     assert "Maya Chen" in team and "handed to Maya Chen" in team
     retro_card = page.locator("h2:has-text('Retrospective') + .card").inner_text()
-    assert "Deadline" in retro_card and "pending" in retro_card
+    assert "Deadline" in retro_card and "Pending" in retro_card
     page.screenshot(path="/tmp/hindsight-incident.png", full_page=True)
 
 

@@ -164,7 +164,7 @@ def test_a_spectator_is_refused_with_the_rule_message_and_nothing_else_is_saved(
     assert 'id="participants-error">not on the response team: outsider@example.com' in html
     assert 'name="override_reason"' in html
     # The page shows what is saved, not the valid half of the refused form.
-    assert '<div class="muted">Facilitator now</div>fran@example.com</div>' in html
+    assert '<div class="label">Facilitator now</div><span class="person" title="fran@example.com">' in html
     # The facilitator and time in the same form were valid, but a refused form changes nothing.
     saved = _retro(app, retro["id"])
     assert saved["facilitator"] == "fran@example.com"
