@@ -27,7 +27,7 @@ def _retro_id(incident_id: int) -> int | None:
 @endpoint("Open an incident", body=IncidentCreate, response=IncidentRead, status=201, tags=("incidents",),
           errors=(409,))
 def create_incident(user, body: IncidentCreate):
-    incident = service.create_incident(get_session(), data=body)
+    incident = service.create_incident(get_session(), data=body, viewer=user)
     return incident_read(incident)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
@@ -30,6 +30,12 @@ SINGLE_HOLDER_ROLES = ("commander", "scribe", "communications_lead")
 
 class Incident(Base):
     __tablename__ = "incidents"
+    # External ids are unique among public incidents; among private ones the service keeps them unique
+    # for whoever can see them, so that a private incident's id never tells an outsider it exists.
+    __table_args__ = (
+        Index("uq_incidents_public_external_id", "external_id", unique=True,
+              sqlite_where=text("visibility = 'public'"), postgresql_where=text("visibility = 'public'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
@@ -37,7 +43,7 @@ class Incident(Base):
     status: Mapped[str] = mapped_column(String(16), default="investigating")
     visibility: Mapped[str] = mapped_column(String(8), default="public")
     description: Mapped[str] = mapped_column(Text, default="")
-    external_id: Mapped[Optional[str]] = mapped_column(String(200), unique=True)
+    external_id: Mapped[Optional[str]] = mapped_column(String(200), index=True)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     detected_at: Mapped[Optional[datetime]]
     resolved_at: Mapped[Optional[datetime]]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
@@ -18,14 +19,16 @@ from app.people.service import require_person
 from config import Settings
 
 
-def create_incident(session: Session, *, data: IncidentCreate) -> Incident:
-    """Create an incident; the commander gets the `commander` role from its start."""
+def create_incident(session: Session, *, data: IncidentCreate, viewer: User | None = None) -> Incident:
+    """Create an incident; the commander gets the `commander` role from its start.
+
+    An `external_id` already used by an incident `viewer` can see is refused (409); one used only by
+    private incidents they cannot see is not, so the answer tells nobody that those exist. Without a
+    viewer (the system: demo, intake) every incident counts.
+    """
     commander = require_person(session, data.commander, field="commander")
-    if data.external_id and session.scalar(select(Incident.id).where(Incident.external_id == data.external_id)):
-        raise Conflict(
-            f"An incident with external_id {data.external_id} already exists.",
-            code="duplicate_external_id", fields={"external_id": "is already used by another incident"},
-        )
+    if data.external_id:
+        _require_free_external_id(session, data.external_id, viewer=viewer, public=data.visibility == "public")
     started_at = data.started_at or utcnow()
     _check_order(started_at=started_at, detected_at=data.detected_at, resolved_at=None)
     incident = Incident(
@@ -35,9 +38,30 @@ def create_incident(session: Session, *, data: IncidentCreate) -> Incident:
     )
     incident.links = _links(data.links)
     incident.roles.append(IncidentRole(person=commander, role="commander", started_at=started_at))
-    session.add(incident)
-    session.flush()
+    try:
+        with session.begin_nested():  # two public creates racing for one external id: the second is a 409
+            session.add(incident)
+            session.flush()
+    except IntegrityError:
+        raise _duplicate(data.external_id or "") from None
     return incident
+
+
+def _duplicate(external_id: str) -> Conflict:
+    return Conflict(
+        f"An incident with external_id {external_id} already exists.",
+        code="duplicate_external_id", fields={"external_id": "is already used by another incident"},
+    )
+
+
+def _require_free_external_id(session: Session, external_id: str, *, viewer: User | None, public: bool) -> None:
+    # A public incident is visible to everyone, so a public one holding the id is always a conflict.
+    holders = select(Incident.id).where(Incident.external_id == external_id)
+    if viewer is not None:
+        seen = visible_incidents(viewer)
+        holders = holders.where(or_(seen, Incident.visibility == "public") if public else seen)
+    if session.scalar(holders.limit(1)) is not None:
+        raise _duplicate(external_id)
 
 
 def _links(links: Sequence[LinkIn]) -> list[IncidentLink]:
@@ -71,6 +95,17 @@ def update_incident(
     """Apply the given fields; resolving books the retrospective at once."""
     changes = data.model_dump(exclude_unset=True)
     visibility_changed = changes.get("visibility") not in (None, incident.visibility)
+    if visibility_changed and changes["visibility"] == "public" and incident.external_id:
+        # Public external ids are unique: another public incident may hold this one already.
+        public_holder = select(Incident.id).where(
+            Incident.external_id == incident.external_id, Incident.visibility == "public", Incident.id != incident.id
+        )
+        if session.scalar(public_holder.limit(1)) is not None:
+            raise Conflict(
+                f"Another public incident has the external_id {incident.external_id}; "
+                "this one cannot be made public while it does.",
+                code="duplicate_external_id", fields={"visibility": "another public incident has this external_id"},
+            )
     for name in ("title", "severity", "description", "visibility", "detected_at"):
         if name in changes and changes[name] is not None:
             setattr(incident, name, changes[name])

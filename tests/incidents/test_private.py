@@ -66,3 +66,21 @@ def test_private_incident_page_is_404_for_outsiders(private_case, app):
     assert page.status_code == 404
     assert "Leaked keys" not in page.get_data(as_text=True)
     assert "Leaked keys" not in web.get("/").get_data(as_text=True)
+
+
+def test_a_private_incidents_external_id_tells_an_outsider_nothing(client, factory, auth):
+    secret = factory.incident(auth, visibility="private", external_id="pagerduty:PSECRET")
+    _, outsider = factory.user(email="curious@example.com")
+    commander = factory.person().email
+    body = {"title": "Probe", "severity": "SEV2", "commander": commander, "external_id": "pagerduty:PSECRET"}
+    probe = client.post("/api/v1/incidents", json=body, headers=outsider)
+    fresh = client.post("/api/v1/incidents", json=body | {"external_id": "pagerduty:PNEVERUSED"}, headers=outsider)
+    # The same answer as for an id nobody uses: the private incident's existence is not revealed.
+    assert (probe.status_code, fresh.status_code) == (201, 201), probe.get_json()
+    assert probe.get_json()["id"] != secret["id"]
+    # Whoever can see an incident holding the id is refused, as before.
+    again = client.post("/api/v1/incidents", json=body, headers=auth)
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "duplicate_external_id"
+    # Public ids stay unique for everyone: making the private one public now conflicts, in words.
+    made_public = client.patch(f"/api/v1/incidents/{secret['id']}", json={"visibility": "public"}, headers=auth)
+    assert made_public.status_code == 409 and "visibility" in made_public.get_json()["error"]["fields"]
