@@ -33,7 +33,8 @@ from app.actions.models import ActionItem, JiraOutbox, JiraSyncState, JiraWebhoo
 from app.actions.service import (
     can_view_retro, due_date_warnings, enqueue_push, last_local_change_at, record_change,
 )
-from app.db import utcnow
+from app.db import database, utcnow
+from app.extensions import settings as app_settings
 from app.people.models import Person
 from app.people.service import find_person
 from config import Settings
@@ -735,9 +736,6 @@ def push_soon(app: Flask, item_ids: Iterable[int]) -> None:
     Skipped for a minute after Jira failed as a whole, so that a Jira that does not answer
     costs one request one timeout, not every request its own.
     """
-    from app.db import database
-    from app.extensions import settings as app_settings
-
     ids = set(item_ids)
     if not ids:
         return

@@ -245,8 +245,10 @@ def get_snooze(session: Session, *, item_id: int) -> ReminderSnooze | None:
 
 def snooze_item(
     session: Session, *, viewer: User, item_id: int, until: date, reason: str, settings: Settings,
-) -> ReminderSnooze:
-    """No reminders for the item before `until`; the snooze and its reason go into the item's history.
+) -> tuple[ActionItem, ReminderSnooze, date | None]:
+    """No reminders for the item before `until`; returns the item, the snooze and the end it replaced.
+
+    `app.reminders.flows.snooze_item` keeps it in the item's history.
 
     Raises NotFound (not visible), Forbidden (not the owner or an admin), ValidationFailed
     (`until` not after today or too far away) and RuleViolation (the item is closed).
@@ -274,29 +276,21 @@ def snooze_item(
     snooze.reason = reason
     snooze.by_id = viewer.person_id
     snooze.created_at = utcnow()
-    _record_history(session, item=item, old=previous, new=until, note=reason, actor=viewer)
     session.flush()
-    return snooze
+    return item, snooze, previous
 
 
-def end_snooze(session: Session, *, viewer: User, item_id: int) -> None:
-    """Reminders resume at once (the end is kept in the item's history)."""
+def end_snooze(session: Session, *, viewer: User, item_id: int) -> tuple[ActionItem, date]:
+    """Reminders resume at once; returns the item and the end its snooze had."""
     item = _visible_item(session, viewer=viewer, item_id=item_id)
     _require_owner_or_admin(item, viewer)
     snooze = get_snooze(session, item_id=item.id)
     if snooze is None:
         raise NotFound(f"Action item {item.id} is not snoozed.", code="not_snoozed")
-    _record_history(session, item=item, old=snooze.until, new=None, note="snooze ended", actor=viewer)
+    until = snooze.until
     session.delete(snooze)
     session.flush()
-
-
-def _record_history(
-    session: Session, *, item: ActionItem, old: date | None, new: date | None, note: str, actor: User
-) -> None:
-    from app.actions.service import record_change
-
-    record_change(session, item=item, field="snoozed_until", old=old, new=new, via="api", actor=actor, note=note)
+    return item, until
 
 
 # -- nudges --------------------------------------------------------------------------------

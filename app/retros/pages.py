@@ -19,7 +19,7 @@ from app.extensions import settings
 from app.incidents.pages import login_required
 from app.incidents.service import timeline_rows
 from app.people.models import Person
-from app.retros import service
+from app.retros import flows, service
 from app.retros.models import Retrospective
 from app.retros.schemas import RetroUpdate
 
@@ -86,7 +86,7 @@ def schedule(retro_id: int):
         if len(data.model_fields_set - {"override_reason"}) == 0:
             flash("Nothing changed.")
             return redirect(url_for("retro_pages.schedule", retro_id=retro.id))
-        service.update_retrospective(session, retro=retro, data=data, actor=g.user, settings=config)
+        flows.update_retrospective(session, retro=retro, data=data, actor=g.user, settings=config)
     except HindsightError as exc:
         if exc.status == 404:
             raise
