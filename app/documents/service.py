@@ -308,9 +308,6 @@ def get_document(session: Session, *, viewer: User, retro_id: int, settings: Set
 
 def _view(session: Session, *, retro: Retrospective, settings: Settings) -> DocumentView:
     sections = _sections(session, retro.id)
-    if not sections:  # a retro booked before documents existed
-        prepare_document(session, retro=retro, settings=settings)
-        sections = _sections(session, retro.id)
     publication = session.scalar(
         select(DocumentPublication).where(
             DocumentPublication.retrospective_id == retro.id, DocumentPublication.target == "confluence"

@@ -107,3 +107,81 @@ def test_the_import_graph_sees_imports_inside_functions():
 def test_no_import_circles_in_app():
     """A circle, even through an import inside a function, means a workflow belongs in a flows module."""
     assert cycles(import_graph()) == []
+
+
+# Where a transaction may be committed: the edges (see app/db.py's docstring).
+COMMIT_PLACES = {
+    ("app/db.py", "commit"),  # the one function the edges commit with
+    ("app/db.py", "call_outside"),  # commit what was recorded, then call the outside system
+    ("app/db.py", "outcome_session"),  # the outcome of a call made after the edge's commit
+    ("app/db.py", "job_session"),  # a job's or a CLI command's end
+    ("app/core/api.py", "_commit_if_open"),  # the JSON API's `endpoint`
+    ("app/core/pages.py", "_commit_if_open"),  # the pages' `page`
+    ("app/auth/context.py", "_authenticate"),  # the sign-in step before every request
+}
+
+
+def _calls_named(tree: ast.AST, name: str) -> list[tuple[str, int]]:
+    """(enclosing function, line) of every call of `name(...)` or `x.name(...)`."""
+    found: list[tuple[str, int]] = []
+
+    def walk(node: ast.AST, function: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                walk(child, child.name)
+                continue
+            if isinstance(child, ast.Call):
+                func = child.func
+                called = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+                if called == name:
+                    found.append((function, child.lineno))
+            walk(child, function)
+
+    walk(tree, "<module>")
+    return found
+
+
+def commit_calls() -> set[tuple[str, str]]:
+    calls = set()
+    for path in sorted(APP.rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        for function, _line in _calls_named(ast.parse(path.read_text(), relative), "commit"):
+            calls.add((relative, function))
+    return calls
+
+
+def test_the_commit_finder_sees_commits():
+    tree = ast.parse("def view():\n    commit(session)\n\ndef job():\n    session.commit()\n")
+    assert _calls_named(tree, "commit") == [("view", 2), ("job", 5)]
+
+
+def test_commits_only_at_the_edges():
+    """Services, flows, routes and pages flush; only the edges commit."""
+    calls = commit_calls()
+    assert calls - COMMIT_PLACES == set()
+    assert ("app/core/pages.py", "_commit_if_open") in calls
+
+
+def _route_views(path: Path) -> list[ast.FunctionDef]:
+    tree = ast.parse(path.read_text(), str(path))
+    views = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and any(
+            isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute) and d.func.attr in ("get", "post", "route")
+            and isinstance(d.func.value, ast.Name) and d.func.value.id == "bp"
+            for d in node.decorator_list
+        ):
+            views.append(node)
+    return views
+
+
+def test_every_page_has_the_page_edge():
+    """Each HTML view is committed by `page`; all but sign-in need a signed-in user."""
+    pages = sorted(APP.glob("*/pages.py"))
+    assert pages
+    for path in pages:
+        for view in _route_views(path):
+            names = [d.id for d in view.decorator_list if isinstance(d, ast.Name)]
+            assert "page" in names, f"{path.relative_to(ROOT)}:{view.name} is not decorated with @page"
+            if path.parent.name != "auth":
+                assert "login_required" in names, f"{path.relative_to(ROOT)}:{view.name} has no @login_required"
