@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -123,6 +124,12 @@ def get_session() -> Session:
         assert factory is not None
         g.db_session = factory()
     return g.db_session
+
+
+def dialect_insert(session: Session, model: Any) -> Any:
+    """An INSERT with ON CONFLICT support for the session's database (PostgreSQL or SQLite)."""
+    name = session.get_bind().dialect.name
+    return (postgresql.insert if name == "postgresql" else sqlite.insert)(model)
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:

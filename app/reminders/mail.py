@@ -21,6 +21,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.db import after_commit, call_outside, outcome_session, utcnow
+from app.incidents.models import Incident
 from app.reminders.models import EmailOutbox
 from config import Settings
 from integrations.smtp import CalendarPart, Email, SmtpConfig, mail_on, send_all
@@ -49,6 +50,11 @@ def mail_enabled(settings: Settings) -> bool:
 def render(template: str, /, **context: Any) -> str:
     """Render templates/email/`template` (HTML ones autoescaped, by their extension)."""
     return current_app.jinja_env.get_template(f"email/{template}").render(**context)
+
+
+def incident_label(incident: Incident) -> str:
+    """How an email names an incident: a private one by its number only."""
+    return f"private incident #{incident.id}" if incident.is_private else f"#{incident.id} {incident.title}"
 
 
 def enqueue(

@@ -164,12 +164,13 @@ def test_the_conditional_update_refuses_a_write_that_lost_the_race(app, resolved
     from app.db import get_session
     from app.documents import service
     from app.documents.models import DocumentSection
+    from app.documents.service.editing import _section
 
     _incident, retro = resolved()
     user = admin[0]
     with app.app_context():
         session = get_session()
-        mine = service._section(session, retro["id"], "impact")
+        mine = _section(session, retro["id"], "impact")
         assert mine.version == 1
         # The other facilitator's save lands between our read and our write.
         session.execute(update(DocumentSection).where(DocumentSection.id == mine.id)
