@@ -7,16 +7,16 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.actions.schemas import ActionItemCreate
 from app.actions.flows import create_item
+from app.actions.schemas import ActionItemCreate
 from app.auth.service import create_user, find_user
 from app.incidents import flows as incident_flows, service as incidents
 from app.incidents.models import Incident
 from app.incidents.schemas import EventCreate, IncidentCreate, IncidentUpdate, LinkIn
 from app.people.service import get_or_create_person
+from app.retros.flows import update_retrospective
 from app.retros.models import Retrospective
 from app.retros.schemas import RetroUpdate
-from app.retros.flows import update_retrospective
 from config import Settings
 
 DEMO_EXTERNAL_ID = "demo-db-failover"

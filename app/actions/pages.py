@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, g, render_template, request
 
 from app.actions import service
+from app.auth.pages import login_required
 from app.core.dates import org_today
 from app.core.pages import page
 from app.db import get_session
 from app.extensions import settings
-from app.auth.pages import login_required
 
 bp = Blueprint("actions_pages", __name__)
 

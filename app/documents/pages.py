@@ -6,12 +6,12 @@ from flask import Blueprint, flash, g, redirect, render_template, url_for
 from markupsafe import Markup
 
 import exporters
+from app.auth.pages import login_required
 from app.core.errors import HindsightError
 from app.core.pages import page
 from app.db import get_session
 from app.documents import service
 from app.extensions import settings
-from app.auth.pages import login_required
 
 bp = Blueprint("documents_pages", __name__)
 

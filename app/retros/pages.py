@@ -9,6 +9,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 
 from app.actions import service as actions
 from app.actions.models import PRIORITIES
+from app.auth.pages import login_required
 from app.core.api import validate
 from app.core.dates import org_today
 from app.core.errors import HindsightError, ValidationFailed
@@ -17,7 +18,6 @@ from app.db import get_session
 from app.documents import service as documents
 from app.documents.models import LIVE_SECTIONS
 from app.extensions import settings
-from app.auth.pages import login_required
 from app.incidents.service import timeline_rows
 from app.people.models import Person
 from app.retros import flows, service
