@@ -7,20 +7,9 @@ import sys
 
 import click
 
-from config import Settings, SettingsError, load_settings
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _app(settings: Settings | None = None):  # type: ignore[no-untyped-def]
-    from app import create_app
-
-    return create_app(settings or _settings())
+from app.actions.cli import sync
+from app.core.cli import cli_app, cli_settings
+from app.reminders.cli import reminders, scheduler
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,7 +28,7 @@ def serve(host: str | None, port: int | None, workers: int | None, no_scheduler:
     from app.migrations import upgrade
     from app.server import run_gunicorn, supervise
 
-    settings = _settings()
+    settings = cli_settings()
     if not no_migrate:
         upgrade(settings.resolved_database_url())
     options = {"host": host or settings.server.host, "port": port or settings.server.port,
@@ -61,7 +50,7 @@ def db_upgrade() -> None:
     """Apply every pending migration."""
     from app.migrations import upgrade
 
-    settings = _settings()
+    settings = cli_settings()
     upgrade(settings.resolved_database_url())
     click.echo("Database is up to date.")
 
@@ -73,9 +62,9 @@ def demo() -> None:
     from app.db import job_session
     from app.migrations import upgrade
 
-    settings = _settings()
+    settings = cli_settings()
     upgrade(settings.resolved_database_url())
-    app = _app(settings)
+    app = cli_app(settings)
     with job_session(app) as session:
         incident, created = load_demo(session, settings=settings)
     if created:
@@ -107,7 +96,7 @@ def user_create(email: str, name: str | None, admin: bool, password_stdin: bool)
     elif sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        with job_session(_app()) as session:
+        with job_session(cli_app()) as session:
             created = create_user(session, email=email, name=name, password=password, is_admin=admin)
             label = f"{created.person.name} <{created.email}>"
     except HindsightError as exc:
@@ -124,7 +113,7 @@ def _user_command(email: str, change):  # type: ignore[no-untyped-def]
     from app.db import job_session
 
     try:
-        with job_session(_app()) as session:
+        with job_session(cli_app()) as session:
             return change(session, get_user(session, email=email))
     except HindsightError as exc:
         raise click.ClickException(exc.message) from None
@@ -189,7 +178,7 @@ def token_revoke(ref: str) -> None:
     from app.db import job_session, utcnow
 
     try:
-        with job_session(_app()) as session:
+        with job_session(cli_app()) as session:
             row = find_token(session, ref=ref)
             revoked = revoke_token(session, token=row, now=utcnow())
             label = f"token {row.id} ({row.prefix}…) of {row.user.email}"
@@ -205,7 +194,7 @@ def token_create(email: str) -> None:
     from app.auth.service import create_token, find_user
     from app.db import job_session
 
-    with job_session(_app()) as session:
+    with job_session(cli_app()) as session:
         found = find_user(session, email=email)
         if found is None:
             raise click.ClickException(f"No user has the email {email}; create one with `hindsight user create`.")
@@ -237,7 +226,7 @@ def import_slack_export(path: str, incident_id: int, reactions: tuple[str, ...])
         messages = read_marked_messages(path, reactions)
     except SlackExportError as exc:
         raise click.ClickException(str(exc)) from None
-    with job_session(_app()) as session:
+    with job_session(cli_app()) as session:
         incident = session.scalar(select(Incident).where(Incident.id == incident_id))
         if incident is None:
             raise click.ClickException(f"Incident {incident_id} does not exist.")
@@ -251,16 +240,9 @@ def import_slack_export(path: str, incident_id: int, reactions: tuple[str, ...])
                f"({len(messages)} marked messages with :{': :'.join(reactions)}:).")
 
 
-def _register_domain_commands() -> None:
-    from app.actions.cli import sync
-    from app.reminders.cli import reminders, scheduler
-
-    main.add_command(sync)
-    main.add_command(reminders)
-    main.add_command(scheduler)
-
-
-_register_domain_commands()
+main.add_command(sync)
+main.add_command(reminders)
+main.add_command(scheduler)
 
 
 if __name__ == "__main__":

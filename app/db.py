@@ -9,6 +9,12 @@ Outside calls (Jira, Confluence, SMTP, chat) follow one pattern, `call_outside`:
 4. record the outcome with the same session, in a new short transaction that the edge
    (the request's end, `job_session`) commits; a domain error that reports an outside
    failure (`OutsideFailure`) is committed by the edge too, so the failure stays visible.
+   A call made once the edge has committed (an `after_commit` callback) records its outcome
+   in `outcome_session`, a short transaction of its own.
+
+Commits happen only at the edges: `job_session`, `call_outside`, `outcome_session`, the JSON
+API's `endpoint` (app/core/api.py), the pages' `page` (app/core/pages.py) and the sign-in
+step before every request (app/auth/context.py). Services flush, never commit.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from app.core.errors import OutsideFailure
@@ -100,6 +107,7 @@ class Database:
     def init_app(self, app: Flask, url: str) -> None:
         self.engine = make_engine(url)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self.session_factory, "after_soft_rollback", _forget_callbacks)
         app.extensions[EXTENSION_KEY] = self
         app.teardown_appcontext(_close_session)
 
@@ -116,6 +124,12 @@ def get_session() -> Session:
         assert factory is not None
         g.db_session = factory()
     return g.db_session
+
+
+def dialect_insert(session: Session, model: Any) -> Any:
+    """An INSERT with ON CONFLICT support for the session's database (PostgreSQL or SQLite)."""
+    name = session.get_bind().dialect.name
+    return (postgresql.insert if name == "postgresql" else sqlite.insert)(model)
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
@@ -135,6 +149,31 @@ def call_outside(session: Session, call: Callable[[], T]) -> T:
     """Commit what `session` recorded (step 2 above), then make the outside `call` with no transaction open."""
     commit(session)
     return call()
+
+
+@contextmanager
+def outcome_session(app: Flask) -> Iterator[Session]:
+    """A session of its own for work that runs once the edge has committed (an after-commit callback).
+
+    Step 4 above when the request's or job's session is done with: a new short transaction,
+    committed once at its end (with its own after-commit callbacks), rolled back on error.
+    """
+    factory = database(app).session_factory
+    assert factory is not None
+    with factory() as session:
+        try:
+            yield session
+            commit(session)
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def _forget_callbacks(session: Session, transaction: SessionTransaction) -> None:
+    # What a rolled-back transaction asked to do after its commit must not run after a later one
+    # (a savepoint rolled back leaves its transaction's callbacks alone).
+    if transaction.parent is None:
+        session.info.pop(AFTER_COMMIT_KEY, None)
 
 
 def _close_session(_exc: BaseException | None) -> None:

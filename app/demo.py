@@ -7,16 +7,16 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.actions.flows import create_item
 from app.actions.schemas import ActionItemCreate
-from app.actions.service import create_item
 from app.auth.service import create_user, find_user
-from app.incidents import service as incidents
+from app.incidents import flows as incident_flows, service as incidents
 from app.incidents.models import Incident
 from app.incidents.schemas import EventCreate, IncidentCreate, IncidentUpdate, LinkIn
 from app.people.service import get_or_create_person
+from app.retros.flows import update_retrospective
 from app.retros.models import Retrospective
 from app.retros.schemas import RetroUpdate
-from app.retros.service import update_retrospective
 from config import Settings
 
 DEMO_EXTERNAL_ID = "demo-db-failover"
@@ -136,7 +136,7 @@ def load_demo(session: Session, *, settings: Settings, now: datetime | None = No
         ),
     )
     for email, role, minute in ROLES:
-        incidents.add_role(session, incident=incident, email=email, role=role, started_at=start + timedelta(minutes=minute))
+        incident_flows.add_role(session, incident=incident, email=email, role=role, started_at=start + timedelta(minutes=minute))
     incidents.add_events(
         session,
         incident=incident,
@@ -151,7 +151,7 @@ def load_demo(session: Session, *, settings: Settings, now: datetime | None = No
     )
     admin = find_user(session, email=DEMO_LOGIN[0])
     assert admin is not None
-    incidents.update_incident(
+    incident_flows.update_incident(
         session, incident=incident,
         data=IncidentUpdate(status="resolved", resolved_at=start + timedelta(minutes=110)),
         actor=admin, settings=settings,

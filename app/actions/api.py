@@ -7,12 +7,12 @@ import hmac
 
 from flask import Blueprint, request
 
-from app.actions import service
+from app.actions import flows, service
 from app.actions.schemas import (
     ActionItemCreate, ActionItemList, ActionItemQuery, ActionItemRead, ActionItemSplit, ActionItemUpdate,
     ChangeRead, HistoryRead, SplitResult, SyncCounts, item_read,
 )
-from app.actions.sync import handle_webhook, run_sync
+from app.actions.sync import run_sync
 from app.core.api import endpoint, parse_json
 from app.core.errors import Unauthorized
 from app.db import database, get_session
@@ -34,7 +34,7 @@ def _via() -> str:
 def create_action_item(user, retro_id: int, body: ActionItemCreate):
     session = get_session()
     retro = get_retrospective(session, viewer=user, retro_id=retro_id)
-    item, warnings = service.create_item(session, retro=retro, data=body, actor=user, via=_via(), settings=settings())
+    item, warnings = flows.create_item(session, retro=retro, data=body, actor=user, via=_via(), settings=settings())
     return item_read(item, warnings)
 
 
@@ -61,7 +61,7 @@ def get_action_item(user, item_id: int):
 def update_action_item(user, item_id: int, body: ActionItemUpdate):
     session = get_session()
     item = service.get_item(session, viewer=user, item_id=item_id, for_update=True)
-    warnings = service.update_item(session, item=item, data=body, actor=user, via=_via(), settings=settings())
+    warnings = flows.update_item(session, item=item, data=body, actor=user, via=_via(), settings=settings())
     return item_read(item, warnings)
 
 
@@ -71,7 +71,7 @@ def update_action_item(user, item_id: int, body: ActionItemUpdate):
 def split_action_item(user, item_id: int, body: ActionItemSplit):
     session = get_session()
     item = service.get_item(session, viewer=user, item_id=item_id, for_update=True)
-    created, warnings = service.split_item(session, item=item, data=body, actor=user, via=_via(), settings=settings())
+    created, warnings = flows.split_item(session, item=item, data=body, actor=user, via=_via(), settings=settings())
     return SplitResult(original=item_read(item), items=[item_read(c, w) for c, w in zip(created, warnings)])
 
 
@@ -114,7 +114,7 @@ def jira_webhook():
     raw = request.get_data(cache=True)
     _verify_webhook(config.jira.webhook_secret, raw)
     payload = parse_json(raw, what="webhook body")
-    handle_webhook(get_session(), payload=payload,
+    flows.handle_webhook(get_session(), payload=payload,
                    identifier=request.headers.get("X-Atlassian-Webhook-Identifier"), settings=config)
     return None, 204
 

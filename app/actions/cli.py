@@ -14,11 +14,11 @@ def sync() -> None:
 def sync_jira() -> None:
     """Push every pending change to Jira now (backoff timers ignored), then pull; print the counts."""
     from app.actions.sync import run_sync, session_factory_for
-    from app.cli import _app
+    from app.core.cli import cli_app
     from app.db import job_session
     from app.extensions import settings
 
-    app = _app()
+    app = cli_app()
     config = settings(app)
     if not config.jira.enabled:
         raise click.ClickException("Jira is not configured: set HINDSIGHT_JIRA_URL and HINDSIGHT_JIRA_PROJECT.")

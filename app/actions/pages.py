@@ -5,16 +5,18 @@ from __future__ import annotations
 from flask import Blueprint, g, render_template, request
 
 from app.actions import service
+from app.auth.pages import login_required
 from app.core.dates import org_today
+from app.core.pages import page
 from app.db import get_session
 from app.extensions import settings
 from app.people.service import find_person
-from app.incidents.pages import login_required
 
 bp = Blueprint("actions_pages", __name__)
 
 
 @bp.get("/action-items")
+@page
 @login_required
 def items():
     """The action items the user may see, by due date; `?overdue=true` and `?retrospective_id=N` narrow it."""
@@ -34,6 +36,7 @@ def items():
 
 
 @bp.get("/action-items/<int:item_id>")
+@page
 @login_required
 def item(item_id: int):
     """One action item with its whole history."""

@@ -7,7 +7,6 @@ import binascii
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -16,7 +15,7 @@ from app.actions.schemas import ActionItemCreate, ActionItemSplit, ActionItemUpd
 from app.auth.models import User
 from app.core.errors import NotFound, RuleViolation, ValidationFailed
 from app.core.dates import org_today
-from app.db import AFTER_COMMIT_KEY, after_commit, utcnow
+from app.db import utcnow
 from app.incidents.access import visible_incidents
 from app.incidents.models import Incident
 from app.people.models import Person
@@ -27,6 +26,8 @@ from config import Settings
 # Fields whose changes Jira must receive.
 SYNCED_FIELDS = ("title", "description", "owner", "due_date", "status", "priority")
 OPEN_STATUSES = ("open", "in_progress")
+# session.info key: the items queued for Jira in the session's transaction.
+QUEUED_KEY = "jira_queued"
 
 
 def _text(value: Any) -> str | None:
@@ -84,7 +85,9 @@ def last_local_change_at(session: Session, *, item: ActionItem, field: str) -> d
 # -- Jira outbox -------------------------------------------------------------------------
 
 def enqueue_push(session: Session, *, item: ActionItem, settings: Settings) -> None:
-    """Queue the item's current state for Jira, in this transaction; tried right after the commit.
+    """Queue the item's current state for Jira, in this transaction (the sync job pushes it).
+
+    Flows push what a transaction queued right after its commit (`app.actions.flows.push_after_commit`).
 
     Several changes before a push make one push: the row's version goes up, its schedule stays.
     """
@@ -101,7 +104,12 @@ def enqueue_push(session: Session, *, item: ActionItem, settings: Settings) -> N
         # A failed item keeps showing its error until a push succeeds.
         item.sync_status = "pending"
     session.flush()
-    _push_after_commit(session, item.id)
+    session.info.setdefault(QUEUED_KEY, set()).add(item.id)
+
+
+def take_queued(session: Session) -> set[int]:
+    """The ids of the items this session queued for Jira since the last call (for the attempt after the commit)."""
+    return session.info.pop(QUEUED_KEY, set())
 
 
 def requeue_incident_items(session: Session, *, incident: Any, settings: Settings) -> None:
@@ -112,29 +120,6 @@ def requeue_incident_items(session: Session, *, incident: Any, settings: Setting
     ).all()
     for item in items:
         enqueue_push(session, item=item, settings=settings)
-
-
-class _PushAfterCommit:
-    """The after-commit attempt of one transaction: pushes every item it queued, once."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.item_ids: set[int] = set()
-
-    def __call__(self) -> None:
-        from app.actions.sync import push_soon
-
-        push_soon(self.app, self.item_ids)
-
-
-def _push_after_commit(session: Session, item_id: int) -> None:
-    registered = [cb for cb in session.info.get(AFTER_COMMIT_KEY, []) if isinstance(cb, _PushAfterCommit)]
-    if registered:
-        callback = registered[0]
-    else:
-        callback = _PushAfterCommit(current_app._get_current_object())  # type: ignore[attr-defined]
-        after_commit(session, callback)
-    callback.item_ids.add(item_id)
 
 
 # -- rules -------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from app.auth.models import User, UserSession
 from app.auth.service import (
     SessionEnd, TokenRefusal, check_session, check_token, end_all_sessions, end_session, start_session,
 )
-from app.core.errors import Forbidden, TooManyAttempts, Unauthorized
+from app.core.errors import Forbidden, HindsightError, TooManyAttempts, Unauthorized
 from app.db import commit, get_session, utcnow
 from app.extensions import settings
 
@@ -73,7 +73,7 @@ def init_app(app: Flask) -> None:
     app.extensions.setdefault(CLOCK_KEY, utcnow)
     # The cookie lives as long as the server lets the session live; the server decides when it ends.
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=settings(app).auth.session_max_hours)
-    app.before_request(_load_user)
+    app.before_request(_authenticate)
 
 
 def sign_in(session: Session, *, user: User) -> None:
@@ -109,14 +109,30 @@ def sign_out(session: Session, *, everywhere: bool = False) -> int:
     return ended
 
 
-def _load_user() -> None:
+def _authenticate() -> None:
+    """Find who makes the request, before its view runs: the request's first edge.
+
+    What this step records (a session's or a token's last use, a failed token guess) is
+    committed here, before the view's own transaction, and kept when the request is refused.
+    """
+    try:
+        recorded = _load_user()
+    except HindsightError:
+        if "db_session" in g:
+            commit(get_session())
+        raise
+    if recorded:
+        commit(get_session())
+
+
+def _load_user() -> bool:
+    """Set g.user and g.user_session; returns whether it recorded anything in the request's session."""
     g.user = None
     g.user_session = None
     header = request.headers.get("Authorization", "")
     if header:
-        _load_token_user(header)
-        return
-    _load_session_user()
+        return _load_token_user(header)
+    recorded = _load_session_user()
     # API calls made by our own pages with the session cookie must carry the CSRF token.
     if g.user is not None and request.path.startswith("/api/") and request.method in UNSAFE_METHODS:
         try:
@@ -125,9 +141,10 @@ def _load_user() -> None:
             raise Forbidden(
                 "Requests signed in by cookie must send the X-CSRFToken header.", code="csrf_failed"
             ) from None
+    return recorded
 
 
-def _load_token_user(header: str) -> None:
+def _load_token_user(header: str) -> bool:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("The Authorization header must be 'Bearer TOKEN'.")
@@ -135,10 +152,8 @@ def _load_token_user(header: str) -> None:
     at = now()
     result = check_token(session, token.strip(), now=at)
     if result.user is not None:
-        if result.touched:
-            commit(session)
         g.user = result.user
-        return
+        return result.touched
     if result.refusal is TokenRefusal.REVOKED:
         raise Unauthorized("The API token was revoked.", code="invalid_token")
     if result.refusal is TokenRefusal.USER_DISABLED:
@@ -156,25 +171,23 @@ def _load_token_user(header: str) -> None:
             f"Too many failed attempts from this address. Try again in {wait} seconds.", retry_after=wait
         )
     limiter.record_failure(session, settings=auth_settings, kind="token", address=address, now=at)
-    commit(session)
     log.warning("unknown API token from %s", address)
     raise Unauthorized("The API token is unknown or revoked.", code="invalid_token")
 
 
-def _load_session_user() -> None:
+def _load_session_user() -> bool:
     # Cookies from before server-side sessions named the user directly: they sign no one in now.
     cookie.pop("user_id", None)
     token = cookie.get(SESSION_KEY)
     if not token:
-        return
+        return False
     session = get_session()
     result = check_session(session, str(token), now=now(), settings=settings().auth)
     if result.row is None:
         cookie.pop(SESSION_KEY, None)
         if not request.path.startswith("/api/") and result.ended is not None:
             flash(SESSION_ENDED_MESSAGES[result.ended])
-        return
-    if result.touched:
-        commit(session)
+        return False
     g.user = result.row.user
     g.user_session = result.row
+    return result.touched

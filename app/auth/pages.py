@@ -1,14 +1,18 @@
-"""Sign in and out of the web pages."""
+"""Sign in and out of the web pages; `login_required` keeps every other page to signed-in users."""
 
 import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from app.auth import limiter
 from app.auth.context import client_address, current_session, now, sign_in, sign_out
 from app.auth.service import authenticate
-from app.db import commit, get_session
+from app.core.pages import page
+from app.db import get_session
 from app.extensions import settings
 
 bp = Blueprint("auth", __name__)
@@ -16,6 +20,18 @@ log = logging.getLogger(__name__)
 
 WRONG_PASSWORD = "Unknown email or wrong password."
 DISABLED = "This account is disabled; ask an administrator to enable it."
+
+
+def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Send signed-out visitors to the sign-in page, then back."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if g.get("user") is None:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 def _safe_next(target: str | None) -> str:
@@ -26,6 +42,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@page
 def login():
     """Show the sign-in form and sign the user in; failures are counted and rate-limited."""
     if request.method == "GET":
@@ -44,7 +61,6 @@ def login():
     user = authenticate(session, email=email, password=password)
     if user is None:
         limiter.record_failure(session, settings=auth_settings, kind="password", email=email, address=address, now=at)
-        commit(session)
         log.warning("failed sign-in for %r from %s", limiter.normalise_email(email), address)
         return render_template("pages/login.html", error=WRONG_PASSWORD), 401
     if user.is_disabled:
@@ -52,27 +68,24 @@ def login():
         return render_template("pages/login.html", error=DISABLED), 403
     limiter.clear_failures(session, email=email)
     sign_in(session, user=user)
-    commit(session)
     return redirect(_safe_next(request.args.get("next")))
 
 
 @bp.post("/logout")
+@page
 def logout():
     """Sign out: this session ends on the server, so no copy of its cookie works any more."""
-    session = get_session()
-    sign_out(session)
-    commit(session)
+    sign_out(get_session())
     flash("Signed out.")
     return redirect(url_for("auth.login"))
 
 
 @bp.post("/logout/everywhere")
+@page
 def logout_everywhere():
     """Sign out of every browser this user is signed in on."""
     if current_session() is None:
         return redirect(url_for("auth.login"))
-    session = get_session()
-    ended = sign_out(session, everywhere=True)
-    commit(session)
+    ended = sign_out(get_session(), everywhere=True)
     flash(f"Signed out everywhere ({ended} session{'s' if ended != 1 else ''} ended).")
     return redirect(url_for("auth.login"))

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, aliased
 from app.auth.models import User
 from app.core.errors import NotFound
 from app.incidents.models import Incident, IncidentRole
+from app.retros.models import RetroParticipant, Retrospective
 
 
 def incident_visible_to(person_id: ColumnElement[int] | int) -> ColumnElement[bool]:
@@ -17,8 +18,6 @@ def incident_visible_to(person_id: ColumnElement[int] | int) -> ColumnElement[bo
     retro of, or sees as an admin. `person_id` may be a column of the outer query (e.g. the
     owner of an action item), so the subqueries correlate everything but their own aliases.
     """
-    from app.retros.models import RetroParticipant, Retrospective
-
     role = aliased(IncidentRole)
     retro = aliased(Retrospective)
     participant = aliased(RetroParticipant)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from app.core.api import endpoint
 from app.db import get_session
 from app.extensions import settings
-from app.incidents import service
+from app.incidents import flows, service
 from app.incidents.access import get_visible_incident
 from app.incidents.schemas import (
     EventList, EventRead, EventsAdded, EventsCreate, IncidentCreate, IncidentList,
@@ -58,7 +58,7 @@ def get_incident(user, incident_id: int):
 def update_incident(user, incident_id: int, body: IncidentUpdate):
     session = get_session()
     incident = get_visible_incident(session, user, incident_id)
-    service.update_incident(session, incident=incident, data=body, actor=user, settings=settings())
+    flows.update_incident(session, incident=incident, data=body, actor=user, settings=settings())
     return incident_read(incident, _retro_id(incident.id))
 
 
@@ -68,7 +68,7 @@ def update_incident(user, incident_id: int, body: IncidentUpdate):
 def add_role(user, incident_id: int, body: RoleCreate):
     session = get_session()
     incident = get_visible_incident(session, user, incident_id)
-    role, _created = service.add_role(
+    role, _created = flows.add_role(
         session, incident=incident, email=body.email, role=body.role, started_at=body.started_at,
         actor=user, override_reason=body.override_reason,
     )

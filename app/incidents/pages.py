@@ -1,10 +1,10 @@
 """The web pages: incident list and incident with its timeline and retro summary."""
 
-from functools import wraps
-
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, render_template
 from sqlalchemy import select
 
+from app.auth.pages import login_required
+from app.core.pages import page
 from app.db import get_session
 from app.incidents import service
 from app.incidents.access import get_visible_incident
@@ -14,19 +14,8 @@ from app.retros.service import warnings
 bp = Blueprint("incident_pages", __name__)
 
 
-def login_required(view):  # type: ignore[no-untyped-def]
-    """Send signed-out visitors to the sign-in page, then back."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
-        if g.get("user") is None:
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
 @bp.get("/")
+@page
 @login_required
 def index():
     """Every incident the user may see, newest first."""
@@ -42,6 +31,7 @@ def index():
 
 
 @bp.get("/incidents/<int:incident_id>")
+@page
 @login_required
 def incident(incident_id: int):
     """One incident: facts, response team, retro summary and timeline."""

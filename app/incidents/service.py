@@ -15,8 +15,8 @@ from app.db import utcnow
 from app.incidents.access import visible_incidents
 from app.incidents.models import SINGLE_HOLDER_ROLES, Incident, IncidentLink, IncidentRole, TimelineEvent
 from app.incidents.schemas import EventCreate, IncidentCreate, IncidentUpdate, LinkIn
+from app.people.models import Person
 from app.people.service import require_person
-from config import Settings
 
 
 def create_incident(session: Session, *, data: IncidentCreate, viewer: User | None = None) -> Incident:
@@ -89,10 +89,8 @@ def list_incidents(
     return list(session.scalars(query).unique())
 
 
-def update_incident(
-    session: Session, *, incident: Incident, data: IncidentUpdate, actor: User, settings: Settings
-) -> Incident:
-    """Apply the given fields; resolving books the retrospective at once."""
+def update_incident(session: Session, *, incident: Incident, data: IncidentUpdate) -> Incident:
+    """Apply the given fields (the incident only: `app.incidents.flows.update_incident` does the rest)."""
     changes = data.model_dump(exclude_unset=True)
     visibility_changed = changes.get("visibility") not in (None, incident.visibility)
     if visibility_changed and changes["visibility"] == "public" and incident.external_id:
@@ -124,46 +122,26 @@ def update_incident(
         incident.resolved_at = None
     _check_order(started_at=incident.started_at, detected_at=incident.detected_at, resolved_at=None)
     session.flush()
-    from app.retros.service import book_retrospective, rebook_if_pending, withdraw_if_unscheduled
-
-    if incident.status == "resolved":
-        book_retrospective(session, incident=incident, settings=settings)
-        if "resolved_at" in changes:
-            rebook_if_pending(session, incident=incident, settings=settings)
-    else:
-        withdraw_if_unscheduled(session, incident=incident)
-    if visibility_changed or "title" in changes:
-        # Jira issues carry the incident's title, or only a link for private ones: push them again.
-        from app.actions.service import requeue_incident_items
-
-        requeue_incident_items(session, incident=incident, settings=settings)
     return incident
 
 
-def add_role(
-    session: Session, *, incident: Incident, email: str, role: str, started_at: datetime | None = None,
-    actor: User | None = None, override_reason: str | None = None,
-) -> tuple[IncidentRole, bool]:
-    """Give `role` to the person with `email`; for single-holder roles this is a handoff.
-
-    Once the retro is booked, the retro's rules apply to the new holder (see
-    `app.retros.service.admit_responder`). Returns the role and whether it is new (the
-    same holder again changes nothing).
-    """
-    person = require_person(session, email, field="email")
-    started_at = started_at or utcnow()
+def role_held(
+    *, incident: Incident, person: Person, role: str, started_at: datetime,
+) -> IncidentRole | None:
+    """Check a new role's start; the role if `person` holds it already (giving it again changes nothing)."""
     if started_at < incident.started_at:
         raise ValidationFailed("The role starts before the incident.", fields={"started_at": "must not be before the incident started"})
-    current = [r for r in incident.roles if r.role == role and r.ended_at is None]
-    for held in current:
-        if held.person_id == person.id:
-            return held, False
-    from app.retros.service import add_responder_to_retro, admit_responder
+    for held in incident.roles:
+        if held.role == role and held.ended_at is None and held.person_id == person.id:
+            return held
+    return None
 
-    admit_responder(
-        session, incident=incident, person=person, role=role, started_at=started_at,
-        override_reason=override_reason, actor=actor,
-    )
+
+def give_role(
+    session: Session, *, incident: Incident, person: Person, role: str, started_at: datetime,
+) -> IncidentRole:
+    """Give `role` to `person` from `started_at`; for single-holder roles this is a handoff."""
+    current = [r for r in incident.roles if r.role == role and r.ended_at is None]
     if role in SINGLE_HOLDER_ROLES:
         for held in current:
             if started_at < held.started_at:
@@ -176,8 +154,7 @@ def add_role(
     new_role = IncidentRole(person=person, role=role, started_at=started_at)
     incident.roles.append(new_role)
     session.flush()
-    add_responder_to_retro(session, incident=incident, person=person)
-    return new_role, True
+    return new_role
 
 
 def add_events(

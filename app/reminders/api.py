@@ -6,7 +6,7 @@ from app.core.api import endpoint
 from app.core.dates import org_today
 from app.db import get_session
 from app.extensions import settings
-from app.reminders import service
+from app.reminders import flows, service
 from app.reminders.schemas import (
     MailFailure, MailFailures, ReminderRun, ReminderRunRead, SnoozeCreate, SnoozeRead, snooze_read,
 )
@@ -39,7 +39,7 @@ def mail_failures(user):
 @endpoint("Snooze an action item's reminders until a date, with a reason (owner or admin)", body=SnoozeCreate,
           response=SnoozeRead, tags=("reminders",))
 def snooze(user, item_id: int, body: SnoozeCreate):
-    found = service.snooze_item(get_session(), viewer=user, item_id=item_id, until=body.until, reason=body.reason,
+    found = flows.snooze_item(get_session(), viewer=user, item_id=item_id, until=body.until, reason=body.reason,
                                 settings=settings())
     return snooze_read(found)
 
@@ -47,5 +47,5 @@ def snooze(user, item_id: int, body: SnoozeCreate):
 @bp.delete("/action-items/<int:item_id>/snooze")
 @endpoint("End an action item's snooze (owner or admin)", status=204, tags=("reminders",))
 def end_snooze(user, item_id: int):
-    service.end_snooze(get_session(), viewer=user, item_id=item_id)
+    flows.end_snooze(get_session(), viewer=user, item_id=item_id)
     return None, 204

@@ -18,14 +18,14 @@ def reminders() -> None:
               help="The day to remind for, YYYY-MM-DD (default: today in the organisation's time zone).")
 def send(as_of: datetime | None) -> None:
     """Send the due reminder digests now, then every invitation or nudge still waiting for SMTP."""
-    from app.cli import _app
+    from app.core.cli import cli_app
     from app.core.dates import org_today
     from app.db import job_session
     from app.extensions import settings as app_settings
     from app.reminders import service
     from app.reminders.mail import deliver_outbox
 
-    app = _app()
+    app = cli_app()
     settings = app_settings(app)
     if not settings.smtp.enabled:
         raise click.ClickException("Mail is off: set HINDSIGHT_SMTP_HOST (smtp.host) to send reminders.")
@@ -48,10 +48,10 @@ def scheduler() -> None:
     On PostgreSQL run as many as you like: each job runs in one of them at a time and
     another takes over when it stops. On SQLite run one (or let `hindsight serve` run it).
     """
-    from app.cli import _app
+    from app.core.cli import cli_app
     from app.scheduler import run_blocking
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
     # APScheduler logs every tick at INFO; our jobs log what they did.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    run_blocking(_app())
+    run_blocking(cli_app())

@@ -20,7 +20,8 @@ from flask import Flask, current_app
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.db import after_commit, call_outside, database, utcnow
+from app.db import after_commit, call_outside, outcome_session, utcnow
+from app.incidents.models import Incident
 from app.reminders.models import EmailOutbox
 from config import Settings
 from integrations.smtp import CalendarPart, Email, SmtpConfig, mail_on, send_all
@@ -51,6 +52,11 @@ def render(template: str, /, **context: Any) -> str:
     return current_app.jinja_env.get_template(f"email/{template}").render(**context)
 
 
+def incident_label(incident: Incident) -> str:
+    """How an email names an incident: a private one by its number only."""
+    return f"private incident #{incident.id}" if incident.is_private else f"#{incident.id} {incident.title}"
+
+
 def enqueue(
     session: Session, *, kind: str, recipient: str, subject: str, text: str, html: str | None = None,
     ics: str | None = None, ics_method: str | None = None, retrospective_id: int | None = None,
@@ -75,17 +81,13 @@ def deliver_after_commit(session: Session, ids: Sequence[int]) -> None:
 
 
 def _deliver_now(app: Flask, ids: list[int]) -> None:
-    factory = database(app).session_factory
-    assert factory is not None
     settings = app.extensions["hindsight.settings"]
-    with factory() as session:
-        try:
+    try:
+        with outcome_session(app) as session:
             deliver_outbox(session, settings=settings, ids=ids)
-            session.commit()
-        except Exception:  # noqa: BLE001 - after the commit nothing may fail the request
-            # The rows stay pending: the scheduler's outbox job sends them.
-            session.rollback()
-            log.exception("could not deliver outbox emails %s after commit; the scheduler will retry", ids)
+    except Exception:  # noqa: BLE001 - after the commit nothing may fail the request
+        # The rows stay pending: the scheduler's outbox job sends them.
+        log.exception("could not deliver outbox emails %s after commit; the scheduler will retry", ids)
 
 
 def deliver_outbox(

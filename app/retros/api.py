@@ -5,7 +5,7 @@ from flask import Blueprint
 from app.core.api import endpoint
 from app.db import get_session
 from app.extensions import settings
-from app.retros import service
+from app.retros import flows, service
 from app.retros.schemas import RetroRead, RetroUpdate, retro_read
 
 bp = Blueprint("retros_api", __name__, url_prefix="/api/v1")
@@ -24,5 +24,5 @@ def get_retro(user, retro_id: int):
 def update_retro(user, retro_id: int, body: RetroUpdate):
     session = get_session()
     retro = service.get_retrospective(session, viewer=user, retro_id=retro_id)
-    service.update_retrospective(session, retro=retro, data=body, actor=user, settings=settings())
+    flows.update_retrospective(session, retro=retro, data=body, actor=user, settings=settings())
     return retro_read(retro, service.warnings(retro))

@@ -9,17 +9,18 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 
 from app.actions import service as actions
 from app.actions.models import PRIORITIES
+from app.auth.pages import login_required
 from app.core.api import validate
 from app.core.dates import org_today
 from app.core.errors import HindsightError, ValidationFailed
-from app.db import commit, get_session
+from app.core.pages import page
+from app.db import get_session
 from app.documents import service as documents
 from app.documents.models import LIVE_SECTIONS
 from app.extensions import settings
-from app.incidents.pages import login_required
 from app.incidents.service import timeline_rows
 from app.people.models import Person
-from app.retros import service
+from app.retros import flows, service
 from app.retros.models import Retrospective
 from app.retros.schemas import RetroUpdate
 
@@ -32,13 +33,13 @@ FORM_FIELDS = ("scheduled_for", "facilitator", "participants")
 
 
 @bp.get("/retrospectives/<int:retro_id>/facilitate")
+@page
 @login_required
 def facilitate(retro_id: int):
     """The meeting: ground rules, timeline review, the document's sections, action items captured live."""
     session = get_session()
     config = settings()
     view = documents.get_document(session, viewer=g.user, retro_id=retro_id, settings=config)
-    commit(session)  # a document generated on first view is kept, so its sections can be saved
     retro = view.retro
     sections = {s.key: s for s in view.sections}
     items, _total, _next = actions.list_items(
@@ -66,6 +67,7 @@ def _possible_owners(retro: Retrospective) -> list[Person]:
 
 
 @bp.route("/retrospectives/<int:retro_id>/schedule", methods=["GET", "POST"])
+@page
 @login_required
 def schedule(retro_id: int):
     """Schedule the retro, pick its facilitator, edit its participants; refusals shown with a way to override."""
@@ -86,7 +88,7 @@ def schedule(retro_id: int):
         if len(data.model_fields_set - {"override_reason"}) == 0:
             flash("Nothing changed.")
             return redirect(url_for("retro_pages.schedule", retro_id=retro.id))
-        service.update_retrospective(session, retro=retro, data=data, actor=g.user, settings=config)
+        flows.update_retrospective(session, retro=retro, data=data, actor=g.user, settings=config)
     except HindsightError as exc:
         if exc.status == 404:
             raise
@@ -94,7 +96,6 @@ def schedule(retro_id: int):
         session.rollback()
         retro = service.get_retrospective(session, viewer=g.user, retro_id=retro_id)
         return _schedule_page(retro, form=form, loaded=loaded, error=exc), 422
-    commit(session)
     flash("The retrospective is updated.")
     return redirect(url_for("retro_pages.schedule", retro_id=retro.id))
 

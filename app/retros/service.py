@@ -20,7 +20,7 @@ from config import Settings
 
 
 def book_retrospective(session: Session, *, incident: Incident, settings: Settings) -> Retrospective:
-    """Create the incident's retrospective if it has none: deadline, target, slot, people, document.
+    """Create the incident's retrospective if it has none: deadline, target, slot, people.
 
     A retro withdrawn when the incident was reopened is booked again, from the new resolution.
     """
@@ -49,9 +49,6 @@ def book_retrospective(session: Session, *, incident: Incident, settings: Settin
     retro.facilitator = facilitator
     session.add(retro)
     session.flush()
-    from app.documents.service import prepare_document
-
-    prepare_document(session, retro=retro, settings=settings)
     return retro
 
 
@@ -189,9 +186,7 @@ def warnings(retro: Retrospective) -> list[str]:
     return found
 
 
-def update_retrospective(
-    session: Session, *, retro: Retrospective, data: RetroUpdate, actor: User, settings: Settings
-) -> Retrospective:
+def update_retrospective(session: Session, *, retro: Retrospective, data: RetroUpdate, actor: User) -> Retrospective:
     """Apply the given fields, enforcing the deadline, no-spectator and facilitator rules.
 
     A rule that allows it is set aside only with `override_reason`, which is kept.
@@ -207,7 +202,6 @@ def update_retrospective(
     reason = data.override_reason
     incident = retro.incident
     responders = {person.id for person in incident.responders()}
-    previous_slot = retro.scheduled_for
 
     if "facilitator" in changes:
         if data.facilitator is None:
@@ -265,11 +259,6 @@ def update_retrospective(
                 fields={"status": "set scheduled_for to schedule the retro"},
             )
     session.flush()
-    people_changed = "participants" in changes or "facilitator" in changes
-    if retro.scheduled_for != previous_slot or (retro.scheduled_for is not None and people_changed):
-        from app.reminders.service import retro_schedule_changed
-
-        retro_schedule_changed(session, retro=retro, previous=previous_slot, settings=settings)
     return retro
 
 

@@ -61,7 +61,7 @@ def _seed(app) -> tuple[int, object]:  # type: ignore[no-untyped-def]
     from app.documents.models import DocumentSection
     from app.incidents.models import Incident, IncidentRole, TimelineEvent
     from app.people.service import get_or_create_person
-    from app.retros.service import book_retrospective
+    from app.retros.flows import book_retrospective
     from app.extensions import settings
 
     started = datetime.now(timezone.utc) - timedelta(days=1)

@@ -29,12 +29,13 @@ def _jira_settings(fake: Any, **extra: Any) -> dict[str, Any]:
 def _seed(app: Any, count: int) -> list[int]:
     """A resolved incident's retro with `count` action items, created through the services."""
     from app.actions.schemas import ActionItemCreate
-    from app.actions.service import create_item
+    from app.actions.flows import create_item
     from app.auth.service import create_user
     from app.db import job_session
     from app.extensions import settings
     from app.incidents.schemas import IncidentCreate, IncidentUpdate
-    from app.incidents.service import create_incident, update_incident
+    from app.incidents.flows import update_incident
+    from app.incidents.service import create_incident
     from app.people.service import get_or_create_person
     from app.retros.models import Retrospective
 

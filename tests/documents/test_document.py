@@ -164,12 +164,13 @@ def test_the_conditional_update_refuses_a_write_that_lost_the_race(app, resolved
     from app.db import get_session
     from app.documents import service
     from app.documents.models import DocumentSection
+    from app.documents.service.editing import _section
 
     _incident, retro = resolved()
     user = admin[0]
     with app.app_context():
         session = get_session()
-        mine = service._section(session, retro["id"], "impact")
+        mine = _section(session, retro["id"], "impact")
         assert mine.version == 1
         # The other facilitator's save lands between our read and our write.
         session.execute(update(DocumentSection).where(DocumentSection.id == mine.id)
@@ -179,6 +180,35 @@ def test_the_conditional_update_refuses_a_write_that_lost_the_race(app, resolved
             service.save_section(session, viewer=user, retro_id=retro["id"], key="impact", body="mine", version=1)
         assert caught.value.extra["current"]["body"] == "theirs"
         assert caught.value.extra["current"]["version"] == 2
+
+
+def test_reading_a_document_writes_nothing(app, resolved, auth, client):
+    """The document is generated when the retro is booked; a GET never writes, even for a retro without one."""
+    from sqlalchemy import delete, func, select
+
+    from app.db import get_session
+    from app.documents.models import DocumentSection, DocumentSectionVersion
+
+    _incident, retro = resolved()
+    with app.app_context():
+        session = get_session()
+        assert session.scalar(select(func.count(DocumentSection.id))
+                              .where(DocumentSection.retrospective_id == retro["id"])) == len(STANDARD)
+        # A retro booked before documents existed has no sections.
+        sections = select(DocumentSection.id).where(DocumentSection.retrospective_id == retro["id"])
+        session.execute(delete(DocumentSectionVersion).where(DocumentSectionVersion.section_id.in_(sections)))
+        session.execute(delete(DocumentSection).where(DocumentSection.retrospective_id == retro["id"]))
+        session.commit()
+
+    assert document(client, retro["id"], auth)["sections"] == []
+    with app.app_context():
+        assert get_session().scalar(select(func.count(DocumentSection.id))
+                                    .where(DocumentSection.retrospective_id == retro["id"])) == 0
+    # Choosing a template (a PUT, before anyone edited the document) generates it.
+    response = client.put(f"/api/v1/retrospectives/{retro['id']}/document/template", headers=auth,
+                          json={"template": "standard"})
+    assert response.status_code == 200, response.get_json()
+    assert [s["key"] for s in response.get_json()["sections"]] == STANDARD
 
 
 @pytest.mark.parametrize("body, field", [

@@ -1,0 +1,128 @@
+"""The document as Markdown: the title, each section, the live timeline and action-item tables."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date, tzinfo
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.actions.models import ActionItem
+from app.core.dates import org_today
+from app.documents import templating
+from app.documents.models import DocumentSection
+from app.incidents.models import Incident
+from app.incidents.service import timeline_rows
+from app.retros.models import Retrospective
+from config import Settings
+
+STATUS_LABELS = {"open": "Open", "in_progress": "In progress", "done": "Done", "wont_do": "Won't do"}
+DOCUMENT_TITLE = "Retrospective: {}"
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def _close_fences(body: str) -> str:
+    """A body whose code fence is never closed would swallow the sections after it: close it."""
+    open_fence: str | None = None
+    for line in body.split("\n"):
+        match = _FENCE.match(line)
+        if not match:
+            continue
+        fence = match.group(1)
+        if open_fence is None:
+            open_fence = fence
+        elif fence[0] == open_fence[0] and len(fence) >= len(open_fence) and not line.strip()[len(fence):].strip():
+            open_fence = None
+    return body if open_fence is None else f"{body}\n{open_fence}"
+
+
+def assemble_markdown(
+    session: Session, *, retro: Retrospective, sections: list[DocumentSection], settings: Settings
+) -> str:
+    """The whole document as Markdown: title, then each section, live ones from current data."""
+    keys = {section.key for section in sections}
+    live: dict[str, str] = {}
+    if "timeline" in keys:
+        live["timeline"] = timeline_markdown(session, incident=retro.incident, settings=settings)
+    if "action_items" in keys:
+        live["action_items"] = action_items_markdown(session, retro=retro, settings=settings)
+    return compose_markdown(
+        incident_title=retro.incident.title,
+        sections=[(section.key, section.title, section.body) for section in sections],
+        live=live,
+    )
+
+
+def compose_markdown(*, incident_title: str, sections: Iterable[tuple[str, str, str]], live: Mapping[str, str]) -> str:
+    """The document from its parts: the title, then each (key, title, body) section, a live table above its notes."""
+    parts = ["# " + DOCUMENT_TITLE.format(templating.md_inline(incident_title))]
+    for key, title, body in sections:
+        parts.append(f"## {templating.md_inline(title)}")
+        if key in live:
+            parts.append(live[key])
+        body = body.strip("\n")
+        if body.strip():
+            parts.append(_close_fences(body))
+    return "\n\n".join(parts) + "\n"
+
+
+def timeline_markdown(session: Session, *, incident: Incident, settings: Settings) -> str:
+    """The incident's timeline as a Markdown table, from the current events."""
+    return timeline_table(timeline_rows(session, incident_id=incident.id), zone=settings.zone)
+
+
+def timeline_table(rows: Iterable[Mapping[str, Any]], *, zone: tzinfo) -> str:
+    """Timeline rows (`occurred_at`, `kind`, `text`, `author`) as a Markdown table of literal text."""
+    inline = templating.md_inline
+    out = ["| When | Kind | Event | Who |", "|---|---|---|---|"]
+    append = out.append
+    for row in rows:
+        when = row["occurred_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+        append(f"| {when} | {inline(row['kind'])} | {inline(row['text'])} | {inline(row['author'])} |")
+    return "\n".join(out) if len(out) > 2 else "_No timeline events yet._"
+
+
+def action_items_markdown(session: Session, *, retro: Retrospective, settings: Settings) -> str:
+    """The retro's action items as a Markdown table, with current statuses and Jira keys."""
+    items = session.scalars(
+        select(ActionItem).where(ActionItem.retrospective_id == retro.id).order_by(ActionItem.id)
+    ).unique()
+    rows = [
+        {"title": item.title, "owner": item.owner.name, "due_date": item.due_date, "status": item.status,
+         "jira_key": item.jira_key, "sync_status": item.sync_status}
+        for item in items
+    ]
+    return action_items_table(rows, today=org_today(settings), jira_url=settings.jira.url)
+
+
+def action_items_table(rows: Iterable[Mapping[str, Any]], *, today: date, jira_url: str) -> str:
+    """Action item rows (`title`, `owner`, `due_date`, `status`, `jira_key`, `sync_status`) as a Markdown table.
+
+    Open items due before `today` are marked overdue; Jira keys link to `jira_url` when it is set.
+    """
+    jira = jira_url.rstrip("/")
+    inline = templating.md_inline
+    out = ["| Action | Owner | Due | Status | Jira |", "|---|---|---|---|---|"]
+    for item in rows:
+        due_date = item["due_date"]
+        due = due_date.isoformat() if isinstance(due_date, date) else str(due_date)
+        if item["status"] in ("open", "in_progress") and due_date < today:
+            due += " **overdue**"
+        jira_key = item["jira_key"]
+        if jira_key:
+            key = inline(jira_key)
+            tracker = f"[{key}]({templating.md_url(f'{jira}/browse/{jira_key}')})" if jira else key
+        elif item["sync_status"] == "failed":
+            tracker = "_sync failed_"
+        elif item["sync_status"] == "pending":
+            tracker = "_pending_"
+        else:
+            tracker = ""
+        out.append(
+            f"| {inline(item['title'])} | {inline(item['owner'])} | {due} "
+            f"| {STATUS_LABELS.get(item['status'], inline(item['status']))} | {tracker} |"
+        )
+    return "\n".join(out) if len(out) > 2 else "_No action items yet._"
