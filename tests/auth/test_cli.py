@@ -6,6 +6,9 @@ from click.testing import CliRunner
 from app.cli import main
 from tests.web import sign_in, sign_in_form
 
+# The commands build their own app and engine: they must see the test's rows committed.
+pytestmark = pytest.mark.committing
+
 
 @pytest.fixture
 def cli(app, database_url, tmp_path):

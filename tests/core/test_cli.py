@@ -87,6 +87,7 @@ def _free_port():
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow  # a real `hindsight serve` process
 def test_serve_runs_gunicorn_and_migrates_first(env):
     port = _free_port()
     process = subprocess.Popen(

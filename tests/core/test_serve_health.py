@@ -25,7 +25,8 @@ import requests
 
 from tests.fakes.smtp import free_port
 
-pytestmark = pytest.mark.slow
+# Real `hindsight serve` processes read what the test committed.
+pytestmark = [pytest.mark.slow, pytest.mark.committing]
 
 HINDSIGHT = str(Path(sys.executable).with_name("hindsight"))
 FAST = 2.0  # seconds: what "answers at once" means here
