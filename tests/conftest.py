@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -291,7 +291,7 @@ def client(app: Flask) -> FlaskClient:
 
 
 class Factory:
-    """Makes rows through the real services, with defaults and **overrides."""
+    """Makes rows through the real services (not HTTP), with defaults and **overrides."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
@@ -325,33 +325,65 @@ class Factory:
             session.commit()
             return user, {"Authorization": f"Bearer {token}"}
 
+    def _caller(self, session: Session, headers: dict[str, str]):  # type: ignore[no-untyped-def]
+        """The user whose Bearer token is in `headers`, as the API would find them."""
+        from app.auth.models import ApiToken
+        from app.auth.service import hash_token
+
+        token = headers["Authorization"].split()[1]
+        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+        assert row is not None and row.revoked_at is None and not row.user.is_disabled, "not a usable token"
+        return row.user
+
     def incident(self, headers: dict[str, str], **overrides: Any) -> dict[str, Any]:
-        """An incident created through the API; the commander is created if missing."""
-        client = self.app.test_client()
+        """An incident made by the incidents service, as `POST /api/v1/incidents` makes it (its JSON);
+        the commander is created if missing. Tests about that endpoint call it themselves."""
+        from app.db import commit
+        from app.incidents import service
+        from app.incidents.schemas import IncidentCreate, incident_read
+
         commander = overrides.pop("commander", None)
         if commander is None:
             commander = self.person().email
         body = {"title": "Checkout errors", "severity": "SEV1", "commander": commander} | overrides
-        response = client.post("/api/v1/incidents", json=body, headers=headers)
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()
+        with self.app.app_context():
+            session = get_session()
+            self._caller(session, headers)
+            incident = service.create_incident(session, data=IncidentCreate.model_validate_json(json.dumps(body)))
+            created = incident_read(incident).model_dump(mode="json")
+            commit(session)
+            return created
 
     def resolved_incident(
         self, headers: dict[str, str], *, resolved_at: datetime | None = None, **overrides: Any
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """An incident resolved through the API, and its retrospective."""
+        """An incident resolved by the incidents service (which books its retrospective), as
+        `PATCH /api/v1/incidents/<id>` resolves it; (the incident's JSON, the retrospective's JSON)."""
+        from app.db import commit
+        from app.extensions import settings
+        from app.incidents import service
+        from app.incidents.models import Incident
+        from app.incidents.schemas import IncidentUpdate, incident_read
+        from app.retros.schemas import retro_read
+        from app.retros.service import retro_for_incident, warnings
+
         resolved_at = resolved_at or datetime.now(timezone.utc) - timedelta(minutes=5)
         overrides.setdefault("started_at", (resolved_at - timedelta(hours=2)).isoformat())
-        incident = self.incident(headers, **overrides)
-        client = self.app.test_client()
-        response = client.patch(
-            f"/api/v1/incidents/{incident['id']}",
-            json={"status": "resolved", "resolved_at": resolved_at.isoformat()}, headers=headers,
-        )
-        assert response.status_code == 200, response.get_json()
-        retro = client.get(f"/api/v1/incidents/{incident['id']}/retrospective", headers=headers)
-        assert retro.status_code == 200, retro.get_json()
-        return response.get_json(), retro.get_json()
+        created = self.incident(headers, **overrides)
+        change = IncidentUpdate.model_validate_json(json.dumps({"status": "resolved", "resolved_at": resolved_at.isoformat()}))
+        with self.app.app_context():
+            session = get_session()
+            incident = session.get(Incident, created["id"])
+            assert incident is not None
+            service.update_incident(session, incident=incident, data=change, actor=self._caller(session, headers),
+                                    settings=settings(self.app))
+            retro = retro_for_incident(session, incident=incident)
+            resolved = incident_read(incident, retro.id).model_dump(mode="json")
+            commit(session)
+        with self.app.app_context():  # read back afresh, as the next request would
+            session = get_session()
+            retro = retro_for_incident(session, incident=session.get(Incident, created["id"]))
+            return resolved, retro_read(retro, warnings(retro)).model_dump(mode="json")
 
 
 @pytest.fixture
