@@ -63,6 +63,7 @@ def test_jobs_have_stable_ids_and_jira_sync_runs_every_sync_minutes(make_app):
     assert lock_key("reminders.digests") == lock_key("reminders.digests") != lock_key("reminders.outbox")
 
 
+@pytest.mark.committing  # its locks hold connections of the app's own engine: a fresh app, disposed after
 def test_a_job_runs_in_its_own_session_and_commits(app, factory, auth, make_item, smtp_server):
     _, retro = factory.resolved_incident(auth)
     owner = factory.person()
