@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.fakes import on_preferred_port
 from tests.fakes.confluence import FakeConfluence
 from tests.web import csrf_token as _csrf
 from tests.web import Page, sign_in
@@ -38,7 +39,7 @@ def test_signed_out_visitors_sign_in_first_and_outsiders_see_nothing(app, admin,
 
 @pytest.fixture
 def confluence():
-    with FakeConfluence() as fake:
+    with on_preferred_port("confluence", lambda port: FakeConfluence(port=port)) as fake:
         yield fake
 
 

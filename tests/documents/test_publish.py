@@ -3,12 +3,13 @@
 import pytest
 
 from tests.documents.conftest import document
+from tests.fakes import on_preferred_port
 from tests.fakes.confluence import FakeConfluence, parse_storage
 
 
 @pytest.fixture
 def confluence():
-    with FakeConfluence() as fake:
+    with on_preferred_port("confluence", lambda port: FakeConfluence(port=port)) as fake:
         fake.parent = fake.add_page("Incident retrospectives")
         yield fake
 
