@@ -1,6 +1,7 @@
 """Fixtures shared by every test: an app on SQLite and on PostgreSQL, clients, factories.
 
-Every test that uses `app` runs twice, once per database. PostgreSQL is used when
+Every test that uses `app` runs twice, once per database, in a transaction rolled back at its end
+(see "How a test's rows are kept apart" below; `@pytest.mark.committing` for real commits). PostgreSQL is used when
 HINDSIGHT_TEST_POSTGRES_URL is set or 127.0.0.1:5432 answers; otherwise those runs
 are skipped with the reason. Each test session gets its own PostgreSQL database,
 so parallel runs never share rows.
@@ -92,9 +93,12 @@ def _empty_all_tables(app: Flask) -> None:
 #   for the whole session, and its session factory is bound to that connection for the test, with
 #   `join_transaction_mode="create_savepoint"`: the app's own commits release SAVEPOINTs, its
 #   rollbacks go back to them, so commit-or-rollback stays observable; only other connections see nothing.
+#   Sessions the app opens itself (sync runs, mail after a commit) join it too, with SAVEPOINTs of
+#   their own: one SAVEPOINT is open from the start, so even `sessionmaker(bind=session.get_bind())`
+#   makes SAVEPOINTs rather than ending the test's transaction.
 # - the committing path (`@pytest.mark.committing`): for tests whose rows must be really committed
-#   (other processes, other threads, the CLI's own app, sync runs opening sessions of their own):
-#   fresh apps on their own engines, as production runs, and every table emptied before and after.
+#   (other processes, other threads and connections, the CLI's own app) or that change the app
+#   itself: fresh apps on their own engines, as production runs, and every table emptied before and after.
 COMMITTING = "committing"
 CACHED_APPS = 32  # fast-path apps kept for the session (most tests use a handful of settings)
 
