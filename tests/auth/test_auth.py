@@ -1,5 +1,6 @@
 """Tokens, passwords, sign-in and CSRF."""
 
+import pytest
 from sqlalchemy import select
 
 from app.auth.models import ApiToken, User
@@ -68,3 +69,21 @@ def test_incident_page_escapes_what_people_typed(app, admin, factory, client):
     # What people typed is text on the page, never markup.
     assert not any("alert" in script.text for script in page.find_all("script")) and page.find_all("img", src="x") == []
     assert "<script>alert('t')</script>" in page.text and "<img src=x onerror=alert(1)>" in page.text
+
+
+@pytest.mark.parametrize("method, prefix", [("scrypt", "scrypt:"), ("pbkdf2:sha256:1", "pbkdf2:sha256:1$")])
+def test_new_passwords_use_the_configured_hash_method_and_every_stored_one_still_signs_in(make_app, method, prefix):
+    """The suite hashes with one cheap round; production keeps scrypt. A hash names its own method."""
+    from app.auth.service import authenticate, create_user, set_password
+    from app.db import get_session
+
+    hashing = make_app(auth={"password_hash_method": method})
+    with hashing.app_context():
+        session = get_session()
+        user = create_user(session, email="hash@example.com", password="correct horse battery")
+        assert user.password_hash.startswith(prefix)
+        assert authenticate(session, email="hash@example.com", password="correct horse battery") is user
+        assert authenticate(session, email="hash@example.com", password="wrong horse battery") is None
+        assert authenticate(session, email="nobody@example.com", password="correct horse battery") is None
+        set_password(user, "another long password")
+        assert user.password_hash.startswith(prefix)
