@@ -17,6 +17,7 @@ def cli(app, database_url, tmp_path):
         "HINDSIGHT_DATABASE_URL": database_url,
         "HINDSIGHT_INSTANCE_PATH": str(tmp_path / "cli-instance"),
         "HINDSIGHT_SECRET_KEY": "cli-test",
+        "HINDSIGHT_AUTH_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",  # one cheap round, as everywhere in the suite
     }
 
     def run(*args):
