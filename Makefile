@@ -1,11 +1,12 @@
-# Hindsight: `make run` serves the demo on SQLite, `make test` runs every test.
+# Hindsight: `make run` serves the demo on SQLite, `make test` runs the tests not marked slow,
+# `make test-all` runs every test (the slow ones too: subprocesses, the browser, fuzzing, `serve`).
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test test-slow test-all lint bench clean
 
 install: $(VENV)/.installed
 
@@ -24,6 +25,12 @@ lint: install
 	$(BIN)/lint-imports
 
 test: lint
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-slow: install
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+test-all: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install

@@ -182,6 +182,18 @@ class AuthSettings(_Section):
     session_max_hours: float = Field(336, gt=0)
     session_idle_hours: float = Field(12, gt=0)
     trusted_proxy_hops: int = Field(0, ge=0, le=10)
+    password_hash_method: str = "scrypt"
+
+    @field_validator("password_hash_method")
+    @classmethod
+    def _hash_method(cls, value: str) -> str:
+        # werkzeug's forms: scrypt[:n:r:p] or pbkdf2[:hash[:iterations]]
+        name, *params = value.split(":")
+        if name == "scrypt" and (params == [] or (len(params) == 3 and all(p.isdigit() for p in params))):
+            return value
+        if name == "pbkdf2" and len(params) <= 2 and (len(params) < 2 or params[1].isdigit()):
+            return value
+        raise ValueError("must be werkzeug's scrypt[:n:r:p] or pbkdf2[:hash[:iterations]], e.g. scrypt")
 
 
 class Settings(_Section):

@@ -1,6 +1,7 @@
 """Fixtures shared by every test: an app on SQLite and on PostgreSQL, clients, factories.
 
-Every test that uses `app` runs twice, once per database. PostgreSQL is used when
+Every test that uses `app` runs twice, once per database, in a transaction rolled back at its end
+(see "How a test's rows are kept apart" below; `@pytest.mark.committing` for real commits). PostgreSQL is used when
 HINDSIGHT_TEST_POSTGRES_URL is set or 127.0.0.1:5432 answers; otherwise those runs
 are skipped with the reason. Each test session gets its own PostgreSQL database,
 so parallel runs never share rows.
@@ -8,17 +9,20 @@ so parallel runs never share rows.
 
 from __future__ import annotations
 
+import json
 import os
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app
 from app.db import Base, get_session
@@ -83,6 +87,147 @@ def _empty_all_tables(app: Flask) -> None:
                 conn.execute(table.delete())
 
 
+# How a test's rows are kept apart from the next test's:
+# - the fast path (the default): the test runs in one transaction on one connection, rolled back at
+#   its end. Every app the test uses (`app`, `make_app(...)`) is built once per database and settings
+#   for the whole session, and its session factory is bound to that connection for the test, with
+#   `join_transaction_mode="create_savepoint"`: the app's own commits release SAVEPOINTs, its
+#   rollbacks go back to them, so commit-or-rollback stays observable; only other connections see nothing.
+#   Sessions the app opens itself (sync runs, mail after a commit) join it too, with SAVEPOINTs of
+#   their own: one SAVEPOINT is open from the start, so even `sessionmaker(bind=session.get_bind())`
+#   makes SAVEPOINTs rather than ending the test's transaction.
+# - the committing path (`@pytest.mark.committing`): for tests whose rows must be really committed
+#   (other processes, other threads and connections, the CLI's own app) or that change the app
+#   itself: fresh apps on their own engines, as production runs, and every table emptied before and after.
+COMMITTING = "committing"
+CACHED_APPS = 32  # fast-path apps kept for the session (most tests use a handful of settings)
+
+
+def _settings_key(overrides: dict[str, Any]) -> str:
+    return json.dumps(overrides, sort_keys=True, default=repr)
+
+
+def _fast_engine(url: str) -> Engine:
+    """The engine of the fast path's per-test connections.
+
+    pysqlite starts transactions itself, and not before a SAVEPOINT, so a released SAVEPOINT would
+    commit: the driver is told to leave transactions alone and SQLAlchemy emits BEGIN (the SQLAlchemy
+    documentation's recipe for SAVEPOINTs on pysqlite).
+    """
+    from app.db import make_engine
+
+    engine = make_engine(url)
+    if engine.dialect.name == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _no_driver_transactions(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+class _Apps:
+    """The session's fast-path apps per (database, settings) and one engine per database for their tests."""
+
+    def __init__(self, instances: pytest.TempPathFactory) -> None:
+        self.instances = instances
+        self.apps: OrderedDict[tuple[str, str], Flask] = OrderedDict()
+        self.engines: dict[str, Engine] = {}
+
+    def get(self, database_url: str, overrides: dict[str, Any]) -> Flask:
+        key = (database_url, _settings_key(overrides))
+        if key in self.apps:
+            self.apps.move_to_end(key)
+            return self.apps[key]
+        application = _build_app(database_url, self.instances.mktemp("instance"), overrides)
+        self.apps[key] = application
+        if len(self.apps) > CACHED_APPS:
+            _, oldest = self.apps.popitem(last=False)
+            _dispose(oldest)
+        return application
+
+    def engine(self, database_url: str) -> Engine:
+        if database_url not in self.engines:
+            self.engines[database_url] = _fast_engine(database_url)
+        return self.engines[database_url]
+
+    def close(self) -> None:
+        for application in self.apps.values():
+            _dispose(application)
+        for engine in self.engines.values():
+            engine.dispose()
+
+
+def _build_app(database_url: str, instance: Path, overrides: dict[str, Any]) -> Flask:
+    base = {
+        "database_url": database_url,
+        "secret_key": "test-secret-key",
+        "instance_path": str(instance),
+        "base_url": "http://hindsight.test",
+        "auth": {"password_hash_method": TEST_PASSWORD_HASH},
+    }
+    for key, value in overrides.items():
+        base[key] = base[key] | value if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    application = create_app(load_settings(overrides=base, environ={}))
+    application.config["TESTING"] = True
+    return application
+
+
+def _dispose(application: Flask) -> None:
+    from app.db import database
+
+    database(application).engine.dispose()  # type: ignore[union-attr]
+
+
+# Users' passwords are hashed with one cheap round under test (scrypt takes 0.1-0.5 s per hash).
+TEST_PASSWORD_HASH = "pbkdf2:sha256:1"
+
+
+@pytest.fixture(scope="session")
+def _apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Apps]:
+    apps = _Apps(tmp_path_factory)
+    yield apps
+    apps.close()
+
+
+class _TestTransaction:
+    """One connection and transaction for a fast-path test; every app of the test makes its sessions on it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.connection = engine.connect()
+        self.transaction = self.connection.begin()
+        # A SAVEPOINT is open from the start, so sessions made on this connection by the app itself
+        # (`sessionmaker(bind=session.get_bind())`) make SAVEPOINTs too, never ending the test's transaction.
+        self.connection.begin_nested()
+        self.bound: list[tuple[sessionmaker[Session], dict[str, Any]]] = []
+
+    def bind(self, application: Flask) -> None:
+        from app.db import database
+
+        factory = database(application).session_factory
+        assert factory is not None
+        if any(known is factory for known, _kw in self.bound):
+            return
+        self.bound.append((factory, dict(factory.kw)))
+        factory.configure(bind=self.connection, join_transaction_mode="create_savepoint")
+
+    def close(self) -> None:
+        for factory, kw in self.bound:
+            factory.kw.clear()
+            factory.kw.update(kw)
+        try:
+            self.transaction.rollback()
+        finally:
+            self.connection.close()
+
+
+def is_committing(request: pytest.FixtureRequest) -> bool:
+    return request.node.get_closest_marker(COMMITTING) is not None
+
+
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
     """Override in a module or conftest to give the app other settings."""
@@ -90,34 +235,50 @@ def settings_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-def make_app(database_url: str, tmp_path: Any) -> Iterator[Callable[..., Flask]]:
-    """Build an app on the test database with extra settings; the environment is not read."""
-    apps: list[Flask] = []
+def make_app(request: pytest.FixtureRequest, database_url: str, tmp_path: Any, _apps: _Apps) -> Iterator[Callable[..., Flask]]:
+    """Build an app on the test database with extra settings; the environment is not read.
+
+    Fast path: the session's app for these settings, bound to the test's transaction.
+    Committing path: a new app on its own engine, as before; the tables are emptied after the test.
+    """
+    committing = is_committing(request)
+    used: dict[int, tuple[Flask, dict[str, Any], dict[str, Any]]] = {}
+    transaction: _TestTransaction | None = None
 
     def build(**overrides: Any) -> Flask:
-        base = {
-            "database_url": database_url,
-            "secret_key": "test-secret-key",
-            "instance_path": str(tmp_path / "instance"),
-            "base_url": "http://hindsight.test",
-        }
-        base.update(overrides)
-        application = create_app(load_settings(overrides=base, environ={}))
-        application.config["TESTING"] = True
-        apps.append(application)
+        nonlocal transaction
+        if committing:
+            application = _build_app(database_url, tmp_path / "instance", overrides)
+        else:
+            application = _apps.get(database_url, overrides)
+            if transaction is None:
+                transaction = _TestTransaction(_apps.engine(database_url))
+            transaction.bind(application)
+        if id(application) not in used:
+            # What a test changes on an app (its clock, its config) ends with the test.
+            used[id(application)] = (application, dict(application.extensions), dict(application.config))
         return application
 
     yield build
-    from app.db import database
-
-    for application in apps:
-        database(application).engine.dispose()  # type: ignore[union-attr]
+    for application, extensions, config in used.values():
+        application.extensions.clear()
+        application.extensions.update(extensions)
+        application.config.clear()
+        application.config.update(config)
+    if transaction is not None:
+        transaction.close()
+    if committing:
+        if used:
+            _empty_all_tables(next(iter(used.values()))[0])
+        for application, _extensions, _config in used.values():
+            _dispose(application)
 
 
 @pytest.fixture
-def app(make_app: Callable[..., Flask], settings_overrides: dict[str, Any]) -> Flask:
+def app(request: pytest.FixtureRequest, make_app: Callable[..., Flask], settings_overrides: dict[str, Any]) -> Flask:
     application = make_app(**settings_overrides)
-    _empty_all_tables(application)
+    if is_committing(request):
+        _empty_all_tables(application)
     return application
 
 
@@ -134,7 +295,7 @@ def client(app: Flask) -> FlaskClient:
 
 
 class Factory:
-    """Makes rows through the real services, with defaults and **overrides."""
+    """Makes rows through the real services (not HTTP), with defaults and **overrides."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
@@ -168,33 +329,65 @@ class Factory:
             session.commit()
             return user, {"Authorization": f"Bearer {token}"}
 
+    def _caller(self, session: Session, headers: dict[str, str]):  # type: ignore[no-untyped-def]
+        """The user whose Bearer token is in `headers`, as the API would find them."""
+        from app.auth.models import ApiToken
+        from app.auth.service import hash_token
+
+        token = headers["Authorization"].split()[1]
+        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+        assert row is not None and row.revoked_at is None and not row.user.is_disabled, "not a usable token"
+        return row.user
+
     def incident(self, headers: dict[str, str], **overrides: Any) -> dict[str, Any]:
-        """An incident created through the API; the commander is created if missing."""
-        client = self.app.test_client()
+        """An incident made by the incidents service, as `POST /api/v1/incidents` makes it (its JSON);
+        the commander is created if missing. Tests about that endpoint call it themselves."""
+        from app.db import commit
+        from app.incidents import service
+        from app.incidents.schemas import IncidentCreate, incident_read
+
         commander = overrides.pop("commander", None)
         if commander is None:
             commander = self.person().email
         body = {"title": "Checkout errors", "severity": "SEV1", "commander": commander} | overrides
-        response = client.post("/api/v1/incidents", json=body, headers=headers)
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()
+        with self.app.app_context():
+            session = get_session()
+            self._caller(session, headers)
+            incident = service.create_incident(session, data=IncidentCreate.model_validate_json(json.dumps(body)))
+            created = incident_read(incident).model_dump(mode="json")
+            commit(session)
+            return created
 
     def resolved_incident(
         self, headers: dict[str, str], *, resolved_at: datetime | None = None, **overrides: Any
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """An incident resolved through the API, and its retrospective."""
+        """An incident resolved by the incidents service (which books its retrospective), as
+        `PATCH /api/v1/incidents/<id>` resolves it; (the incident's JSON, the retrospective's JSON)."""
+        from app.db import commit
+        from app.extensions import settings
+        from app.incidents import service
+        from app.incidents.models import Incident
+        from app.incidents.schemas import IncidentUpdate, incident_read
+        from app.retros.schemas import retro_read
+        from app.retros.service import retro_for_incident, warnings
+
         resolved_at = resolved_at or datetime.now(timezone.utc) - timedelta(minutes=5)
         overrides.setdefault("started_at", (resolved_at - timedelta(hours=2)).isoformat())
-        incident = self.incident(headers, **overrides)
-        client = self.app.test_client()
-        response = client.patch(
-            f"/api/v1/incidents/{incident['id']}",
-            json={"status": "resolved", "resolved_at": resolved_at.isoformat()}, headers=headers,
-        )
-        assert response.status_code == 200, response.get_json()
-        retro = client.get(f"/api/v1/incidents/{incident['id']}/retrospective", headers=headers)
-        assert retro.status_code == 200, retro.get_json()
-        return response.get_json(), retro.get_json()
+        created = self.incident(headers, **overrides)
+        change = IncidentUpdate.model_validate_json(json.dumps({"status": "resolved", "resolved_at": resolved_at.isoformat()}))
+        with self.app.app_context():
+            session = get_session()
+            incident = session.get(Incident, created["id"])
+            assert incident is not None
+            service.update_incident(session, incident=incident, data=change, actor=self._caller(session, headers),
+                                    settings=settings(self.app))
+            retro = retro_for_incident(session, incident=incident)
+            resolved = incident_read(incident, retro.id).model_dump(mode="json")
+            commit(session)
+        with self.app.app_context():  # read back afresh, as the next request would
+            session = get_session()
+            retro = retro_for_incident(session, incident=session.get(Incident, created["id"]))
+            return resolved, retro_read(retro, warnings(retro)).model_dump(mode="json")
 
 
 @pytest.fixture

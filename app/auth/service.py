@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import current_app, has_app_context
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -24,9 +25,9 @@ PREFIX_LENGTH = 10
 # the database's one write lock, so a request that only reads must not write each time.
 TOUCH_INTERVAL = timedelta(minutes=1)
 MIN_PASSWORD_LENGTH = 10
-# A hash to compare against when the email is unknown, so a failed sign-in takes
-# as long for an unknown user as for a wrong password.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+# Hashes to compare against when the email is unknown (one per hash method), so a failed
+# sign-in takes as long for an unknown user as for a wrong password.
+_DUMMY_HASHES: dict[str, str] = {}
 
 
 def hash_token(token: str) -> str:
@@ -55,14 +56,28 @@ def set_password(user: User, password: str) -> None:
             f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
             fields={"password": f"must have at least {MIN_PASSWORD_LENGTH} characters"},
         )
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = generate_password_hash(password, method=_hash_method())
+
+
+def _hash_method() -> str:
+    """The current app's `auth.password_hash_method` (werkzeug's scrypt outside an app)."""
+    if has_app_context():
+        return current_app.extensions["hindsight.settings"].auth.password_hash_method
+    return AuthSettings().password_hash_method
+
+
+def _dummy_hash() -> str:
+    method = _hash_method()
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash("not-a-real-password", method=method)
+    return _DUMMY_HASHES[method]
 
 
 def authenticate(session: Session, *, email: str, password: str) -> User | None:
     """The user with this email and password, or None. A disabled user is returned too: check it."""
     user = find_user(session, email=email)
     if user is None or not user.password_hash:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return None
     if not check_password_hash(user.password_hash, password):
         return None

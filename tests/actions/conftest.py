@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from tests.fakes import on_preferred_port
 from tests.fakes.jira import FakeJira
 
 WEBHOOK_SECRET = "webhook-secret"
@@ -23,8 +24,7 @@ def jira_deployment() -> str:
 
 @pytest.fixture
 def jira(jira_deployment: str) -> Iterator[FakeJira]:
-    fake = FakeJira(deployment=jira_deployment, hang_seconds=1.0)
-    fake.start()
+    fake = on_preferred_port("jira", lambda port: FakeJira(deployment=jira_deployment, hang_seconds=1.0, port=port).start())
     fake.add_user(OWNER, name="olivia")
     fake.add_user("sam.second@example.com", name="sam")
     yield fake

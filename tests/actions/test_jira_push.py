@@ -260,6 +260,7 @@ def test_the_job_answers_the_scheduler_contract(app, make_item, jira):
     assert counts["created"] == 1
 
 
+@pytest.mark.committing  # the CLI builds its own app and engine: it reads committed rows
 def test_sync_endpoint_and_cli(client, auth, make_item, jira, app, database_url, tmp_path, jira_settings):
     from click.testing import CliRunner
 
@@ -304,6 +305,7 @@ def test_items_made_while_sync_was_off_are_pushed_once_it_is_on(make_app, jira, 
     assert item_state(app, item["id"]).sync_status == "synced"
 
 
+@pytest.mark.committing  # two threads, two connections, racing for real
 def test_two_workers_at_once_push_each_item_once(app, make_item, jira):
     import threading
 

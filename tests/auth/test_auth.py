@@ -1,10 +1,10 @@
 """Tokens, passwords, sign-in and CSRF."""
 
-import re
-
+import pytest
 from sqlalchemy import select
 
 from app.auth.models import ApiToken, User
+from tests.web import Page
 from tests.web import csrf_token as _csrf
 
 
@@ -34,11 +34,10 @@ def test_sign_in_with_csrf_then_see_the_incident_list(app, admin, factory):
     no_token = web.post("/login", data={"email": "admin@example.com", "password": "correct horse battery"})
     assert no_token.status_code == 400
     wrong = web.post("/login", data={"email": "admin@example.com", "password": "nope", "csrf_token": _csrf(form)})
-    assert wrong.status_code == 401 and "wrong password" in wrong.get_data(as_text=True)
+    assert wrong.status_code == 401 and "wrong password" in Page.of(wrong).text
     ok = web.post("/login?next=/", data={"email": "admin@example.com", "password": "correct horse battery", "csrf_token": _csrf(form)})
     assert ok.status_code == 302 and ok.headers["Location"] == "/"
-    page = web.get("/").get_data(as_text=True)
-    assert "Payment gateway timeouts" in page
+    assert "Payment gateway timeouts" in Page.of(web.get("/")).texts("a")
 
 
 def test_sign_in_never_redirects_off_site(app, admin):
@@ -56,7 +55,7 @@ def test_cookie_api_calls_need_the_csrf_header(app, admin):
     body = {"name": "Zed", "email": "zed@example.com"}
     refused = web.post("/api/v1/people", json=body)
     assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "csrf_failed"
-    page_token = re.search(r'name="csrf-token" content="([^"]+)"', web.get("/").get_data(as_text=True)).group(1)
+    page_token = Page.of(web.get("/")).find("meta", name="csrf-token").attrs["content"]
     assert web.post("/api/v1/people", json=body, headers={"X-CSRFToken": page_token}).status_code == 201
 
 
@@ -66,6 +65,25 @@ def test_incident_page_escapes_what_people_typed(app, admin, factory, client):
     web = app.test_client()
     token = _csrf(web.get("/login").get_data(as_text=True))
     web.post("/login", data={"email": "admin@example.com", "password": "correct horse battery", "csrf_token": token})
-    page = web.get(f"/incidents/{incident['id']}").get_data(as_text=True)
-    assert "<script>alert" not in page and "&lt;script&gt;" in page
-    assert "<img src=x" not in page and "&lt;img src=x" in page
+    page = Page.of(web.get(f"/incidents/{incident['id']}"))
+    # What people typed is text on the page, never markup.
+    assert not any("alert" in script.text for script in page.find_all("script")) and page.find_all("img", src="x") == []
+    assert "<script>alert('t')</script>" in page.text and "<img src=x onerror=alert(1)>" in page.text
+
+
+@pytest.mark.parametrize("method, prefix", [("scrypt", "scrypt:"), ("pbkdf2:sha256:1", "pbkdf2:sha256:1$")])
+def test_new_passwords_use_the_configured_hash_method_and_every_stored_one_still_signs_in(make_app, method, prefix):
+    """The suite hashes with one cheap round; production keeps scrypt. A hash names its own method."""
+    from app.auth.service import authenticate, create_user, set_password
+    from app.db import get_session
+
+    hashing = make_app(auth={"password_hash_method": method})
+    with hashing.app_context():
+        session = get_session()
+        user = create_user(session, email="hash@example.com", password="correct horse battery")
+        assert user.password_hash.startswith(prefix)
+        assert authenticate(session, email="hash@example.com", password="correct horse battery") is user
+        assert authenticate(session, email="hash@example.com", password="wrong horse battery") is None
+        assert authenticate(session, email="nobody@example.com", password="correct horse battery") is None
+        set_password(user, "another long password")
+        assert user.password_hash.startswith(prefix)

@@ -6,6 +6,9 @@ from click.testing import CliRunner
 from app.cli import main
 from tests.web import sign_in, sign_in_form
 
+# The commands build their own app and engine: they must see the test's rows committed.
+pytestmark = pytest.mark.committing
+
 
 @pytest.fixture
 def cli(app, database_url, tmp_path):
@@ -14,6 +17,7 @@ def cli(app, database_url, tmp_path):
         "HINDSIGHT_DATABASE_URL": database_url,
         "HINDSIGHT_INSTANCE_PATH": str(tmp_path / "cli-instance"),
         "HINDSIGHT_SECRET_KEY": "cli-test",
+        "HINDSIGHT_AUTH_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",  # one cheap round, as everywhere in the suite
     }
 
     def run(*args):

@@ -5,7 +5,7 @@ import logging
 from sqlalchemy import func, select
 
 from app.auth.models import AuthFailure
-from tests.web import PASSWORD, csrf_token, sign_in_form
+from tests.web import PASSWORD, Page, csrf_token, sign_in_form
 
 
 def _post(web, token, email, password, **kwargs):
@@ -23,7 +23,7 @@ def test_forty_wrong_passwords_lock_the_account_until_the_wait_ends(app, admin, 
     assert right.status_code == 429
     wait = int(right.headers["Retry-After"])
     assert 0 < wait <= 60
-    assert f"Too many failed sign-ins. Try again in {wait} seconds." in right.get_data(as_text=True)
+    assert f"Too many failed sign-ins. Try again in {wait} seconds." in Page.of(right).text
 
     clock.advance(seconds=wait - 1)
     assert _post(web, token, "admin@example.com", PASSWORD).status_code == 429

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from app.auth.models import ApiToken, UserSession
 from app.db import get_session
-from tests.web import page_csrf_token, sign_in, sign_in_form
+from tests.web import Page, page_csrf_token, sign_in, sign_in_form
 
 
 def _cookie(web):
@@ -64,7 +64,7 @@ def test_sign_out_everywhere_ends_every_session_of_that_user_only(app, admin, fa
     factory.user(email="dev@example.com")
     colleague = sign_in(app, "dev@example.com")
     response = laptop.post("/logout/everywhere", data={"csrf_token": page_csrf_token(laptop)}, follow_redirects=True)
-    assert "Signed out everywhere (2 sessions ended)." in response.get_data(as_text=True)
+    assert "Signed out everywhere (2 sessions ended)." in Page.of(response).text
     assert laptop.get("/").status_code == 302
     assert phone.get("/").status_code == 302
     assert colleague.get("/").status_code == 200
@@ -79,7 +79,7 @@ def test_a_session_ends_after_the_idle_timeout(app, admin, clock):
     clock.advance(hours=12)
     response = web.get("/", follow_redirects=True)
     assert "/login" in response.request.path
-    assert "without activity" in response.get_data(as_text=True)
+    assert "without activity" in Page.of(response).text
 
 
 def test_a_session_ends_after_the_absolute_timeout_however_active(app, admin, clock):
@@ -89,7 +89,7 @@ def test_a_session_ends_after_the_absolute_timeout_however_active(app, admin, cl
         assert web.get("/").status_code == 200
     clock.advance(hours=6)  # 336 hours = 14 days after sign-in
     response = web.get("/", follow_redirects=True)
-    assert "Your session has expired" in response.get_data(as_text=True)
+    assert "Your session has expired" in Page.of(response).text
     assert web.get("/api/v1/incidents").status_code == 401
 
 

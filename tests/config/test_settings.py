@@ -67,6 +67,8 @@ def test_a_config_file_sits_between_defaults_and_environment(tmp_path):
         ({"HINDSIGHT_WORKING_DAYS_COUNTRY": "XX"}, "working_days.country"),
         ({"HINDSIGHT_WORKING_DAYS_DAY_START": "25:00"}, "working_days.day_start"),
         ({"HINDSIGHT_SMTP_PORT": "0"}, "HINDSIGHT_SMTP_PORT"),
+        ({"HINDSIGHT_AUTH_PASSWORD_HASH_METHOD": "md5"}, "HINDSIGHT_AUTH_PASSWORD_HASH_METHOD"),
+        ({"HINDSIGHT_AUTH_PASSWORD_HASH_METHOD": "pbkdf2:sha256:many"}, "HINDSIGHT_AUTH_PASSWORD_HASH_METHOD"),
     ],
 )
 def test_a_bad_value_is_refused_naming_the_key(environ, named):
@@ -80,3 +82,9 @@ def test_an_unknown_key_in_a_config_file_is_refused(tmp_path):
     path.write_text("[retro]\ndeadline_dayz = 4\n")
     with pytest.raises(SettingsError, match="retro.deadline_dayz"):
         load_settings(environ={"HINDSIGHT_CONFIG": str(path)})
+
+
+def test_passwords_are_hashed_with_scrypt_unless_told_otherwise():
+    assert load_settings(environ={}).auth.password_hash_method == "scrypt"
+    cheap = load_settings(environ={"HINDSIGHT_AUTH_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1"})
+    assert cheap.auth.password_hash_method == "pbkdf2:sha256:1"

@@ -21,6 +21,7 @@ def env(tmp_path):
         "HINDSIGHT_INSTANCE_PATH": str(tmp_path / "instance"),
         "HINDSIGHT_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
         "HINDSIGHT_SECRET_KEY": "cli-test",
+        "HINDSIGHT_AUTH_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",  # one cheap round, as everywhere in the suite
     }
 
 
@@ -87,6 +88,7 @@ def _free_port():
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow  # a real `hindsight serve` process
 def test_serve_runs_gunicorn_and_migrates_first(env):
     port = _free_port()
     process = subprocess.Popen(

@@ -40,6 +40,7 @@ def test_signed_in_pages_api_answers_and_refusals_carry_the_headers(app, admin, 
     _assert_secured(web.post("/logout"))  # 400: no CSRF token
 
 
+@pytest.mark.committing  # adds routes: it needs an app of its own, never the session's shared one
 def test_a_server_error_carries_the_headers(make_app):
     app = make_app()
 

@@ -1,21 +1,11 @@
 """The read-only document page: safe HTML, export links, publish state and the publish button."""
 
-from html.parser import HTMLParser
-
 import pytest
 
+from tests.fakes import on_preferred_port
 from tests.fakes.confluence import FakeConfluence
 from tests.web import csrf_token as _csrf
-from tests.web import sign_in
-
-
-class _Tags(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.tags = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
+from tests.web import Page, sign_in
 
 
 @pytest.mark.parametrize("settings_overrides", [{}])
@@ -26,20 +16,18 @@ def test_the_page_shows_the_document_safely_with_export_links(app, admin, factor
     web = sign_in(app, "admin@example.com")
     response = web.get(f"/retrospectives/{retro['id']}/document")
     assert response.status_code == 200
-    html = response.get_data(as_text=True)
-    parser = _Tags()
-    parser.feed(html)
+    html = Page.of(response)
     # The only scripts are the app's own files; the document's HTML brought none.
-    assert all(a.get("src", "").startswith("/static/") for t, a in parser.tags if t == "script")
-    assert "img" not in {t for t, a in parser.tags if not a.get("src", "").startswith("/static/")}
-    assert all(not k.startswith("on") for _, attrs in parser.tags for k in attrs)
-    assert "<h2>Impact</h2>" in html and "<strong>real</strong>" in html
-    assert "&lt;img src=x onerror=alert(2)&gt;" in html
-    exports = sorted(a["href"] for t, a in parser.tags if t == "a" and "/export" in a.get("href", ""))
+    assert all((e.attrs.get("src") or "").startswith("/static/") for e in html.find_all("script"))
+    assert "img" not in {e.tag for e in html.elements}
+    assert all(not k.startswith("on") for e in html.elements for k in e.attrs)
+    assert "Impact" in html.texts("h2") and "real" in html.texts("strong")
+    assert "<img src=x onerror=alert(2)>" in html.text
+    exports = sorted(e.attrs["href"] for e in html.find_all("a") if "/export" in (e.attrs.get("href") or ""))
     assert exports == sorted(f"/api/v1/retrospectives/{retro['id']}/export?format={f}"
                              for f in ("markdown", "docx", "html", "confluence"))
     assert web.get(exports[0]).status_code == 200  # the links work with the signed-in cookie
-    assert "Publish to Confluence" not in html  # publishing is off here
+    assert not html.shows("Publish to Confluence")  # publishing is off here
 
 
 def test_signed_out_visitors_sign_in_first_and_outsiders_see_nothing(app, admin, factory, client):
@@ -53,7 +41,7 @@ def test_signed_out_visitors_sign_in_first_and_outsiders_see_nothing(app, admin,
 
 @pytest.fixture
 def confluence():
-    with FakeConfluence() as fake:
+    with on_preferred_port("confluence", lambda port: FakeConfluence(port=port)) as fake:
         yield fake
 
 
@@ -67,16 +55,17 @@ def test_publishing_from_the_page_shows_the_result_and_failures(app, admin, fact
     _incident, retro = factory.resolved_incident(admin[1])
     web = sign_in(app, "admin@example.com")
     page = web.get(f"/retrospectives/{retro['id']}/document").get_data(as_text=True)
-    assert "Publish to Confluence" in page
+    assert "Publish to Confluence" in Page(page).text
     done = web.post(f"/retrospectives/{retro['id']}/document/publish", data={"csrf_token": _csrf(page)},
                     follow_redirects=True).get_data(as_text=True)
-    assert "Published to Confluence, version 1." in done and "Update the Confluence page" in done
+    assert "Published to Confluence, version 1." in Page(done).text and "Update the Confluence page" in Page(done).text
 
     confluence.fail_next(503, message="Maintenance window")
     failed = web.post(f"/retrospectives/{retro['id']}/document/publish", data={"csrf_token": _csrf(done)},
                       follow_redirects=True).get_data(as_text=True)
-    assert "Maintenance window" in failed and "The last publish" in failed
+    assert "Maintenance window" in Page(failed).text and "The last publish" in Page(failed).text
     # A failure is not shown in the success style.
-    assert '<div class="flash error" role="alert">' in failed
-    assert '<div class="flash" role="status">Published to Confluence' in done
+    assert any("Maintenance window" in text for text in Page(failed).texts("div", class_="flash error", role="alert"))
+    assert any(text.startswith("Published to Confluence")
+               for text in Page(done).texts("div", class_="flash", role="status"))
     assert len([p for p in confluence.pages.values()]) == 1

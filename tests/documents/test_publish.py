@@ -3,12 +3,13 @@
 import pytest
 
 from tests.documents.conftest import document
+from tests.fakes import on_preferred_port
 from tests.fakes.confluence import FakeConfluence, parse_storage
 
 
 @pytest.fixture
 def confluence():
-    with FakeConfluence() as fake:
+    with on_preferred_port("confluence", lambda port: FakeConfluence(port=port)) as fake:
         fake.parent = fake.add_page("Incident retrospectives")
         yield fake
 
@@ -116,11 +117,10 @@ def test_rate_limit_is_waited_out_or_answered_503(confluence, resolved, client, 
 
 
 def _fresh(make_app, **overrides):
-    """An app with its own settings on the emptied test database, and an admin's headers."""
-    from tests.conftest import Factory, _empty_all_tables
+    """An app with its own settings on the test database (empty when the test starts), and an admin's headers."""
+    from tests.conftest import Factory
 
     app = make_app(**overrides)
-    _empty_all_tables(app)
     local = Factory(app)
     _user, headers = local.user(admin=True, email="boss@example.com")
     _incident, retro = local.resolved_incident(headers)

@@ -42,6 +42,7 @@ def rss_mb() -> float:
     raise AssertionError("no VmRSS in /proc/self/status")
 
 
+@pytest.mark.slow  # renders until the time bound stops the child (seconds)
 @pytest.mark.parametrize("bomb, problems, _reasons", BOMBS)
 def test_a_bomb_is_refused_at_creation_within_the_bound(client, auth, bomb, problems, _reasons):
     payload = CUSTOM | {"sections": [CUSTOM["sections"][0], {"key": "bomb", "title": "Bomb", "body": bomb},
@@ -59,6 +60,7 @@ def test_a_bomb_is_refused_at_creation_within_the_bound(client, auth, bomb, prob
     assert client.get("/api/v1/templates/payments", headers=auth).status_code == 404
 
 
+@pytest.mark.slow  # renders until the time bound stops the child (seconds)
 @pytest.mark.parametrize("bomb, _problems, reasons", BOMBS)
 def test_a_bomb_hidden_behind_a_condition_gives_a_placeholder_when_a_member_chooses_it(
     client, auth, factory, bomb, _problems, reasons,
@@ -97,6 +99,7 @@ def test_a_bomb_hidden_behind_a_condition_gives_a_placeholder_when_a_member_choo
                                              "used up the template's time or memory); write the section here.*")
 
 
+@pytest.mark.slow  # renders until the time bound stops the child (seconds)
 @pytest.mark.parametrize("settings_overrides", [{"documents": {"template_by_severity": {"SEV1": "sleeper"}}}])
 def test_a_hidden_bomb_does_not_hold_booking_the_retro(client, auth, factory):
     """Booking the retro (resolving the incident) renders the document: that is bounded too."""

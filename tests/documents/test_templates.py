@@ -180,6 +180,7 @@ def test_a_dynamic_reach_for_internals_renders_as_nothing(client, auth):
     assert render_body(body, {"incident": {"title": "x"}}) == "[]"
 
 
+@pytest.mark.slow  # loops until the time bound stops it (seconds)
 def test_a_template_that_loops_without_writing_is_stopped():
     import time
 
@@ -193,6 +194,7 @@ def test_a_template_that_loops_without_writing_is_stopped():
     assert time.monotonic() - started < 10
 
 
+@pytest.mark.slow  # loops until the time bound stops it (seconds)
 def test_a_template_that_loops_over_lists_without_writing_is_stopped():
     import time
 

@@ -45,7 +45,7 @@ class FakeConfluence:
     """Start with `with FakeConfluence() as fake:`; give the app `fake.url`, `fake.user`, `fake.token`."""
 
     def __init__(self, *, user: str = "bot@example.com", token: str = "s3cret", space: str = "RETRO",
-                 context_path: str = "/wiki") -> None:
+                 context_path: str = "/wiki", port: int = 0) -> None:
         self.user = user
         self.token = token
         self.space = space
@@ -56,7 +56,7 @@ class FakeConfluence:
         self._next_id = 1000
         self._delays: deque[float] = deque()
         self._lock = threading.Lock()
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
+        self._server = make_server("127.0.0.1", port, self._wsgi, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     # -- life cycle -------------------------------------------------------------------------------

@@ -77,6 +77,7 @@ class FakeJira:
     failure_rate: float = 0.0
     random_kinds: tuple[str, ...] = ("500", "429", "timeout_after_apply")
     clock_offset: timedelta = timedelta(0)
+    port: int = 0  # 0: any free port
 
     def __post_init__(self) -> None:
         self.lock = threading.RLock()
@@ -85,7 +86,7 @@ class FakeJira:
         self._release = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self._port = 0
+        self._port = self.port
         self._next_id = 10000
         self._last_stamp: datetime | None = None
 
@@ -109,7 +110,7 @@ class FakeJira:
         server.fake = self  # type: ignore[attr-defined]
         self._port = server.server_address[1]
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
         self._thread.start()
 
     def stop_listening(self) -> None:

@@ -19,6 +19,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from tests.fakes import on_preferred_port
+
 
 @dataclass
 class Received:
@@ -85,9 +87,9 @@ class _Handler:
 class FakeSmtp:
     """The server; `received` holds every accepted message in order."""
 
-    def __init__(self, *, login: tuple[str, str] | None = None) -> None:
+    def __init__(self, *, login: tuple[str, str] | None = None, port: int = 0) -> None:
         self.host = "127.0.0.1"
-        self.port = free_port()
+        self.port = port or free_port()
         self.login = login
         self.received: list[Received] = []
         self.logins: list[str] = []
@@ -147,8 +149,12 @@ class FakeSmtp:
 
 @pytest.fixture
 def smtp_server() -> Iterator[FakeSmtp]:
-    server = FakeSmtp()
-    server.start()
+    def start(port: int) -> FakeSmtp:
+        started = FakeSmtp(port=port)
+        started.start()
+        return started
+
+    server = on_preferred_port("smtp", start)
     try:
         yield server
     finally:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.web import sign_in
+from tests.web import Page, sign_in
 
 
 @pytest.fixture
@@ -64,8 +64,8 @@ def test_private_incident_page_is_404_for_outsiders(private_case, app):
     web = sign_in(app, "outsider@example.com")
     page = web.get(f"/incidents/{private_case['incident']['id']}")
     assert page.status_code == 404
-    assert "Leaked keys" not in page.get_data(as_text=True)
-    assert "Leaked keys" not in web.get("/").get_data(as_text=True)
+    assert not Page.of(page).shows("Leaked keys")
+    assert not Page.of(web.get("/")).shows("Leaked keys")
 
 
 def test_a_private_incidents_external_id_tells_an_outsider_nothing(client, factory, auth):

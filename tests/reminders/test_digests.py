@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import select
 
 from app.db import get_session, job_session
@@ -176,6 +177,7 @@ def test_smtp_down_nothing_is_recorded_as_sent_and_the_next_run_sends(
     assert len(smtp_server.messages()) == 1
 
 
+@pytest.mark.committing  # three threads, three connections, racing for real
 def test_racing_runs_send_each_digest_once(app, factory, resolved, make_item, smtp_server):
     _, retro = resolved()
     owners = [factory.person() for _ in range(6)]

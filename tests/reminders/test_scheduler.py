@@ -63,6 +63,7 @@ def test_jobs_have_stable_ids_and_jira_sync_runs_every_sync_minutes(make_app):
     assert lock_key("reminders.digests") == lock_key("reminders.digests") != lock_key("reminders.outbox")
 
 
+@pytest.mark.committing  # its locks hold connections of the app's own engine: a fresh app, disposed after
 def test_a_job_runs_in_its_own_session_and_commits(app, factory, auth, make_item, smtp_server):
     _, retro = factory.resolved_incident(auth)
     owner = factory.person()
@@ -77,6 +78,7 @@ def test_a_job_runs_in_its_own_session_and_commits(app, factory, auth, make_item
 
 
 @pytest.mark.postgres_only
+@pytest.mark.committing  # another engine and process hold the locks
 def test_a_job_lock_is_held_by_one_process_and_freed_when_it_dies(app, database_url):
     first = JobLocks(database(app).engine)
     other_engine = create_engine(database_url)
@@ -147,6 +149,8 @@ def processes() -> Iterator[list[Process]]:
         process.stop()
 
 
+@pytest.mark.slow
+@pytest.mark.committing  # real `hindsight` processes read and write the database
 @pytest.mark.postgres_only
 def test_two_scheduler_processes_send_one_digest_per_owner_and_the_standby_takes_over(
     app, database_url, factory, auth, make_item, smtp_server, tmp_path, processes
@@ -179,6 +183,8 @@ def test_two_scheduler_processes_send_one_digest_per_owner_and_the_standby_takes
     assert len(smtp_server.messages()) == len(owners) + 1
 
 
+@pytest.mark.slow
+@pytest.mark.committing  # real `hindsight` processes read and write the database
 def test_serve_runs_the_scheduler_once_not_in_every_worker(
     app, database_url, factory, auth, make_item, smtp_server, tmp_path, processes
 ):
@@ -206,6 +212,8 @@ def test_serve_runs_the_scheduler_once_not_in_every_worker(
     assert len(smtp_server.messages()) == 1
 
 
+@pytest.mark.slow
+@pytest.mark.committing  # real `hindsight` processes read and write the database
 def test_serve_no_scheduler_sends_nothing(app, database_url, factory, auth, make_item, smtp_server, tmp_path,
                                           processes):
     import requests
@@ -233,6 +241,8 @@ def _answers(requests: Any, port: int) -> bool:
         return False
 
 
+@pytest.mark.slow
+@pytest.mark.committing  # real `hindsight` processes read and write the database
 def test_reminders_send_command_sends_for_the_given_day(app, database_url, factory, auth, make_item, smtp_server,
                                                         tmp_path):
     from click.testing import CliRunner

@@ -1,6 +1,5 @@
 """The facilitation page and the scheduling form, through the Flask client with a signed-in cookie."""
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -8,7 +7,7 @@ import pytest
 from app.db import get_session
 from app.retros.models import Retrospective
 from tests.web import csrf_token as _csrf
-from tests.web import sign_in
+from tests.web import Page, sign_in
 
 # A Friday afternoon in the past: the deadline is Wednesday 2026-11-25 15:30 UTC, 16:30 in Berlin.
 FRIDAY = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
@@ -50,12 +49,12 @@ def _retro(app, retro_id: int) -> dict:
 def _schedule_form(web, retro_id: int, **fields):
     page = web.get(f"/retrospectives/{retro_id}/schedule")
     assert page.status_code == 200
-    html = page.get_data(as_text=True)
+    html = Page.of(page)
     form = {
-        "csrf_token": _csrf(html),
-        "scheduled_for": re.search(r'id="scheduled_for" name="scheduled_for" value="([^"]*)"', html).group(1),
-        "facilitator": re.search(r'id="facilitator" name="facilitator" value="([^"]*)"', html).group(1),
-        "participants": re.search(r'id="participants" name="participants"[^>]*>([^<]*)</textarea>', html).group(1),
+        "csrf_token": html.find("input", name="csrf_token").attrs["value"],
+        "scheduled_for": html.find("input", id="scheduled_for", name="scheduled_for").attrs["value"],
+        "facilitator": html.find("input", id="facilitator", name="facilitator").attrs["value"],
+        "participants": html.find("textarea", id="participants", name="participants").raw_text,
     } | fields
     return web.post(f"/retrospectives/{retro_id}/schedule", data=form)
 
@@ -74,23 +73,24 @@ def test_the_team_reads_the_meeting_page_in_meeting_order(app, client, admin, te
     response = sign_in(app, "responder@example.com").get(f"/retrospectives/{retro['id']}/facilitate")
 
     assert response.status_code == 200
-    html = response.get_data(as_text=True)
-    assert "Payments &lt;script&gt;alert(1)&lt;/script&gt; outage" in html and "<script>alert" not in html
-    order = [html.index(marker) for marker in (
-        'id="ground-rules"', "Blame &lt;b&gt;systems&lt;/b&gt;, not people.", 'id="timeline-review"', "Alert fired",
-        "Rolled back &lt;i&gt;v2&lt;/i&gt;", 'id="document"', 'data-key="summary"', 'id="action-items"', "Add a canary",
-    )]
+    html = Page.of(response)
+    assert "Payments <script>alert(1)</script> outage" in html.text
+    assert not any("alert" in script.text for script in html.find_all("script"))
+    order = [html.where(id="ground-rules"), html.where("Blame <b>systems</b>, not people."),
+             html.where(id="timeline-review"), html.where("Alert fired"), html.where("Rolled back <i>v2</i>"),
+             html.where(id="document"), html.where(data_key="summary"), html.where(id="action-items"),
+             html.where("Add a canary")]
     assert order == sorted(order)
     # Each stored section has an editor carrying its version and the API address it saves to.
-    assert re.search(rf'data-key="impact" data-version="1"\s+data-url="/api/v1/retrospectives/{retro["id"]}/sections/impact"', html)
-    assert "Fran Facilitator" in html and "Rita Responder" in html
+    html.find(data_key="impact", data_version="1", data_url=f"/api/v1/retrospectives/{retro['id']}/sections/impact")
+    assert "Fran Facilitator" in html.text and "Rita Responder" in html.text
     # Owners offered: the participants and the facilitator.
-    assert '<option value="responder@example.com">Rita Responder</option>' in html
-    assert '<option value="fran@example.com">Fran Facilitator</option>' in html
-    assert '<option value="outsider@example.com">' not in html
-    assert "/static/facilitate.js" in html
+    assert html.find("option", value="responder@example.com").text == "Rita Responder"
+    assert html.find("option", value="fran@example.com").text == "Fran Facilitator"
+    assert html.find_all("option", value="outsider@example.com") == []
+    html.find("script", src="/static/facilitate.js")
     # Times are shown in the organisation's zone: the alert at 14:00 UTC is 15:00 in Berlin.
-    assert "15:00</td>" in html
+    assert any(cell.endswith("15:00") for cell in html.texts("td"))
 
 
 def test_signed_out_visitors_sign_in_first_and_outsiders_get_404(app, client, team):
@@ -114,7 +114,7 @@ def test_the_schedule_form_needs_its_csrf_token(app, team):
     web = sign_in(app, "responder@example.com")
     response = web.post(f"/retrospectives/{retro['id']}/schedule", data={"scheduled_for": "2026-11-24T10:00"})
     assert response.status_code == 400
-    assert "The form expired" in response.get_data(as_text=True)
+    assert "The form expired" in Page.of(response).text
     assert _retro(app, retro["id"])["scheduled_for"] is None
 
 
@@ -127,8 +127,8 @@ def test_local_time_is_read_in_the_organisation_zone_up_to_the_deadline(app, tea
     saved = _retro(app, retro["id"])
     assert saved["scheduled_for"] == datetime(2026, 11, 25, 15, 30, tzinfo=UTC)
     assert saved["status"] == "scheduled" and saved["overrides"] == []
-    again = web.get(response.headers["Location"]).get_data(as_text=True)
-    assert "The retrospective is updated." in again and 'value="2026-11-25T16:30"' in again
+    again = Page.of(web.get(response.headers["Location"]))
+    assert "The retrospective is updated." in again.text and again.find_all("input", value="2026-11-25T16:30")
 
 
 def test_past_the_deadline_is_refused_then_booked_with_a_reason(app, team):
@@ -136,11 +136,11 @@ def test_past_the_deadline_is_refused_then_booked_with_a_reason(app, team):
     web = sign_in(app, "responder@example.com")
     refused = _schedule_form(web, retro["id"], scheduled_for="2026-11-25T16:31")
     assert refused.status_code == 422
-    html = refused.get_data(as_text=True)
-    assert "The retro must happen by 2026-11-25T15:30:00+00:00" in html
-    assert 'id="scheduled_for-error">is after the deadline' in html
-    assert 'value="2026-11-25T16:31"' in html  # what was typed is kept
-    assert 'name="override_reason"' in html
+    html = Page.of(refused)
+    assert "The retro must happen by 2026-11-25T15:30:00+00:00" in html.text
+    assert html.by_id("scheduled_for-error").text.startswith("is after the deadline")
+    assert html.find_all("input", value="2026-11-25T16:31")  # what was typed is kept
+    assert html.find_all(name="override_reason")
     assert _retro(app, retro["id"])["scheduled_for"] is None
 
     booked = _schedule_form(web, retro["id"], scheduled_for="2026-11-25T16:31",
@@ -149,7 +149,7 @@ def test_past_the_deadline_is_refused_then_booked_with_a_reason(app, team):
     saved = _retro(app, retro["id"])
     assert saved["scheduled_for"] == datetime(2026, 11, 25, 15, 31, tzinfo=UTC)
     assert saved["overrides"] == [("retro_past_deadline", "The database team is at a conference until Thursday.")]
-    shown = web.get(f"/retrospectives/{retro['id']}/schedule").get_data(as_text=True)
+    shown = Page.of(web.get(f"/retrospectives/{retro['id']}/schedule")).text
     assert "Rules set aside" in shown and "The database team is at a conference until Thursday." in shown
 
 
@@ -159,12 +159,13 @@ def test_a_spectator_is_refused_with_the_rule_message_and_nothing_else_is_saved(
     refused = _schedule_form(web, retro["id"], scheduled_for="2026-11-24T10:00", facilitator="admin@example.com",
                              participants="responder@example.com\noutsider@example.com")
     assert refused.status_code == 422
-    html = refused.get_data(as_text=True)
-    assert "outsider@example.com held no role in the incident. Give an override_reason to invite them anyway." in html
-    assert 'id="participants-error">not on the response team: outsider@example.com' in html
-    assert 'name="override_reason"' in html
+    html = Page.of(refused)
+    assert "outsider@example.com held no role in the incident. Give an override_reason to invite them anyway." in html.text
+    assert html.by_id("participants-error").text.startswith("not on the response team: outsider@example.com")
+    assert html.find_all(name="override_reason")
     # The page shows what is saved, not the valid half of the refused form.
-    assert '<div class="label">Facilitator now</div><span class="person" title="fran@example.com">' in html
+    assert "Facilitator now" in html.texts("div", class_="label")
+    assert any(e.attrs.get("title") == "fran@example.com" for e in html.find_all("span", class_="person"))
     # The facilitator and time in the same form were valid, but a refused form changes nothing.
     saved = _retro(app, retro["id"])
     assert saved["facilitator"] == "fran@example.com"
@@ -186,10 +187,10 @@ def test_an_involved_facilitator_is_refused_without_an_override(app, team):
     web = sign_in(app, "responder@example.com")
     refused = _schedule_form(web, retro["id"], facilitator="responder@example.com")
     assert refused.status_code == 422
-    html = refused.get_data(as_text=True)
-    assert "responder@example.com held a role in the incident; the facilitator must not have." in html
-    assert 'id="facilitator-error">held a role in the incident' in html
-    assert 'name="override_reason"' not in html  # this rule is never set aside
+    html = Page.of(refused)
+    assert "responder@example.com held a role in the incident; the facilitator must not have." in html.text
+    assert html.by_id("facilitator-error").text.startswith("held a role in the incident")
+    assert html.find_all(name="override_reason") == []  # this rule is never set aside
     assert _retro(app, retro["id"])["facilitator"] == "fran@example.com"
 
 
@@ -203,15 +204,14 @@ def test_bad_input_is_named_at_its_field(app, team, fields, field, message):
     _incident, retro = team
     response = _schedule_form(sign_in(app, "responder@example.com"), retro["id"], **fields)
     assert response.status_code == 422
-    error = re.search(rf'id="{field}-error">([^<]*)<', response.get_data(as_text=True))
-    assert error and message in error.group(1)
+    assert message in Page.of(response).by_id(f"{field}-error").text
 
 
 def test_the_incident_page_links_to_the_meeting(app, team):
     incident, retro = team
-    html = sign_in(app, "responder@example.com").get(f"/incidents/{incident['id']}").get_data(as_text=True)
-    assert f'href="/retrospectives/{retro["id"]}/facilitate"' in html
-    assert f'href="/retrospectives/{retro["id"]}/schedule"' in html
+    html = Page.of(sign_in(app, "responder@example.com").get(f"/incidents/{incident['id']}"))
+    html.find("a", href=f"/retrospectives/{retro['id']}/facilitate")
+    html.find("a", href=f"/retrospectives/{retro['id']}/schedule")
 
 
 def test_schedule_form_keeps_what_others_changed_and_what_it_did_not_send(app, client, auth, factory):
@@ -219,9 +219,9 @@ def test_schedule_form_keeps_what_others_changed_and_what_it_did_not_send(app, c
     factory.person(email="fran@example.com")
     client.patch(f"/api/v1/retrospectives/{retro['id']}", json={"facilitator": "fran@example.com"}, headers=auth)
     web = sign_in(app, "admin@example.com")
-    page = web.get(f"/retrospectives/{retro['id']}/schedule").get_data(as_text=True)
-    token = _csrf(page)
-    assert 'name="loaded_participants"' in page
+    page = Page.of(web.get(f"/retrospectives/{retro['id']}/schedule"))
+    token = page.find("input", name="csrf_token").attrs["value"]
+    assert page.find_all(name="loaded_participants")
     # Someone else invites a guest after the form was loaded.
     factory.person(email="guest@example.com")
     client.patch(f"/api/v1/retrospectives/{retro['id']}", json={"participants": [incident["commander"], "guest@example.com"], "override_reason": "owns the fix"}, headers=auth)
@@ -252,7 +252,7 @@ def test_impossible_meeting_times_are_named(app, auth, factory, make_app, when):
     token = _csrf(web.get(f"/retrospectives/{retro['id']}/schedule").get_data(as_text=True))
     response = web.post(f"/retrospectives/{retro['id']}/schedule", data={"csrf_token": token, "scheduled_for": when})
     assert response.status_code == 422
-    assert 'id="scheduled_for-error"' in response.get_data(as_text=True)
+    assert Page.of(response).find_all(id="scheduled_for-error")
 
 
 def test_api_timestamps_outside_the_supported_years_are_named(factory, auth, client):
