@@ -365,7 +365,7 @@ class Factory:
         `PATCH /api/v1/incidents/<id>` resolves it; (the incident's JSON, the retrospective's JSON)."""
         from app.db import commit
         from app.extensions import settings
-        from app.incidents import service
+        from app.incidents import flows
         from app.incidents.models import Incident
         from app.incidents.schemas import IncidentUpdate, incident_read
         from app.retros.schemas import retro_read
@@ -379,8 +379,8 @@ class Factory:
             session = get_session()
             incident = session.get(Incident, created["id"])
             assert incident is not None
-            service.update_incident(session, incident=incident, data=change, actor=self._caller(session, headers),
-                                    settings=settings(self.app))
+            flows.update_incident(session, incident=incident, data=change, actor=self._caller(session, headers),
+                                  settings=settings(self.app))
             retro = retro_for_incident(session, incident=incident)
             resolved = incident_read(incident, retro.id).model_dump(mode="json")
             commit(session)

@@ -57,6 +57,7 @@ def test_outcome_session_commits_at_its_end_and_keeps_nothing_of_an_error(app):
     assert _emails(app) == {"sent@example.com"}
 
 
+@pytest.mark.committing  # adds routes: it needs an app of its own, never the session's shared one
 def test_a_page_commits_when_it_answers_and_keeps_nothing_when_it_fails(app):
     ran: list[str] = []
     bp = Blueprint("edge_test_pages", __name__)
