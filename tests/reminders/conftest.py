@@ -22,7 +22,8 @@ def settings_overrides(smtp_server: FakeSmtp) -> dict[str, Any]:  # noqa: F811
         "mail_from": "hindsight@example.com",
         "jira": {"url": "https://jira.example.com"},
         "retro": {"facilitator_pool": ["facilitator@example.com"], "ground_rules": GROUND_RULES},
-        "reminders": {"retry_minutes": 0},
+        # hour 0: the digest job runs whatever the hour the suite runs at (its own test checks the hour)
+        "reminders": {"retry_minutes": 0, "hour": 0},
     }
 
 
