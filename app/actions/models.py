@@ -8,6 +8,7 @@ Jira outbox (one row per item with changes not yet pushed) and the bookkeeping o
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any, Optional
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
@@ -17,9 +18,36 @@ from app.db import Base, utcnow
 from app.people.models import Person
 from app.retros.models import Retrospective
 
-ACTION_STATUSES = ("open", "in_progress", "done", "wont_do")
-PRIORITIES = ("low", "medium", "high", "critical")
-SYNC_STATUSES = ("pending", "synced", "failed", "off")
+
+
+class ActionStatus(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    WONT_DO = "wont_do"
+
+    @classmethod
+    def still_open(cls) -> tuple[ActionStatus, ...]:
+        """The statuses of an item someone still has to act on."""
+        return (cls.OPEN, cls.IN_PROGRESS)
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class SyncStatus(StrEnum):
+    """Where an item stands with Jira: "off" when Jira is not configured."""
+
+    PENDING = "pending"
+    SYNCED = "synced"
+    FAILED = "failed"
+    OFF = "off"
+
+
 VIA = ("web", "api", "jira", "system")
 
 
@@ -33,11 +61,11 @@ class ActionItem(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     owner_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     due_date: Mapped[date]
-    status: Mapped[str] = mapped_column(String(16), default="open")
-    priority: Mapped[str] = mapped_column(String(16), default="medium")
+    status: Mapped[str] = mapped_column(String(16), default=ActionStatus.OPEN)
+    priority: Mapped[str] = mapped_column(String(16), default=Priority.MEDIUM)
     oversized: Mapped[bool] = mapped_column(default=False)
     jira_key: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
-    sync_status: Mapped[str] = mapped_column(String(16), default="off")
+    sync_status: Mapped[str] = mapped_column(String(16), default=SyncStatus.OFF)
     last_sync_error: Mapped[Optional[str]] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

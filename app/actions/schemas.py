@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Optional
 
 from pydantic import Field, StringConstraints
 
-from app.core.schemas import Day, Email, Id, Line, RequestModel, ResponseModel, UpdateModel
+from app.actions.models import ActionStatus, Priority, SyncStatus
+from app.core.schemas import Day, Email, Id, Line, RequestModel, ResponseModel, UpdateModel, choice
 
-Status = Literal["open", "in_progress", "done", "wont_do"]
-Priority = Literal["low", "medium", "high", "critical"]
-SyncStatus = Literal["pending", "synced", "failed", "off"]
+Status = choice(ActionStatus)
+PriorityField = choice(Priority)
+SyncStatusField = choice(SyncStatus)
 Title = Annotated[Line, StringConstraints(max_length=300)]
 Description = Annotated[str, StringConstraints(max_length=20_000)]
 
@@ -21,7 +22,7 @@ class ActionItemCreate(RequestModel):
     owner: Email
     due_date: Day
     description: Description = ""
-    priority: Priority = "medium"
+    priority: PriorityField = Priority.MEDIUM
 
 
 class ActionItemUpdate(UpdateModel):
@@ -30,7 +31,7 @@ class ActionItemUpdate(UpdateModel):
     due_date: Optional[Day] = None
     status: Optional[Status] = None
     description: Optional[Description] = None
-    priority: Optional[Priority] = None
+    priority: Optional[PriorityField] = None
 
 
 class ActionItemSplit(RequestModel):
@@ -56,11 +57,11 @@ class ActionItemRead(ResponseModel):
     description: str
     owner: str
     due_date: date
-    status: str
-    priority: str
+    status: Status
+    priority: PriorityField
     oversized: bool
     jira_key: Optional[str]
-    sync_status: str
+    sync_status: SyncStatusField
     last_sync_error: Optional[str]
     parent_id: Optional[int]
     created_at: datetime

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.actions.models import ActionItem, ActionItemChange, JiraOutbox
+from app.actions.models import ActionItem, ActionItemChange, ActionStatus, JiraOutbox, SyncStatus
 from app.actions.schemas import ActionItemCreate, ActionItemSplit, ActionItemUpdate
 from app.auth.models import User
 from app.core.errors import NotFound, RuleViolation, ValidationFailed
@@ -25,7 +25,6 @@ from config import Settings
 
 # Fields whose changes Jira must receive.
 SYNCED_FIELDS = ("title", "description", "owner", "due_date", "status", "priority")
-OPEN_STATUSES = ("open", "in_progress")
 # session.info key: the items queued for Jira in the session's transaction.
 QUEUED_KEY = "jira_queued"
 
@@ -100,7 +99,7 @@ def enqueue_push(session: Session, *, item: ActionItem, settings: Settings) -> N
         session.add(JiraOutbox(action_item_id=item.id, version=1, attempts=0, next_attempt_at=utcnow(), uncertain=False))
     else:
         row.version += 1
-    if item.sync_status != "failed":
+    if item.sync_status != SyncStatus.FAILED:
         # A failed item keeps showing its error until a push succeeds.
         item.sync_status = "pending"
     session.flush()
@@ -225,7 +224,7 @@ def list_items(
     if retrospective_id is not None:
         query = query.where(ActionItem.retrospective_id == retrospective_id)
     if overdue is not None:
-        late = and_(ActionItem.due_date < org_today(settings), ActionItem.status.in_(OPEN_STATUSES))
+        late = and_(ActionItem.due_date < org_today(settings), ActionItem.status.in_(ActionStatus.still_open()))
         query = query.where(late if overdue else ~late)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     size = min(limit or settings.action_items.page_size, settings.action_items.max_page_size)
@@ -313,6 +312,6 @@ def split_item(
     record_change(
         session, item=item, field="split", old=None, new=", ".join(f"#{c.id}" for c in created), via=via, actor=actor,
     )
-    if data.close_original and item.status != "wont_do":
-        update_item(session, item=item, data=ActionItemUpdate(status="wont_do"), actor=actor, via=via, settings=settings)
+    if data.close_original and item.status != ActionStatus.WONT_DO:
+        update_item(session, item=item, data=ActionItemUpdate(status=ActionStatus.WONT_DO), actor=actor, via=via, settings=settings)
     return created, warnings

@@ -7,11 +7,14 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import AnyHttpUrl, Field, StringConstraints
 
-from app.core.schemas import Email, Line, Reason, RequestModel, ResponseModel, Text, Timestamp, UpdateModel
+from app.core.schemas import (
+    Email, Line, Reason, RequestModel, ResponseModel, Text, Timestamp, UpdateModel, choice,
+)
+from app.incidents.models import IncidentStatus, Severity, Visibility
 
-Severity = Literal["SEV0", "SEV1", "SEV2"]
-Status = Literal["investigating", "identified", "contained", "resolved"]
-Visibility = Literal["public", "private"]
+SeverityField = choice(Severity)
+Status = choice(IncidentStatus)
+VisibilityField = choice(Visibility)
 Role = Literal[
     "commander", "scribe", "communications_lead", "executive_sponsor", "legal_counsel",
     "data_analyst", "customer_support_lead", "subject_matter_expert",
@@ -26,9 +29,9 @@ class LinkIn(RequestModel):
 
 class IncidentCreate(RequestModel):
     title: Title
-    severity: Severity
+    severity: SeverityField
     description: Annotated[str, StringConstraints(max_length=100_000)] = ""
-    visibility: Visibility = "public"
+    visibility: VisibilityField = Visibility.PUBLIC
     commander: Email
     started_at: Optional[Timestamp] = None
     detected_at: Optional[Timestamp] = None
@@ -40,10 +43,10 @@ class IncidentUpdate(UpdateModel):
     NULLABLE = frozenset({"detected_at"})
 
     title: Optional[Title] = None
-    severity: Optional[Severity] = None
+    severity: Optional[SeverityField] = None
     description: Optional[Annotated[str, StringConstraints(max_length=100_000)]] = None
     status: Optional[Status] = None
-    visibility: Optional[Visibility] = None
+    visibility: Optional[VisibilityField] = None
     detected_at: Optional[Timestamp] = None
     resolved_at: Optional[Timestamp] = None
     links: Optional[list[LinkIn]] = Field(default=None, max_length=100)
@@ -51,7 +54,7 @@ class IncidentUpdate(UpdateModel):
 
 class IncidentQuery(RequestModel):
     status: Optional[Status] = None
-    severity: Optional[Severity] = None
+    severity: Optional[SeverityField] = None
 
 
 class RoleCreate(RequestModel):
@@ -79,9 +82,9 @@ class LinkRead(ResponseModel):
 class IncidentRead(ResponseModel):
     id: int
     title: str
-    severity: str
-    status: str
-    visibility: str
+    severity: SeverityField
+    status: Status
+    visibility: VisibilityField
     description: str
     commander: Optional[str]
     external_id: Optional[str]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Optional
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
@@ -12,8 +13,21 @@ from app.db import Base, utcnow
 from app.incidents.models import Incident
 from app.people.models import Person
 
-# "withdrawn": its incident was reopened before the retro was scheduled; resolving it again rebooks it.
-RETRO_STATUSES = ("pending", "scheduled", "completed", "published", "withdrawn")
+
+
+class RetroStatus(StrEnum):
+    PENDING = "pending"
+    SCHEDULED = "scheduled"
+    COMPLETED = "completed"
+    PUBLISHED = "published"
+    # Its incident was reopened before the retro was scheduled; resolving it again rebooks it.
+    WITHDRAWN = "withdrawn"
+
+    @classmethod
+    def done(cls) -> tuple[RetroStatus, ...]:
+        """The statuses of a retro that has been held: it no longer changes."""
+        return (cls.COMPLETED, cls.PUBLISHED)
+
 
 
 class Retrospective(Base):
@@ -21,7 +35,7 @@ class Retrospective(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=RetroStatus.PENDING)
     deadline_at: Mapped[datetime]
     target_at: Mapped[datetime]
     suggested_slot: Mapped[Optional[datetime]]

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, Optional
+from typing import Optional
 
 from pydantic import Field
 
-from app.core.schemas import Email, Reason, ResponseModel, Timestamp, UpdateModel
+from app.core.schemas import Email, Reason, ResponseModel, Timestamp, UpdateModel, choice
+from app.retros.models import RetroStatus
 
-RetroStatus = Literal["pending", "scheduled", "completed", "published"]
+Status = choice(RetroStatus)
+# A retro is withdrawn only by reopening its incident, never by this field.
+SettableStatus = choice(
+    RetroStatus, RetroStatus.PENDING, RetroStatus.SCHEDULED, RetroStatus.COMPLETED, RetroStatus.PUBLISHED
+)
 
 
 class RetroUpdate(UpdateModel):
@@ -18,7 +23,7 @@ class RetroUpdate(UpdateModel):
     scheduled_for: Optional[Timestamp] = None
     facilitator: Optional[Email] = None
     participants: Optional[list[Email]] = Field(default=None, max_length=500)
-    status: Optional[RetroStatus] = None
+    status: Optional[SettableStatus] = None
     override_reason: Optional[Reason] = None
 
 
@@ -33,7 +38,7 @@ class OverrideRead(ResponseModel):
 class RetroRead(ResponseModel):
     id: int
     incident_id: int
-    status: str
+    status: Status
     deadline_at: datetime
     target_at: datetime
     suggested_slot: Optional[datetime]

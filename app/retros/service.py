@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.core.errors import NotFound, RuleViolation, ValidationFailed
 from app.incidents.access import visible_incidents
-from app.incidents.models import Incident
+from app.incidents.models import Incident, IncidentStatus, Severity
 from app.people.models import Person
 from app.people.service import get_or_create_person, require_people, require_person
 from app.retros.calendar import WorkCalendar
-from app.retros.models import RetroOverride, RetroParticipant, Retrospective
+from app.retros.models import RetroOverride, RetroParticipant, RetroStatus, Retrospective
 from app.retros.schemas import RetroUpdate
 from config import Settings
 
@@ -26,7 +26,7 @@ def book_retrospective(session: Session, *, incident: Incident, settings: Settin
     """
     existing = session.scalar(select(Retrospective).where(Retrospective.incident_id == incident.id))
     if existing is not None:
-        if existing.status == "withdrawn":
+        if existing.status == RetroStatus.WITHDRAWN:
             existing.status = "pending"
             rebook_if_pending(session, incident=incident, settings=settings)
         return existing
@@ -71,7 +71,7 @@ def withdraw_if_unscheduled(session: Session, *, incident: Incident) -> None:
     """
     retro = session.scalar(select(Retrospective).where(Retrospective.incident_id == incident.id))
     if retro is not None and retro.status == "pending":
-        retro.status = "withdrawn"
+        retro.status = RetroStatus.WITHDRAWN
         session.flush()
 
 
@@ -139,7 +139,7 @@ def admit_responder(
     A role held during the incident and an executive sponsor (a SEV0 retro asks for one) need none.
     """
     retro = session.scalar(select(Retrospective).where(Retrospective.incident_id == incident.id))
-    if retro is None or retro.status in ("completed", "published"):
+    if retro is None or retro.status in RetroStatus.done():
         return
     if retro.facilitator_id == person.id:
         raise RuleViolation(
@@ -165,7 +165,7 @@ def admit_responder(
 def add_responder_to_retro(session: Session, *, incident: Incident, person: Person) -> None:
     """A role given after resolution makes its holder a participant of an open retro."""
     retro = session.scalar(select(Retrospective).where(Retrospective.incident_id == incident.id))
-    if retro is None or retro.status in ("completed", "published"):
+    if retro is None or retro.status in RetroStatus.done():
         return
     if all(p.person_id != person.id for p in retro.participants):
         retro.participants.append(RetroParticipant(person=person))
@@ -175,13 +175,13 @@ def add_responder_to_retro(session: Session, *, incident: Incident, person: Pers
 def warnings(retro: Retrospective) -> list[str]:
     found = []
     incident = retro.incident
-    if incident.severity == "SEV0" and incident.current_holder("executive_sponsor") is None and not any(
+    if incident.severity == Severity.SEV0 and incident.current_holder("executive_sponsor") is None and not any(
         r.role == "executive_sponsor" for r in incident.roles
     ):
         found.append("A SEV0 retro needs an Executive Sponsor on the team: give someone the executive_sponsor role.")
     if retro.facilitator is None:
         found.append("No facilitator yet: pick someone who held no role in the incident.")
-    if incident.status != "resolved" and retro.status == "scheduled":
+    if incident.status != IncidentStatus.RESOLVED and retro.status == RetroStatus.SCHEDULED:
         found.append("The incident was reopened after this retro was booked: check that the meeting still fits.")
     return found
 
@@ -192,7 +192,7 @@ def update_retrospective(session: Session, *, retro: Retrospective, data: RetroU
     A rule that allows it is set aside only with `override_reason`, which is kept.
     Raises RuleViolation with the rule's code otherwise.
     """
-    if retro.status == "withdrawn":
+    if retro.status == RetroStatus.WITHDRAWN:
         raise RuleViolation(
             "This retro was withdrawn because its incident was reopened; "
             "it is booked again when the incident is resolved.",
@@ -247,13 +247,13 @@ def update_retrospective(session: Session, *, retro: Retrospective, data: RetroU
             _record_override(retro, rule="retro_past_deadline", reason=reason, detail=when.isoformat(), actor=actor)
         retro.scheduled_for = when
         if when is not None and retro.status == "pending":
-            retro.status = "scheduled"
-        elif when is None and retro.status == "scheduled":
+            retro.status = RetroStatus.SCHEDULED
+        elif when is None and retro.status == RetroStatus.SCHEDULED:
             retro.status = "pending"
 
     if changes.get("status") is not None:
         retro.status = changes["status"]
-        if retro.status == "scheduled" and retro.scheduled_for is None:
+        if retro.status == RetroStatus.SCHEDULED and retro.scheduled_for is None:
             raise ValidationFailed(
                 "A retro is scheduled by giving scheduled_for.",
                 fields={"status": "set scheduled_for to schedule the retro"},
