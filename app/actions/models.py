@@ -11,7 +11,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Optional
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, String, Text, and_
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
@@ -82,6 +83,16 @@ class ActionItem(Base):
 
     retrospective: Mapped[Retrospective] = relationship()
     owner: Mapped[Person] = relationship(lazy="joined")
+
+    @hybrid_method
+    def is_overdue(self, today: date) -> bool:
+        """Still open and due before `today` (the organisation's day: `app.core.dates.org_today`)."""
+        return self.status in ActionStatus.still_open() and self.due_date < today
+
+    @is_overdue.inplace.expression
+    @classmethod
+    def _is_overdue_sql(cls, today: Any) -> ColumnElement[bool]:
+        return and_(cls.status.in_(ActionStatus.still_open()), cls.due_date < today)
 
 
 class ActionItemChange(Base):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, g, render_template, request
 
 from app.actions import service
-from app.actions.models import ActionStatus
 from app.auth.pages import login_required
 from app.core.dates import org_today
 from app.core.pages import page
@@ -32,7 +31,7 @@ def items():
     )
     return render_template(
         "pages/action_items.html", items=found, total=total, next_cursor=next_cursor, overdue=overdue,
-        retro_id=retro_id, today=org_today(config), open_statuses=ActionStatus.still_open(),
+        retro_id=retro_id, today=org_today(config),
     )
 
 

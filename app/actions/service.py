@@ -224,7 +224,7 @@ def list_items(
     if retrospective_id is not None:
         query = query.where(ActionItem.retrospective_id == retrospective_id)
     if overdue is not None:
-        late = and_(ActionItem.due_date < org_today(settings), ActionItem.status.in_(ActionStatus.still_open()))
+        late = ActionItem.is_overdue(org_today(settings))
         query = query.where(late if overdue else ~late)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     size = min(limit or settings.action_items.page_size, settings.action_items.max_page_size)

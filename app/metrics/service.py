@@ -86,7 +86,7 @@ def compute_metrics(
     item_rows = session.execute(items(ActionItem.status, func.count(ActionItem.id)).group_by(ActionItem.status)).all()
     items_by_status = {status.value: 0 for status in ActionStatus} | {status: count for status, count in item_rows}
     base_items = items(func.count(ActionItem.id))
-    overdue = session.scalar(base_items.where(ActionItem.status.in_(ActionStatus.still_open()), ActionItem.due_date < today)) or 0
+    overdue = session.scalar(base_items.where(ActionItem.is_overdue(today))) or 0
     oversized = session.scalar(base_items.where(ActionItem.oversized.is_(True))) or 0
     total_items = sum(items_by_status.values())
     return Metrics(

@@ -64,7 +64,7 @@ def _claim_digest_rows(session: Session, *, as_of: date, settings: Settings, tok
     horizon = as_of + timedelta(days=settings.reminders.due_soon_days)
     day = literal(as_of, Date())
     reason = case(
-        (ActionItem.due_date < day, literal("overdue")),
+        (ActionItem.is_overdue(day), literal("overdue")),
         (ActionItem.due_date == day, literal("due_today")),
         else_=literal("due_soon"),
     )
