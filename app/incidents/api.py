@@ -1,7 +1,6 @@
 """JSON routes for incidents, roles and timelines."""
 
 from flask import Blueprint, Response, json
-from sqlalchemy import select
 
 from app.core.api import endpoint
 from app.db import get_session
@@ -12,15 +11,10 @@ from app.incidents.schemas import (
     EventList, EventRead, EventsAdded, EventsCreate, IncidentCreate, IncidentList,
     IncidentQuery, IncidentRead, IncidentUpdate, RoleCreate, RoleRead, incident_read,
 )
-from app.retros.models import Retrospective
 from app.retros.schemas import RetroRead, retro_read
 from app.retros.service import retro_for_incident, warnings
 
 bp = Blueprint("incidents_api", __name__, url_prefix="/api/v1")
-
-
-def _retro_id(incident_id: int) -> int | None:
-    return get_session().scalar(select(Retrospective.id).where(Retrospective.incident_id == incident_id))
 
 
 @bp.post("/incidents")
@@ -36,20 +30,14 @@ def create_incident(user, body: IncidentCreate):
 def list_incidents(user, query: IncidentQuery):
     session = get_session()
     incidents = service.list_incidents(session, viewer=user, status=query.status, severity=query.severity)
-    rows = session.execute(
-        select(Retrospective.incident_id, Retrospective.id).where(
-            Retrospective.incident_id.in_([i.id for i in incidents])
-        )
-    )
-    retro_ids = {incident_id: retro_id for incident_id, retro_id in rows}
-    return IncidentList(items=[incident_read(i, retro_ids.get(i.id)) for i in incidents])
+    return IncidentList(items=[incident_read(i) for i in incidents])
 
 
 @bp.get("/incidents/<int:incident_id>")
 @endpoint("Get an incident with its roles", response=IncidentRead, tags=("incidents",))
 def get_incident(user, incident_id: int):
     incident = get_visible_incident(get_session(), user, incident_id)
-    return incident_read(incident, _retro_id(incident.id))
+    return incident_read(incident)
 
 
 @bp.patch("/incidents/<int:incident_id>")
@@ -59,7 +47,7 @@ def update_incident(user, incident_id: int, body: IncidentUpdate):
     session = get_session()
     incident = get_visible_incident(session, user, incident_id)
     flows.update_incident(session, incident=incident, data=body, actor=user, settings=settings())
-    return incident_read(incident, _retro_id(incident.id))
+    return incident_read(incident)
 
 
 @bp.post("/incidents/<int:incident_id>/roles")

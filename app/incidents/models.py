@@ -77,6 +77,10 @@ class Incident(Base):
     links: Mapped[list[IncidentLink]] = relationship(
         order_by="IncidentLink.id", cascade="all, delete-orphan"
     )
+    # Booked when the incident is resolved; named, not imported: app.retros.models imports this module.
+    retrospective: Mapped[Optional["Retrospective"]] = relationship(  # noqa: F821
+        "Retrospective", back_populates="incident"
+    )
 
     @property
     def is_private(self) -> bool:

@@ -131,7 +131,7 @@ class EventsAdded(ResponseModel):
     duplicates: int
 
 
-def incident_read(incident, retrospective_id: Optional[int] = None) -> IncidentRead:  # type: ignore[no-untyped-def]
+def incident_read(incident) -> IncidentRead:  # type: ignore[no-untyped-def]
     """The API view of an incident model."""
     commander = incident.commander
     return IncidentRead(
@@ -147,5 +147,5 @@ def incident_read(incident, retrospective_id: Optional[int] = None) -> IncidentR
             for r in incident.roles
         ],
         links=[LinkRead(title=link.title, url=link.url) for link in incident.links],
-        retrospective_id=retrospective_id,
+        retrospective_id=incident.retrospective.id if incident.retrospective else None,
     )

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import User
 from app.core.errors import Conflict, ValidationFailed
@@ -88,7 +88,7 @@ def list_incidents(
         query = query.where(Incident.status == status)
     if severity:
         query = query.where(Incident.severity == severity)
-    return list(session.scalars(query).unique())
+    return list(session.scalars(query.options(selectinload(Incident.retrospective))).unique())
 
 
 def update_incident(session: Session, *, incident: Incident, data: IncidentUpdate) -> Incident:

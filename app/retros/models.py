@@ -46,7 +46,7 @@ class Retrospective(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    incident: Mapped[Incident] = relationship(lazy="joined")
+    incident: Mapped[Incident] = relationship(lazy="joined", back_populates="retrospective")
     facilitator: Mapped[Optional[Person]] = relationship(foreign_keys=[facilitator_id])
     suggested_facilitator: Mapped[Optional[Person]] = relationship(foreign_keys=[suggested_facilitator_id])
     participants: Mapped[list[RetroParticipant]] = relationship(

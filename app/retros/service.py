@@ -24,10 +24,10 @@ def book_retrospective(session: Session, *, incident: Incident, settings: Settin
 
     A retro withdrawn when the incident was reopened is booked again, from the new resolution.
     """
-    existing = session.scalar(select(Retrospective).where(Retrospective.incident_id == incident.id))
+    existing = incident.retrospective
     if existing is not None:
         if existing.status == RetroStatus.WITHDRAWN:
-            existing.status = "pending"
+            existing.status = RetroStatus.PENDING
             rebook_if_pending(session, incident=incident, settings=settings)
         return existing
     assert incident.resolved_at is not None
@@ -35,18 +35,18 @@ def book_retrospective(session: Session, *, incident: Incident, settings: Settin
     resolved_at = incident.resolved_at
     deadline_at = calendar.add_working_days(resolved_at, settings.retro.deadline_days)
     target_at = calendar.add_working_days(resolved_at, settings.retro.target_days)
+    facilitator = suggest_facilitator(session, incident=incident, settings=settings)
     retro = Retrospective(
         incident=incident,
         deadline_at=deadline_at,
         target_at=target_at,
         suggested_slot=suggest_slot(calendar, settings, resolved_at=resolved_at, target_at=target_at),
         template=settings.documents.template_by_severity.get(incident.severity, "standard"),
-        status="pending",
+        status=RetroStatus.PENDING,
+        participants=[RetroParticipant(person=person) for person in incident.responders()],
+        suggested_facilitator=facilitator,
+        facilitator=facilitator,
     )
-    retro.participants = [RetroParticipant(person=person) for person in incident.responders()]
-    facilitator = suggest_facilitator(session, incident=incident, settings=settings)
-    retro.suggested_facilitator = facilitator
-    retro.facilitator = facilitator
     session.add(retro)
     session.flush()
     return retro
@@ -54,8 +54,8 @@ def book_retrospective(session: Session, *, incident: Incident, settings: Settin
 
 def rebook_if_pending(session: Session, *, incident: Incident, settings: Settings) -> None:
     """A corrected resolution time moves the deadline, target and suggested slot of a retro not yet scheduled."""
-    retro = session.scalar(select(Retrospective).where(Retrospective.incident_id == incident.id))
-    if retro is None or retro.status != "pending" or incident.resolved_at is None:
+    retro = incident.retrospective
+    if retro is None or retro.status != RetroStatus.PENDING or incident.resolved_at is None:
         return
     calendar = WorkCalendar.from_settings(settings)
     retro.deadline_at = calendar.add_working_days(incident.resolved_at, settings.retro.deadline_days)
@@ -69,8 +69,8 @@ def withdraw_if_unscheduled(session: Session, *, incident: Incident) -> None:
 
     A scheduled retro is kept, with a warning: the meeting stands unless its facilitator moves it.
     """
-    retro = session.scalar(select(Retrospective).where(Retrospective.incident_id == incident.id))
-    if retro is not None and retro.status == "pending":
+    retro = incident.retrospective
+    if retro is not None and retro.status == RetroStatus.PENDING:
         retro.status = RetroStatus.WITHDRAWN
         session.flush()
 
@@ -118,7 +118,7 @@ def get_retrospective(session: Session, *, viewer: User, retro_id: int) -> Retro
 
 
 def retro_for_incident(session: Session, *, incident: Incident) -> Retrospective:
-    retro = session.scalar(select(Retrospective).where(Retrospective.incident_id == incident.id))
+    retro = incident.retrospective
     if retro is None:
         raise NotFound(
             f"Incident {incident.id} has no retrospective yet: it is booked when the incident is resolved.",
@@ -138,7 +138,7 @@ def admit_responder(
     deciding it: that needs an `override_reason`, kept on the retro (`spectator_not_allowed`).
     A role held during the incident and an executive sponsor (a SEV0 retro asks for one) need none.
     """
-    retro = session.scalar(select(Retrospective).where(Retrospective.incident_id == incident.id))
+    retro = incident.retrospective
     if retro is None or retro.status in RetroStatus.done():
         return
     if retro.facilitator_id == person.id:
@@ -164,7 +164,7 @@ def admit_responder(
 
 def add_responder_to_retro(session: Session, *, incident: Incident, person: Person) -> None:
     """A role given after resolution makes its holder a participant of an open retro."""
-    retro = session.scalar(select(Retrospective).where(Retrospective.incident_id == incident.id))
+    retro = incident.retrospective
     if retro is None or retro.status in RetroStatus.done():
         return
     if all(p.person_id != person.id for p in retro.participants):
@@ -246,10 +246,10 @@ def update_retrospective(session: Session, *, retro: Retrospective, data: RetroU
                 )
             _record_override(retro, rule="retro_past_deadline", reason=reason, detail=when.isoformat(), actor=actor)
         retro.scheduled_for = when
-        if when is not None and retro.status == "pending":
+        if when is not None and retro.status == RetroStatus.PENDING:
             retro.status = RetroStatus.SCHEDULED
         elif when is None and retro.status == RetroStatus.SCHEDULED:
-            retro.status = "pending"
+            retro.status = RetroStatus.PENDING
 
     if changes.get("status") is not None:
         retro.status = changes["status"]
