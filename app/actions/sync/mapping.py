@@ -15,6 +15,7 @@ from app.actions.models import ActionItem, JiraSyncState
 from app.db import utcnow
 from config import Settings
 from integrations.jira import JiraConfig
+from integrations.off import say_off_once
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,6 @@ STATUS_CATEGORY = {"open": "new", "in_progress": "indeterminate", "done": "done"
 CATEGORY_STATUS = {"new": "open", "indeterminate": "in_progress", "done": "done"}
 CURSOR = "reconcile_cursor"
 LAST_PULL_ERROR = "last_pull_error"
-_off_logged: set[int] = set()
 SessionFactory = Callable[[], Session]
 
 
@@ -52,11 +52,9 @@ def jira_config(settings: Settings) -> JiraConfig:
     )
 
 
-def log_off_once(settings: Settings) -> None:
+def log_off_once() -> None:
     """'Jira not configured' means off: said once per process, not an error on every run."""
-    if id(settings) not in _off_logged:
-        _off_logged.add(id(settings))
-        log.info("Jira sync is off: set HINDSIGHT_JIRA_URL and HINDSIGHT_JIRA_PROJECT to turn it on.")
+    say_off_once(log, "jira", "Jira sync is off: set HINDSIGHT_JIRA_URL and HINDSIGHT_JIRA_PROJECT to turn it on.")
 
 
 MAX_ID = 2**31 - 1

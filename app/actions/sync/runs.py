@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 def run_sync(factory: SessionFactory, *, settings: Settings, force: bool = False, pull: bool = True) -> SyncCounts:
     """One push of the outbox (every pending row if `force`), then one reconcile pull."""
     if not settings.jira.enabled:
-        log_off_once(settings)
+        log_off_once()
         return SyncCounts()
     _housekeeping(factory, settings=settings)
     with JiraClient(jira_config(settings)) as client:

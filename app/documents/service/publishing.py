@@ -23,10 +23,9 @@ from app.retros.models import Retrospective
 from app.retros.service import get_retrospective
 from config import Settings
 from integrations.confluence import ConfluenceClient, ConfluenceConfig, ConfluenceError
+from integrations.off import say_off_once
 
 log = logging.getLogger(__name__)
-
-_confluence_off_logged = False
 
 # A publish claimed longer ago than this was cut short (its process died): it may be claimed again.
 PUBLISH_CLAIM = timedelta(minutes=5)
@@ -38,12 +37,9 @@ class PublishFailed(OutsideFailure):
 
 def confluence_client(settings: Settings, *, sleep: Callable[[float], None] = time.sleep) -> ConfluenceClient | None:
     """A client for the configured Confluence, or None when publishing is off (logged once)."""
-    global _confluence_off_logged
     c = settings.confluence
     if not c.enabled:
-        if not _confluence_off_logged:
-            log.info("Confluence publishing is off: set confluence.url and confluence.space to turn it on")
-            _confluence_off_logged = True
+        say_off_once(log, "confluence", "Confluence publishing is off: set confluence.url and confluence.space to turn it on")
         return None
     return ConfluenceClient(
         ConfluenceConfig(
