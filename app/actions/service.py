@@ -16,11 +16,11 @@ from app.auth.models import User
 from app.core.errors import NotFound, RuleViolation, ValidationFailed
 from app.core.dates import org_today
 from app.db import utcnow
-from app.incidents.access import visible_incidents
+from app.incidents.access import person_may_see, visible_incidents
 from app.incidents.models import Incident
 from app.people.models import Person
 from app.people.service import find_person, require_person
-from app.retros.models import RetroParticipant, Retrospective
+from app.retros.models import Retrospective
 from config import Settings
 
 # Fields whose changes Jira must receive.
@@ -142,25 +142,9 @@ def due_date_warnings(due_date: date, *, settings: Settings, on_create: bool) ->
     return found, oversized
 
 
-def can_view_retro(session: Session, *, person: Person, retro: Retrospective) -> bool:
-    """Whether `person` may see the retro's incident: anyone if public; else its team or an admin."""
-    incident = retro.incident
-    if not incident.is_private:
-        return True
-    if any(responder.id == person.id for responder in incident.responders()):
-        return True
-    if retro.facilitator_id == person.id:
-        return True
-    if session.scalar(select(RetroParticipant.id).where(
-        RetroParticipant.retrospective_id == retro.id, RetroParticipant.person_id == person.id
-    )) is not None:
-        return True
-    return bool(session.scalar(select(User.is_admin).where(User.person_id == person.id)))
-
-
 def _require_owner(session: Session, *, email: str, retro: Retrospective, field: str = "owner") -> Person:
     person = require_person(session, email, field=field)
-    if not can_view_retro(session, person=person, retro=retro):
+    if not person_may_see(session, person_id=person.id, incident_id=retro.incident_id):
         raise RuleViolation(
             f"{person.email} cannot see this private incident, so cannot own its action items "
             "(reminders would reach someone outside the team): pick a responder, the facilitator, "

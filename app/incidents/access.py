@@ -37,6 +37,12 @@ def incident_visible_to(person_id: ColumnElement[int] | int) -> ColumnElement[bo
     )
 
 
+def person_may_see(session: Session, *, person_id: int, incident_id: int) -> bool:
+    """Whether the person may see the incident: `incident_visible_to`, asked of one person and one incident."""
+    query = select(Incident.id).where(Incident.id == incident_id, incident_visible_to(person_id))
+    return session.scalar(query) is not None
+
+
 def visible_incidents(viewer: User | None) -> ColumnElement[bool]:
     """A WHERE clause on Incident that keeps what `viewer` may see; use it in every query."""
     if viewer is not None and viewer.is_admin:
