@@ -117,6 +117,11 @@ class ActionItemChange(Base):
 
     actor: Mapped[Optional[Person]] = relationship(lazy="joined")
 
+    @property
+    def by_label(self) -> Optional[str]:
+        """Who made the change: a known person's email, else the label kept (a Jira user, "system")."""
+        return self.actor.email if self.actor else self.actor_label
+
 
 class JiraOutbox(Base):
     """An item with changes Jira has not received yet: written in the change's transaction.

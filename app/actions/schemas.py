@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 from pydantic import Field, StringConstraints
 
 from app.actions.models import ActionStatus, Priority, SyncStatus
-from app.core.schemas import Day, Email, Id, Line, RequestModel, ResponseModel, UpdateModel, choice
+from app.core.schemas import Day, Email, EmailOf, Id, Line, RequestModel, ResponseModel, UpdateModel, choice
 
 Status = choice(ActionStatus)
 PriorityField = choice(Priority)
@@ -50,12 +50,13 @@ class ActionItemQuery(RequestModel):
     cursor: Optional[Annotated[str, StringConstraints(max_length=200)]] = None
 
 
+# Built from an ActionItem (`model_validate(item)`); `warnings` come from the change, not the item (`of`).
 class ActionItemRead(ResponseModel):
     id: int
     retrospective_id: int
     title: str
     description: str
-    owner: str
+    owner: EmailOf
     due_date: date
     status: Status
     priority: PriorityField
@@ -67,6 +68,11 @@ class ActionItemRead(ResponseModel):
     created_at: datetime
     updated_at: datetime
     warnings: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, item: object, warnings: list[str] | None = None) -> ActionItemRead:
+        """The item as read, with the warnings its change raised."""
+        return cls.model_validate(item).model_copy(update={"warnings": warnings or []})
 
 
 class ActionItemList(ResponseModel):
@@ -85,7 +91,7 @@ class ChangeRead(ResponseModel):
     old: Optional[str]
     new: Optional[str]
     via: str
-    by: Optional[str]
+    by: Optional[str] = Field(validation_alias="by_label")
     at: datetime
     applied: bool
     note: Optional[str]
@@ -102,13 +108,3 @@ class SyncCounts(ResponseModel):
     pulled: int
     failed: int
 
-
-def item_read(item, warnings: list[str] | None = None) -> ActionItemRead:  # type: ignore[no-untyped-def]
-    """The API view of an action item."""
-    return ActionItemRead(
-        id=item.id, retrospective_id=item.retrospective_id, title=item.title, description=item.description,
-        owner=item.owner.email, due_date=item.due_date, status=item.status, priority=item.priority,
-        oversized=item.oversized, jira_key=item.jira_key, sync_status=item.sync_status,
-        last_sync_error=item.last_sync_error, parent_id=item.parent_id, created_at=item.created_at,
-        updated_at=item.updated_at, warnings=warnings or [],
-    )

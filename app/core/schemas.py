@@ -108,6 +108,14 @@ Timestamp = Annotated[
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
+def _email_of(value: Any) -> Any:
+    return getattr(value, "email", value)
+
+
+# A person in a response: read from a Person (or anything with an `email`), sent as the email address.
+EmailOf = Annotated[str, BeforeValidator(_email_of)]
+
+
 def choice(kind: type[StrEnum], *members: StrEnum) -> Any:
     """A field taking one of `kind`'s values (or only `members`), read as the enum member.
 

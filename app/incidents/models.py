@@ -83,6 +83,10 @@ class Incident(Base):
     )
 
     @property
+    def retrospective_id(self) -> Optional[int]:
+        return self.retrospective.id if self.retrospective else None
+
+    @property
     def is_private(self) -> bool:
         return self.visibility == Visibility.PRIVATE
 

@@ -7,7 +7,6 @@ from app.core.pages import page
 from app.db import get_session
 from app.incidents import service
 from app.incidents.access import get_visible_incident
-from app.retros.service import warnings
 
 bp = Blueprint("incident_pages", __name__)
 
@@ -33,5 +32,5 @@ def incident(incident_id: int):
     events = service.timeline_rows(session, incident_id=item.id)
     return render_template(
         "pages/incident.html", incident=item, retro=retro, events=events,
-        retro_warnings=warnings(retro) if retro else [],
+        retro_warnings=retro.warnings if retro else [],
     )

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import AnyHttpUrl, Field, StringConstraints
+from pydantic import AliasPath, AnyHttpUrl, Field, StringConstraints
 
 from app.core.schemas import (
-    Email, Line, Reason, RequestModel, ResponseModel, Text, Timestamp, UpdateModel, choice,
+    Email, EmailOf, Line, Reason, RequestModel, ResponseModel, Text, Timestamp, UpdateModel, choice,
 )
 from app.incidents.models import IncidentStatus, Severity, Visibility
 
@@ -66,12 +66,12 @@ class RoleCreate(RequestModel):
 
 
 class RoleRead(ResponseModel):
-    email: str
-    name: str
+    email: str = Field(validation_alias=AliasPath("person", "email"))
+    name: str = Field(validation_alias=AliasPath("person", "name"))
     role: str
     started_at: datetime
     ended_at: Optional[datetime]
-    handed_to: Optional[str]
+    handed_to: Optional[EmailOf]
 
 
 class LinkRead(ResponseModel):
@@ -86,7 +86,7 @@ class IncidentRead(ResponseModel):
     status: Status
     visibility: VisibilityField
     description: str
-    commander: Optional[str]
+    commander: Optional[EmailOf]
     external_id: Optional[str]
     started_at: datetime
     detected_at: Optional[datetime]
@@ -130,22 +130,3 @@ class EventsAdded(ResponseModel):
     created: int
     duplicates: int
 
-
-def incident_read(incident) -> IncidentRead:  # type: ignore[no-untyped-def]
-    """The API view of an incident model."""
-    commander = incident.commander
-    return IncidentRead(
-        id=incident.id, title=incident.title, severity=incident.severity, status=incident.status,
-        visibility=incident.visibility, description=incident.description,
-        commander=commander.email if commander else None, external_id=incident.external_id,
-        started_at=incident.started_at, detected_at=incident.detected_at, resolved_at=incident.resolved_at,
-        roles=[
-            RoleRead(
-                email=r.person.email, name=r.person.name, role=r.role, started_at=r.started_at,
-                ended_at=r.ended_at, handed_to=r.handed_to.email if r.handed_to else None,
-            )
-            for r in incident.roles
-        ],
-        links=[LinkRead(title=link.title, url=link.url) for link in incident.links],
-        retrospective_id=incident.retrospective.id if incident.retrospective else None,
-    )

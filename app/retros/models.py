@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
-from app.incidents.models import Incident
+from app.incidents.models import Incident, IncidentStatus, Severity
 from app.people.models import Person
 
 
@@ -56,6 +56,21 @@ class Retrospective(Base):
         order_by="RetroOverride.id", cascade="all, delete-orphan"
     )
 
+    @property
+    def warnings(self) -> list[str]:
+        """What the team should still see to, in words: a SEV0 without a sponsor, no facilitator, a reopened incident."""
+        found = []
+        incident = self.incident
+        if incident.severity == Severity.SEV0 and incident.current_holder("executive_sponsor") is None and not any(
+            r.role == "executive_sponsor" for r in incident.roles
+        ):
+            found.append("A SEV0 retro needs an Executive Sponsor on the team: give someone the executive_sponsor role.")
+        if self.facilitator is None:
+            found.append("No facilitator yet: pick someone who held no role in the incident.")
+        if incident.status != IncidentStatus.RESOLVED and self.status == RetroStatus.SCHEDULED:
+            found.append("The incident was reopened after this retro was booked: check that the meeting still fits.")
+        return found
+
 
 class RetroParticipant(Base):
     __tablename__ = "retro_participants"
@@ -66,6 +81,10 @@ class RetroParticipant(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
 
     person: Mapped[Person] = relationship(lazy="joined")
+
+    @property
+    def email(self) -> str:
+        return self.person.email
 
 
 class RetroOverride(Base):

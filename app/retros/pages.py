@@ -51,7 +51,7 @@ def facilitate(retro_id: int):
         ground_rules_section=sections.get("ground_rules"), timeline_section=sections.get("timeline"),
         items_section=sections.get("action_items"),
         sections=[s for s in view.sections if s.key not in LIVE_SECTIONS and s.key != "ground_rules"],
-        items=items, owners=_possible_owners(retro), retro_warnings=service.warnings(retro),
+        items=items, owners=_possible_owners(retro), retro_warnings=retro.warnings,
         statuses=documents.STATUS_LABELS, priorities=list(Priority),
         max_weeks=config.action_items.max_weeks, timezone=config.timezone, today=org_today(config),
     )

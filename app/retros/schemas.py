@@ -7,7 +7,7 @@ from typing import Optional
 
 from pydantic import Field
 
-from app.core.schemas import Email, Reason, ResponseModel, Timestamp, UpdateModel, choice
+from app.core.schemas import Email, EmailOf, Reason, ResponseModel, Timestamp, UpdateModel, choice
 from app.retros.models import RetroStatus
 
 Status = choice(RetroStatus)
@@ -31,7 +31,7 @@ class OverrideRead(ResponseModel):
     rule: str
     reason: str
     detail: str
-    by: Optional[str]
+    by: Optional[EmailOf]
     at: datetime
 
 
@@ -43,27 +43,10 @@ class RetroRead(ResponseModel):
     target_at: datetime
     suggested_slot: Optional[datetime]
     scheduled_for: Optional[datetime]
-    facilitator: Optional[str]
-    suggested_facilitator: Optional[str]
-    participants: list[str]
+    facilitator: Optional[EmailOf]
+    suggested_facilitator: Optional[EmailOf]
+    participants: list[EmailOf]
     template: str
     overrides: list[OverrideRead]
     warnings: list[str]
 
-
-def retro_read(retro, warnings: list[str]) -> RetroRead:  # type: ignore[no-untyped-def]
-    """The API view of a retrospective model."""
-    return RetroRead(
-        id=retro.id, incident_id=retro.incident_id, status=retro.status,
-        deadline_at=retro.deadline_at, target_at=retro.target_at, suggested_slot=retro.suggested_slot,
-        scheduled_for=retro.scheduled_for,
-        facilitator=retro.facilitator.email if retro.facilitator else None,
-        suggested_facilitator=retro.suggested_facilitator.email if retro.suggested_facilitator else None,
-        participants=[p.person.email for p in retro.participants],
-        template=retro.template,
-        overrides=[
-            OverrideRead(rule=o.rule, reason=o.reason, detail=o.detail, by=o.by.email if o.by else None, at=o.at)
-            for o in retro.overrides
-        ],
-        warnings=warnings,
-    )

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.core.errors import NotFound, RuleViolation, ValidationFailed
 from app.incidents.access import visible_incidents
-from app.incidents.models import Incident, IncidentStatus, Severity
+from app.incidents.models import Incident
 from app.people.models import Person
 from app.people.service import get_or_create_person, require_people, require_person
 from app.retros.calendar import WorkCalendar
@@ -170,20 +170,6 @@ def add_responder_to_retro(session: Session, *, incident: Incident, person: Pers
     if all(p.person_id != person.id for p in retro.participants):
         retro.participants.append(RetroParticipant(person=person))
         session.flush()
-
-
-def warnings(retro: Retrospective) -> list[str]:
-    found = []
-    incident = retro.incident
-    if incident.severity == Severity.SEV0 and incident.current_holder("executive_sponsor") is None and not any(
-        r.role == "executive_sponsor" for r in incident.roles
-    ):
-        found.append("A SEV0 retro needs an Executive Sponsor on the team: give someone the executive_sponsor role.")
-    if retro.facilitator is None:
-        found.append("No facilitator yet: pick someone who held no role in the incident.")
-    if incident.status != IncidentStatus.RESOLVED and retro.status == RetroStatus.SCHEDULED:
-        found.append("The incident was reopened after this retro was booked: check that the meeting still fits.")
-    return found
 
 
 def update_retrospective(session: Session, *, retro: Retrospective, data: RetroUpdate, actor: User) -> Retrospective:

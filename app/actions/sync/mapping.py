@@ -27,9 +27,10 @@ SessionFactory = Callable[[], Session]
 
 
 @dataclass
-class SyncCounts:
-    """What one run did."""
+class SyncRun:
+    """What one run did (`enabled` False: Jira sync is off, nothing was tried)."""
 
+    enabled: bool = True
     created: int = 0
     updated: int = 0
     pulled: int = 0
@@ -40,7 +41,7 @@ class SyncCounts:
     last_failure: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k not in ("stopped", "last_failure")}
+        return {k: v for k, v in asdict(self).items() if k not in ("enabled", "stopped", "last_failure")}
 
 
 def jira_config(settings: Settings) -> JiraConfig:

@@ -11,7 +11,7 @@ from datetime import timedelta
 from app.actions.models import ActionItem, JiraOutbox, SyncStatus
 from app.actions.service import record_change
 from app.actions.sync.claiming import Claim, claim
-from app.actions.sync.mapping import Desired, SessionFactory, SyncCounts, desired_state, item_label, lock_item
+from app.actions.sync.mapping import Desired, SessionFactory, SyncRun, desired_state, item_label, lock_item
 from app.actions.sync.pulling import apply_issue, jira_ident, remember_jira
 from app.db import utcnow
 from app.people.models import Person
@@ -37,9 +37,9 @@ class PushResult:
 def push_due(
     factory: SessionFactory, *, settings: Settings, client: JiraClient, force: bool = False,
     item_ids: Iterable[int] | None = None,
-) -> SyncCounts:
+) -> SyncRun:
     """Push every due outbox row (all pending ones if `force`); stops early if Jira is down or throttling."""
-    counts = SyncCounts()
+    counts = SyncRun()
     seen: set[int] = set()
     ids = list(item_ids) if item_ids is not None else None
     batch = settings.jira.push_batch

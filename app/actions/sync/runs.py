@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.actions.models import ActionItem, JiraOutbox, JiraSyncState, JiraWebhookDelivery
 from app.actions.sync.mapping import (
-    LAST_PULL_ERROR, SessionFactory, SyncCounts, jira_config, log_off_once, set_state,
+    LAST_PULL_ERROR, SessionFactory, SyncRun, jira_config, log_off_once, set_state,
 )
 from app.actions.sync.pulling import reconcile
 from app.actions.sync.pushing import push_due
@@ -25,11 +25,11 @@ from integrations.jira import JiraClient, JiraFailure
 log = logging.getLogger(__name__)
 
 
-def run_sync(factory: SessionFactory, *, settings: Settings, force: bool = False, pull: bool = True) -> SyncCounts:
+def run_sync(factory: SessionFactory, *, settings: Settings, force: bool = False, pull: bool = True) -> SyncRun:
     """One push of the outbox (every pending row if `force`), then one reconcile pull."""
     if not settings.jira.enabled:
         log_off_once()
-        return SyncCounts()
+        return SyncRun(enabled=False)
     _housekeeping(factory, settings=settings)
     with JiraClient(jira_config(settings)) as client:
         counts = push_due(factory, settings=settings, client=client, force=force)
