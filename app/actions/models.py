@@ -20,7 +20,6 @@ from app.people.models import Person
 from app.retros.models import Retrospective
 
 
-
 class ActionStatus(StrEnum):
     OPEN = "open"
     IN_PROGRESS = "in_progress"

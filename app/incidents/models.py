@@ -13,7 +13,6 @@ from app.db import Base, utcnow
 from app.people.models import Person
 
 
-
 class Severity(StrEnum):
     SEV0 = "SEV0"
     SEV1 = "SEV1"
@@ -28,7 +27,7 @@ class IncidentStatus(StrEnum):
 
 
 class Visibility(StrEnum):
-    """Who sees an incident: everyone, or (private) only admins and the people with a role in it."""
+    """Who sees an incident: everyone, or (private) only its team and admins (the rule: app/incidents/access.py)."""
 
     PUBLIC = "public"
     PRIVATE = "private"

@@ -14,7 +14,6 @@ from app.incidents.models import Incident, IncidentStatus, Severity
 from app.people.models import Person
 
 
-
 class RetroStatus(StrEnum):
     PENDING = "pending"
     SCHEDULED = "scheduled"
@@ -27,7 +26,6 @@ class RetroStatus(StrEnum):
     def done(cls) -> tuple[RetroStatus, ...]:
         """The statuses of a retro that has been held: it no longer changes."""
         return (cls.COMPLETED, cls.PUBLISHED)
-
 
 
 class Retrospective(Base):
