@@ -91,7 +91,7 @@ def enqueue_push(session: Session, *, item: ActionItem, settings: Settings) -> N
     Several changes before a push make one push: the row's version goes up, its schedule stays.
     """
     if not settings.jira.enabled:
-        item.sync_status = "off"
+        item.sync_status = SyncStatus.OFF
         return
     session.flush()
     row = session.scalar(select(JiraOutbox).where(JiraOutbox.action_item_id == item.id))
@@ -101,7 +101,7 @@ def enqueue_push(session: Session, *, item: ActionItem, settings: Settings) -> N
         row.version += 1
     if item.sync_status != SyncStatus.FAILED:
         # A failed item keeps showing its error until a push succeeds.
-        item.sync_status = "pending"
+        item.sync_status = SyncStatus.PENDING
     session.flush()
     session.info.setdefault(QUEUED_KEY, set()).add(item.id)
 

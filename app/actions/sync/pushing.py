@@ -203,7 +203,7 @@ def record_success(factory: SessionFactory, taken: Claim, result: PushResult, de
             row.claimed_until, row.claim_token = None, None
             row.attempts, row.uncertain, row.last_error = 0, False, None
             row.next_attempt_at = utcnow()
-            item.sync_status = "pending"
+            item.sync_status = SyncStatus.PENDING
 
 
 def record_failure(

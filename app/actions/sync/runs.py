@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.actions.models import ActionItem, JiraOutbox, JiraSyncState, JiraWebhookDelivery
+from app.actions.models import ActionItem, JiraOutbox, JiraSyncState, JiraWebhookDelivery, SyncStatus
 from app.actions.sync.mapping import (
     LAST_PULL_ERROR, SessionFactory, SyncRun, jira_config, log_off_once, set_state,
 )
@@ -52,14 +52,14 @@ def _housekeeping(factory: SessionFactory, *, settings: Settings) -> None:
     """Queue items made while Jira sync was off; forget webhook deliveries too old to be retried."""
     with factory() as session, session.begin():
         waiting = session.scalars(
-            select(ActionItem).where(ActionItem.sync_status == "off", ActionItem.jira_key.is_(None))
+            select(ActionItem).where(ActionItem.sync_status == SyncStatus.OFF, ActionItem.jira_key.is_(None))
             .order_by(ActionItem.id).limit(1000)
         ).all()
         for item in waiting:
             if session.scalar(select(JiraOutbox.id).where(JiraOutbox.action_item_id == item.id)) is None:
                 session.add(JiraOutbox(action_item_id=item.id, version=1, attempts=0, next_attempt_at=utcnow(),
                                        uncertain=False))
-            item.sync_status = "pending"
+            item.sync_status = SyncStatus.PENDING
         session.execute(
             delete(JiraWebhookDelivery).where(JiraWebhookDelivery.received_at < utcnow() - WEBHOOK_MEMORY)
         )

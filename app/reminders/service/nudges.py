@@ -50,7 +50,7 @@ def send_nudges(session: Session, *, settings: Settings, now: datetime | None = 
 
     unscheduled = session.scalars(
         select(Retrospective).join(Retrospective.incident).where(
-            Retrospective.status == "pending", Retrospective.scheduled_for.is_(None),
+            Retrospective.status == RetroStatus.PENDING, Retrospective.scheduled_for.is_(None),
             Incident.resolved_at <= now - timedelta(hours=settings.retro.nudge_after_hours),
             Retrospective.deadline_at > now, ~nudged("nudge_unscheduled"),
         )
