@@ -15,7 +15,6 @@ from app.incidents.models import Incident
 from app.incidents.schemas import EventCreate, IncidentCreate, IncidentUpdate, LinkIn
 from app.people.service import get_or_create_person
 from app.retros.flows import update_retrospective
-from app.retros.models import Retrospective
 from app.retros.schemas import RetroUpdate
 from config import Settings
 
@@ -156,7 +155,7 @@ def load_demo(session: Session, *, settings: Settings, now: datetime | None = No
         data=IncidentUpdate(status="resolved", resolved_at=start + timedelta(minutes=110)),
         actor=admin, settings=settings,
     )
-    retro = session.scalar(select(Retrospective).where(Retrospective.incident_id == incident.id))
+    retro = incident.retrospective
     if retro is not None and retro.facilitator is None:
         update_retrospective(
             session, retro=retro, data=RetroUpdate(facilitator="facilitator@example.com"), actor=admin, settings=settings

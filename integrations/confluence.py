@@ -11,11 +11,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
+
+from integrations.http import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -87,25 +87,6 @@ class ConfluenceTimeout(ConfluenceError):
     """Confluence did not answer in time."""
 
     status = 504
-
-
-def retry_after_seconds(value: str | None, *, now: Callable[[], datetime] | None = None) -> float | None:
-    """A Retry-After header in seconds: a number of seconds or an HTTP date; None if absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    current = now() if now else datetime.now(timezone.utc)
-    return max(0.0, (when - current).total_seconds())
 
 
 class ConfluenceClient:

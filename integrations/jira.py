@@ -8,15 +8,16 @@ retrying is safe and whether the request may have been applied anyway (`uncertai
 
 from __future__ import annotations
 
-import email.utils
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any, Literal
 
 import requests
 from jira import JIRA, JIRAError
+
+from integrations.http import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -130,24 +131,6 @@ class JiraFailure(Exception):
 
     def __str__(self) -> str:
         return self.message
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: an integer or an HTTP date; None if unusable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(int(value)))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 
 def parse_jira_time(value: str | None) -> datetime | None:
@@ -410,12 +393,12 @@ def _from_jira_error(exc: JIRAError, *, uncertain: bool) -> JiraFailure:
         return JiraFailure("bad_response", f"Jira's answer was not usable: {text}", uncertain=uncertain)
     if status == 429:
         headers = exc.response.headers if exc.response is not None else {}
-        retry_after = parse_retry_after(headers.get("Retry-After"))
+        retry_after = retry_after_seconds(headers.get("Retry-After"))
         wait = f"; retry after {retry_after:g} s" if retry_after is not None else ""
         return JiraFailure("rate_limited", f"Jira is rate limiting (429){wait}", status=429, retry_after=retry_after)
     if status >= 500:
         headers = exc.response.headers if exc.response is not None else {}
-        retry_after = parse_retry_after(headers.get("Retry-After")) if status == 503 else None
+        retry_after = retry_after_seconds(headers.get("Retry-After")) if status == 503 else None
         # A 5xx may come from a proxy after Jira applied the request.
         return JiraFailure("server_error", f"Jira failed with {status}: {_short(text)}", status=status,
                            retry_after=retry_after, uncertain=uncertain)
@@ -431,5 +414,5 @@ def backoff_seconds(attempts: int, *, base: float, cap: float, rand: float) -> f
 
 __all__ = [
     "CATEGORIES", "IssueFields", "JiraClient", "JiraConfig", "JiraFailure", "JiraIssue", "JiraUser",
-    "backoff_seconds", "issue_from_raw", "jql_time", "parse_jira_time", "parse_retry_after",
+    "backoff_seconds", "issue_from_raw", "jql_time", "parse_jira_time", "retry_after_seconds",
 ]

@@ -28,9 +28,10 @@ from email.utils import formatdate, make_msgid
 from types import TracebackType
 from typing import Any, TypeVar
 
+from integrations.off import say_off_once
+
 log = logging.getLogger(__name__)
 K = TypeVar("K")
-_off_logged = False
 _MAX_7BIT_LINE = 990
 _UTF8_QP = charset.Charset("utf-8")
 _UTF8_QP.header_encoding = charset.QP
@@ -243,10 +244,8 @@ class Mailer:
 
 def mail_on(config: SmtpConfig) -> bool:
     """Whether SMTP is configured; when it is not, mail is off (logged once per process)."""
-    global _off_logged
-    if not config.enabled and not _off_logged:
-        log.info("SMTP is not configured (smtp.host is empty): mail is off")
-        _off_logged = True
+    if not config.enabled:
+        say_off_once(log, "smtp", "SMTP is not configured (smtp.host is empty): mail is off")
     return config.enabled
 
 

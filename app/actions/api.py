@@ -10,7 +10,7 @@ from flask import Blueprint, request
 from app.actions import flows, service
 from app.actions.schemas import (
     ActionItemCreate, ActionItemList, ActionItemQuery, ActionItemRead, ActionItemSplit, ActionItemUpdate,
-    ChangeRead, HistoryRead, SplitResult, SyncCounts, item_read,
+    ChangeRead, HistoryRead, SplitResult, SyncCounts,
 )
 from app.actions.sync import run_sync
 from app.core.api import endpoint, parse_json
@@ -35,7 +35,7 @@ def create_action_item(user, retro_id: int, body: ActionItemCreate):
     session = get_session()
     retro = get_retrospective(session, viewer=user, retro_id=retro_id)
     item, warnings = flows.create_item(session, retro=retro, data=body, actor=user, via=_via(), settings=settings())
-    return item_read(item, warnings)
+    return ActionItemRead.of(item, warnings)
 
 
 @bp.get("/action-items")
@@ -46,13 +46,13 @@ def list_action_items(user, query: ActionItemQuery):
         get_session(), viewer=user, settings=settings(), owner=query.owner, status=query.status,
         overdue=query.overdue, retrospective_id=query.retrospective_id, limit=query.limit, cursor=query.cursor,
     )
-    return ActionItemList(items=[item_read(i) for i in items], total=total, next_cursor=next_cursor)
+    return ActionItemList(items=[ActionItemRead.model_validate(i) for i in items], total=total, next_cursor=next_cursor)
 
 
 @bp.get("/action-items/<int:item_id>")
 @endpoint("Get an action item", response=ActionItemRead, tags=TAGS)
 def get_action_item(user, item_id: int):
-    return item_read(service.get_item(get_session(), viewer=user, item_id=item_id))
+    return ActionItemRead.model_validate(service.get_item(get_session(), viewer=user, item_id=item_id))
 
 
 @bp.patch("/action-items/<int:item_id>")
@@ -62,7 +62,7 @@ def update_action_item(user, item_id: int, body: ActionItemUpdate):
     session = get_session()
     item = service.get_item(session, viewer=user, item_id=item_id, for_update=True)
     warnings = flows.update_item(session, item=item, data=body, actor=user, via=_via(), settings=settings())
-    return item_read(item, warnings)
+    return ActionItemRead.of(item, warnings)
 
 
 @bp.post("/action-items/<int:item_id>/split")
@@ -72,7 +72,10 @@ def split_action_item(user, item_id: int, body: ActionItemSplit):
     session = get_session()
     item = service.get_item(session, viewer=user, item_id=item_id, for_update=True)
     created, warnings = flows.split_item(session, item=item, data=body, actor=user, via=_via(), settings=settings())
-    return SplitResult(original=item_read(item), items=[item_read(c, w) for c, w in zip(created, warnings)])
+    return SplitResult(
+        original=ActionItemRead.model_validate(item),
+        items=[ActionItemRead.of(c, w) for c, w in zip(created, warnings)],
+    )
 
 
 @bp.get("/action-items/<int:item_id>/history")
@@ -81,11 +84,7 @@ def split_action_item(user, item_id: int, body: ActionItemSplit):
 def action_item_history(user, item_id: int):
     session = get_session()
     item = service.get_item(session, viewer=user, item_id=item_id)
-    return HistoryRead(items=[
-        ChangeRead(field=c.field, old=c.old, new=c.new, via=c.via, by=c.actor.email if c.actor else c.actor_label,
-                   at=c.at, applied=c.applied, note=c.note)
-        for c in service.history(session, item=item)
-    ])
+    return HistoryRead(items=[ChangeRead.model_validate(c) for c in service.history(session, item=item)])
 
 
 def _verify_webhook(secret: str, raw: bytes) -> None:
@@ -126,6 +125,4 @@ def sync_jira(user):
     config = settings()
     factory = database().session_factory
     assert factory is not None
-    counts = run_sync(factory, settings=config, force=True)
-    return SyncCounts(enabled=config.jira.enabled, created=counts.created, updated=counts.updated,
-                      pulled=counts.pulled, failed=counts.failed)
+    return SyncCounts.model_validate(run_sync(factory, settings=config, force=True))

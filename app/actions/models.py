@@ -8,18 +8,46 @@ Jira outbox (one row per item with changes not yet pushed) and the bookkeeping o
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any, Optional
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, String, Text, and_
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
 from app.people.models import Person
 from app.retros.models import Retrospective
 
-ACTION_STATUSES = ("open", "in_progress", "done", "wont_do")
-PRIORITIES = ("low", "medium", "high", "critical")
-SYNC_STATUSES = ("pending", "synced", "failed", "off")
+
+class ActionStatus(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    WONT_DO = "wont_do"
+
+    @classmethod
+    def still_open(cls) -> tuple[ActionStatus, ...]:
+        """The statuses of an item someone still has to act on."""
+        return (cls.OPEN, cls.IN_PROGRESS)
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class SyncStatus(StrEnum):
+    """Where an item stands with Jira: "off" when Jira is not configured."""
+
+    PENDING = "pending"
+    SYNCED = "synced"
+    FAILED = "failed"
+    OFF = "off"
+
+
 VIA = ("web", "api", "jira", "system")
 
 
@@ -33,11 +61,11 @@ class ActionItem(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     owner_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     due_date: Mapped[date]
-    status: Mapped[str] = mapped_column(String(16), default="open")
-    priority: Mapped[str] = mapped_column(String(16), default="medium")
+    status: Mapped[str] = mapped_column(String(16), default=ActionStatus.OPEN)
+    priority: Mapped[str] = mapped_column(String(16), default=Priority.MEDIUM)
     oversized: Mapped[bool] = mapped_column(default=False)
     jira_key: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
-    sync_status: Mapped[str] = mapped_column(String(16), default="off")
+    sync_status: Mapped[str] = mapped_column(String(16), default=SyncStatus.OFF)
     last_sync_error: Mapped[Optional[str]] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -54,6 +82,16 @@ class ActionItem(Base):
 
     retrospective: Mapped[Retrospective] = relationship()
     owner: Mapped[Person] = relationship(lazy="joined")
+
+    @hybrid_method
+    def is_overdue(self, today: date) -> bool:
+        """Still open and due before `today` (the organisation's day: `app.core.dates.org_today`)."""
+        return self.status in ActionStatus.still_open() and self.due_date < today
+
+    @is_overdue.inplace.expression
+    @classmethod
+    def _is_overdue_sql(cls, today: Any) -> ColumnElement[bool]:
+        return and_(cls.status.in_(ActionStatus.still_open()), cls.due_date < today)
 
 
 class ActionItemChange(Base):
@@ -77,6 +115,11 @@ class ActionItemChange(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
     actor: Mapped[Optional[Person]] = relationship(lazy="joined")
+
+    @property
+    def by_label(self) -> Optional[str]:
+        """Who made the change: a known person's email, else the label kept (a Jira user, "system")."""
+        return self.actor.email if self.actor else self.actor_label
 
 
 class JiraOutbox(Base):

@@ -31,7 +31,7 @@ def items():
     )
     return render_template(
         "pages/action_items.html", items=found, total=total, next_cursor=next_cursor, overdue=overdue,
-        retro_id=retro_id, today=org_today(config), open_statuses=("open", "in_progress"),
+        retro_id=retro_id, today=org_today(config),
     )
 
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Optional
 
 from pydantic import Field, StringConstraints
 
-from app.core.schemas import Day, Email, Id, Line, RequestModel, ResponseModel, UpdateModel
+from app.actions.models import ActionStatus, Priority, SyncStatus
+from app.core.schemas import Day, Email, EmailOf, Id, Line, RequestModel, ResponseModel, UpdateModel, choice
 
-Status = Literal["open", "in_progress", "done", "wont_do"]
-Priority = Literal["low", "medium", "high", "critical"]
-SyncStatus = Literal["pending", "synced", "failed", "off"]
+Status = choice(ActionStatus)
+PriorityField = choice(Priority)
+SyncStatusField = choice(SyncStatus)
 Title = Annotated[Line, StringConstraints(max_length=300)]
 Description = Annotated[str, StringConstraints(max_length=20_000)]
 
@@ -21,7 +22,7 @@ class ActionItemCreate(RequestModel):
     owner: Email
     due_date: Day
     description: Description = ""
-    priority: Priority = "medium"
+    priority: PriorityField = Priority.MEDIUM
 
 
 class ActionItemUpdate(UpdateModel):
@@ -30,7 +31,7 @@ class ActionItemUpdate(UpdateModel):
     due_date: Optional[Day] = None
     status: Optional[Status] = None
     description: Optional[Description] = None
-    priority: Optional[Priority] = None
+    priority: Optional[PriorityField] = None
 
 
 class ActionItemSplit(RequestModel):
@@ -49,23 +50,29 @@ class ActionItemQuery(RequestModel):
     cursor: Optional[Annotated[str, StringConstraints(max_length=200)]] = None
 
 
+# Built from an ActionItem (`model_validate(item)`); `warnings` come from the change, not the item (`of`).
 class ActionItemRead(ResponseModel):
     id: int
     retrospective_id: int
     title: str
     description: str
-    owner: str
+    owner: EmailOf
     due_date: date
-    status: str
-    priority: str
+    status: Status
+    priority: PriorityField
     oversized: bool
     jira_key: Optional[str]
-    sync_status: str
+    sync_status: SyncStatusField
     last_sync_error: Optional[str]
     parent_id: Optional[int]
     created_at: datetime
     updated_at: datetime
     warnings: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, item: object, warnings: list[str] | None = None) -> ActionItemRead:
+        """The item as read, with the warnings its change raised."""
+        return cls.model_validate(item).model_copy(update={"warnings": warnings or []})
 
 
 class ActionItemList(ResponseModel):
@@ -84,7 +91,7 @@ class ChangeRead(ResponseModel):
     old: Optional[str]
     new: Optional[str]
     via: str
-    by: Optional[str]
+    by: Optional[str] = Field(validation_alias="by_label")
     at: datetime
     applied: bool
     note: Optional[str]
@@ -101,13 +108,3 @@ class SyncCounts(ResponseModel):
     pulled: int
     failed: int
 
-
-def item_read(item, warnings: list[str] | None = None) -> ActionItemRead:  # type: ignore[no-untyped-def]
-    """The API view of an action item."""
-    return ActionItemRead(
-        id=item.id, retrospective_id=item.retrospective_id, title=item.title, description=item.description,
-        owner=item.owner.email, due_date=item.due_date, status=item.status, priority=item.priority,
-        oversized=item.oversized, jira_key=item.jira_key, sync_status=item.sync_status,
-        last_sync_error=item.last_sync_error, parent_id=item.parent_id, created_at=item.created_at,
-        updated_at=item.updated_at, warnings=warnings or [],
-    )

@@ -10,22 +10,21 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.actions.models import ActionItem, ActionItemChange, JiraOutbox
+from app.actions.models import ActionItem, ActionItemChange, ActionStatus, JiraOutbox, SyncStatus
 from app.actions.schemas import ActionItemCreate, ActionItemSplit, ActionItemUpdate
 from app.auth.models import User
 from app.core.errors import NotFound, RuleViolation, ValidationFailed
 from app.core.dates import org_today
 from app.db import utcnow
-from app.incidents.access import visible_incidents
+from app.incidents.access import person_may_see, visible_incidents
 from app.incidents.models import Incident
 from app.people.models import Person
 from app.people.service import find_person, require_person
-from app.retros.models import RetroParticipant, Retrospective
+from app.retros.models import Retrospective
 from config import Settings
 
 # Fields whose changes Jira must receive.
 SYNCED_FIELDS = ("title", "description", "owner", "due_date", "status", "priority")
-OPEN_STATUSES = ("open", "in_progress")
 # session.info key: the items queued for Jira in the session's transaction.
 QUEUED_KEY = "jira_queued"
 
@@ -92,7 +91,7 @@ def enqueue_push(session: Session, *, item: ActionItem, settings: Settings) -> N
     Several changes before a push make one push: the row's version goes up, its schedule stays.
     """
     if not settings.jira.enabled:
-        item.sync_status = "off"
+        item.sync_status = SyncStatus.OFF
         return
     session.flush()
     row = session.scalar(select(JiraOutbox).where(JiraOutbox.action_item_id == item.id))
@@ -100,9 +99,9 @@ def enqueue_push(session: Session, *, item: ActionItem, settings: Settings) -> N
         session.add(JiraOutbox(action_item_id=item.id, version=1, attempts=0, next_attempt_at=utcnow(), uncertain=False))
     else:
         row.version += 1
-    if item.sync_status != "failed":
+    if item.sync_status != SyncStatus.FAILED:
         # A failed item keeps showing its error until a push succeeds.
-        item.sync_status = "pending"
+        item.sync_status = SyncStatus.PENDING
     session.flush()
     session.info.setdefault(QUEUED_KEY, set()).add(item.id)
 
@@ -143,25 +142,9 @@ def due_date_warnings(due_date: date, *, settings: Settings, on_create: bool) ->
     return found, oversized
 
 
-def can_view_retro(session: Session, *, person: Person, retro: Retrospective) -> bool:
-    """Whether `person` may see the retro's incident: anyone if public; else its team or an admin."""
-    incident = retro.incident
-    if not incident.is_private:
-        return True
-    if any(responder.id == person.id for responder in incident.responders()):
-        return True
-    if retro.facilitator_id == person.id:
-        return True
-    if session.scalar(select(RetroParticipant.id).where(
-        RetroParticipant.retrospective_id == retro.id, RetroParticipant.person_id == person.id
-    )) is not None:
-        return True
-    return bool(session.scalar(select(User.is_admin).where(User.person_id == person.id)))
-
-
 def _require_owner(session: Session, *, email: str, retro: Retrospective, field: str = "owner") -> Person:
     person = require_person(session, email, field=field)
-    if not can_view_retro(session, person=person, retro=retro):
+    if not person_may_see(session, person_id=person.id, incident_id=retro.incident_id):
         raise RuleViolation(
             f"{person.email} cannot see this private incident, so cannot own its action items "
             "(reminders would reach someone outside the team): pick a responder, the facilitator, "
@@ -225,7 +208,7 @@ def list_items(
     if retrospective_id is not None:
         query = query.where(ActionItem.retrospective_id == retrospective_id)
     if overdue is not None:
-        late = and_(ActionItem.due_date < org_today(settings), ActionItem.status.in_(OPEN_STATUSES))
+        late = ActionItem.is_overdue(org_today(settings))
         query = query.where(late if overdue else ~late)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     size = min(limit or settings.action_items.page_size, settings.action_items.max_page_size)
@@ -313,6 +296,6 @@ def split_item(
     record_change(
         session, item=item, field="split", old=None, new=", ".join(f"#{c.id}" for c in created), via=via, actor=actor,
     )
-    if data.close_original and item.status != "wont_do":
-        update_item(session, item=item, data=ActionItemUpdate(status="wont_do"), actor=actor, via=via, settings=settings)
+    if data.close_original and item.status != ActionStatus.WONT_DO:
+        update_item(session, item=item, data=ActionItemUpdate(status=ActionStatus.WONT_DO), actor=actor, via=via, settings=settings)
     return created, warnings

@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import re
 from datetime import date, datetime, timezone
-from typing import Annotated, Any, ClassVar
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, GetJsonSchemaHandler,
@@ -105,6 +106,24 @@ Timestamp = Annotated[
 ]
 # A row id as it may appear in a request: ids are 32-bit integers in the database.
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+def _email_of(value: Any) -> Any:
+    return getattr(value, "email", value)
+
+
+# A person in a response: read from a Person (or anything with an `email`), sent as the email address.
+EmailOf = Annotated[str, BeforeValidator(_email_of)]
+
+
+def choice(kind: type[StrEnum], *members: StrEnum) -> Any:
+    """A field taking one of `kind`'s values (or only `members`), read as the enum member.
+
+    Validated as a Literal of the values, so the document shows them inline (`"enum": [...]`)
+    and a wrong value is refused by name ("Input should be 'SEV0', 'SEV1' or 'SEV2'").
+    """
+    values = tuple(member.value for member in (members or tuple(kind)))
+    return Annotated[Literal[values], AfterValidator(kind)]
 
 
 def _any_case(word: str) -> str:

@@ -7,9 +7,8 @@ from flask import Blueprint, Response
 from app.core.api import endpoint
 from app.db import get_session
 from app.documents import service
-from app.documents.models import DocumentPublication, DocumentSection
 from app.documents.schemas import (
-    DocumentRead, ExportQuery, PublicationRead, PublishRead, SectionHistory, SectionRead, SectionUpdate,
+    DocumentRead, ExportQuery, PublishRead, SectionHistory, SectionRead, SectionUpdate,
     SectionVersionRead, TemplateChoice, TemplateCreate, TemplateList, TemplateRead,
 )
 from app.extensions import settings
@@ -17,37 +16,11 @@ from app.extensions import settings
 bp = Blueprint("documents_api", __name__, url_prefix="/api/v1")
 
 
-def section_read(section: DocumentSection) -> SectionRead:
-    return SectionRead(
-        key=section.key, title=section.title, body=section.body, version=section.version, live=section.live,
-        updated_at=section.updated_at, updated_by=section.updated_by.email if section.updated_by else None,
-    )
-
-
-def publication_read(publication: DocumentPublication | None) -> PublicationRead | None:
-    if publication is None:
-        return None
-    return PublicationRead(
-        status=publication.status, page_id=publication.page_id, version=publication.page_version,
-        url=publication.url, title=publication.title, last_error=publication.last_error,
-        attempts=publication.attempts, last_attempt_at=publication.last_attempt_at,
-        published_at=publication.published_at,
-    )
-
-
-def document_read(view: service.DocumentView) -> DocumentRead:
-    return DocumentRead(
-        retrospective_id=view.retro.id, template=view.retro.template, title=view.title,
-        sections=[section_read(s) for s in view.sections], markdown=view.markdown,
-        publications={target: publication_read(p) for target, p in view.publications.items()},
-    )
-
-
 @bp.get("/retrospectives/<int:retro_id>/document")
 @endpoint("The retro's document: its sections (with versions) and the assembled Markdown",
           response=DocumentRead, tags=("documents",))
 def get_document(user, retro_id: int):
-    return document_read(service.get_document(get_session(), viewer=user, retro_id=retro_id, settings=settings()))
+    return DocumentRead.model_validate(service.get_document(get_session(), viewer=user, retro_id=retro_id, settings=settings()))
 
 
 @bp.put("/retrospectives/<int:retro_id>/sections/<key>")
@@ -58,18 +31,14 @@ def put_section(user, retro_id: int, key: str, body: SectionUpdate):
         get_session(), viewer=user, retro_id=retro_id, key=key, body=body.body, version=body.version,
         title=body.title,
     )
-    return section_read(section)
+    return SectionRead.model_validate(section)
 
 
 @bp.get("/retrospectives/<int:retro_id>/sections/<key>/history")
 @endpoint("Every saved version of a section, newest first", response=SectionHistory, tags=("documents",))
 def get_section_history(user, retro_id: int, key: str):
     section, versions = service.section_history(get_session(), viewer=user, retro_id=retro_id, key=key)
-    return SectionHistory(key=section.key, items=[
-        SectionVersionRead(version=v.version, title=v.title, body=v.body, created_at=v.created_at,
-                           created_by=v.created_by.email if v.created_by else None)
-        for v in versions
-    ])
+    return SectionHistory(key=section.key, items=[SectionVersionRead.model_validate(v) for v in versions])
 
 
 @bp.put("/retrospectives/<int:retro_id>/document/template")
@@ -78,7 +47,7 @@ def get_section_history(user, retro_id: int, key: str):
 def put_document_template(user, retro_id: int, body: TemplateChoice):
     view = service.choose_template(get_session(), viewer=user, retro_id=retro_id, template=body.template,
                                    settings=settings())
-    return document_read(view)
+    return DocumentRead.model_validate(view)
 
 
 @bp.get("/retrospectives/<int:retro_id>/export")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal, Optional
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, AliasPath, Field, StringConstraints
 
-from app.core.schemas import JsonPattern, Line, RequestModel, ResponseModel
+from app.core.schemas import EmailOf, JsonPattern, Line, RequestModel, ResponseModel
 
 def _without_nul(value: str) -> str:
     # PostgreSQL text cannot hold NUL, and it carries no text: pasted logs lose only that.
@@ -43,7 +43,7 @@ class SectionRead(ResponseModel):
     version: int
     live: bool
     updated_at: datetime
-    updated_by: Optional[str]
+    updated_by: Optional[EmailOf]
 
 
 class SectionVersionRead(ResponseModel):
@@ -51,7 +51,7 @@ class SectionVersionRead(ResponseModel):
     title: str
     body: str
     created_at: datetime
-    created_by: Optional[str]
+    created_by: Optional[EmailOf]
 
 
 class SectionHistory(ResponseModel):
@@ -62,7 +62,7 @@ class SectionHistory(ResponseModel):
 class PublicationRead(ResponseModel):
     status: str
     page_id: Optional[str]
-    version: Optional[int]
+    version: Optional[int] = Field(validation_alias="page_version")
     url: Optional[str]
     title: Optional[str]
     last_error: Optional[str]
@@ -71,9 +71,10 @@ class PublicationRead(ResponseModel):
     published_at: Optional[datetime]
 
 
+# Built from a DocumentView (`model_validate(view)`).
 class DocumentRead(ResponseModel):
-    retrospective_id: int
-    template: str
+    retrospective_id: int = Field(validation_alias=AliasPath("retro", "id"))
+    template: str = Field(validation_alias=AliasPath("retro", "template"))
     title: str
     sections: list[SectionRead]
     markdown: str

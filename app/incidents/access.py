@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.auth.models import User
 from app.core.errors import NotFound
-from app.incidents.models import Incident, IncidentRole
+from app.incidents.models import Incident, IncidentRole, Visibility
 from app.retros.models import RetroParticipant, Retrospective
 
 
@@ -23,7 +23,7 @@ def incident_visible_to(person_id: ColumnElement[int] | int) -> ColumnElement[bo
     participant = aliased(RetroParticipant)
     admin = aliased(User)
     return or_(
-        Incident.visibility == "public",
+        Incident.visibility == Visibility.PUBLIC,
         select(role.id).where(role.incident_id == Incident.id, role.person_id == person_id)
         .correlate_except(role).exists(),
         select(retro.id).where(retro.incident_id == Incident.id, retro.facilitator_id == person_id)
@@ -37,12 +37,18 @@ def incident_visible_to(person_id: ColumnElement[int] | int) -> ColumnElement[bo
     )
 
 
+def person_may_see(session: Session, *, person_id: int, incident_id: int) -> bool:
+    """Whether the person may see the incident: `incident_visible_to`, asked of one person and one incident."""
+    query = select(Incident.id).where(Incident.id == incident_id, incident_visible_to(person_id))
+    return session.scalar(query) is not None
+
+
 def visible_incidents(viewer: User | None) -> ColumnElement[bool]:
     """A WHERE clause on Incident that keeps what `viewer` may see; use it in every query."""
     if viewer is not None and viewer.is_admin:
         return true()
     if viewer is None:
-        return Incident.visibility == "public"
+        return Incident.visibility == Visibility.PUBLIC
     return incident_visible_to(viewer.person_id)
 
 

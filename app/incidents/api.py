@@ -1,7 +1,6 @@
 """JSON routes for incidents, roles and timelines."""
 
 from flask import Blueprint, Response, json
-from sqlalchemy import select
 
 from app.core.api import endpoint
 from app.db import get_session
@@ -10,17 +9,12 @@ from app.incidents import flows, service
 from app.incidents.access import get_visible_incident
 from app.incidents.schemas import (
     EventList, EventRead, EventsAdded, EventsCreate, IncidentCreate, IncidentList,
-    IncidentQuery, IncidentRead, IncidentUpdate, RoleCreate, RoleRead, incident_read,
+    IncidentQuery, IncidentRead, IncidentUpdate, RoleCreate, RoleRead,
 )
-from app.retros.models import Retrospective
-from app.retros.schemas import RetroRead, retro_read
-from app.retros.service import retro_for_incident, warnings
+from app.retros.schemas import RetroRead
+from app.retros.service import retro_for_incident
 
 bp = Blueprint("incidents_api", __name__, url_prefix="/api/v1")
-
-
-def _retro_id(incident_id: int) -> int | None:
-    return get_session().scalar(select(Retrospective.id).where(Retrospective.incident_id == incident_id))
 
 
 @bp.post("/incidents")
@@ -28,7 +22,7 @@ def _retro_id(incident_id: int) -> int | None:
           errors=(409,))
 def create_incident(user, body: IncidentCreate):
     incident = service.create_incident(get_session(), data=body, viewer=user)
-    return incident_read(incident)
+    return IncidentRead.model_validate(incident)
 
 
 @bp.get("/incidents")
@@ -36,20 +30,14 @@ def create_incident(user, body: IncidentCreate):
 def list_incidents(user, query: IncidentQuery):
     session = get_session()
     incidents = service.list_incidents(session, viewer=user, status=query.status, severity=query.severity)
-    rows = session.execute(
-        select(Retrospective.incident_id, Retrospective.id).where(
-            Retrospective.incident_id.in_([i.id for i in incidents])
-        )
-    )
-    retro_ids = {incident_id: retro_id for incident_id, retro_id in rows}
-    return IncidentList(items=[incident_read(i, retro_ids.get(i.id)) for i in incidents])
+    return IncidentList(items=[IncidentRead.model_validate(i) for i in incidents])
 
 
 @bp.get("/incidents/<int:incident_id>")
 @endpoint("Get an incident with its roles", response=IncidentRead, tags=("incidents",))
 def get_incident(user, incident_id: int):
     incident = get_visible_incident(get_session(), user, incident_id)
-    return incident_read(incident, _retro_id(incident.id))
+    return IncidentRead.model_validate(incident)
 
 
 @bp.patch("/incidents/<int:incident_id>")
@@ -59,7 +47,7 @@ def update_incident(user, incident_id: int, body: IncidentUpdate):
     session = get_session()
     incident = get_visible_incident(session, user, incident_id)
     flows.update_incident(session, incident=incident, data=body, actor=user, settings=settings())
-    return incident_read(incident, _retro_id(incident.id))
+    return IncidentRead.model_validate(incident)
 
 
 @bp.post("/incidents/<int:incident_id>/roles")
@@ -72,11 +60,7 @@ def add_role(user, incident_id: int, body: RoleCreate):
         session, incident=incident, email=body.email, role=body.role, started_at=body.started_at,
         actor=user, override_reason=body.override_reason,
     )
-    read = RoleRead(
-        email=role.person.email, name=role.person.name, role=role.role, started_at=role.started_at,
-        ended_at=role.ended_at, handed_to=None,
-    )
-    return read
+    return RoleRead.model_validate(role)
 
 
 @bp.post("/incidents/<int:incident_id>/timeline")
@@ -111,4 +95,4 @@ def get_incident_retro(user, incident_id: int):
     session = get_session()
     incident = get_visible_incident(session, user, incident_id)
     retro = retro_for_incident(session, incident=incident)
-    return retro_read(retro, warnings(retro))
+    return RetroRead.model_validate(retro)

@@ -11,7 +11,7 @@ from app.actions.flows import requeue_incident_items
 from app.auth.models import User
 from app.db import utcnow
 from app.incidents import service
-from app.incidents.models import Incident, IncidentRole
+from app.incidents.models import Incident, IncidentRole, IncidentStatus
 from app.incidents.schemas import IncidentUpdate
 from app.people.service import require_person
 from app.retros import service as retros
@@ -29,7 +29,7 @@ def update_incident(
     changes = data.model_dump(exclude_unset=True)
     visibility_changed = changes.get("visibility") not in (None, incident.visibility)
     service.update_incident(session, incident=incident, data=data)
-    if incident.status == "resolved":
+    if incident.status == IncidentStatus.RESOLVED:
         book_retrospective(session, incident=incident, settings=settings)
         if "resolved_at" in changes:
             retros.rebook_if_pending(session, incident=incident, settings=settings)

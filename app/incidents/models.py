@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Optional
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
@@ -11,9 +12,27 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.db import Base, utcnow
 from app.people.models import Person
 
-SEVERITIES = ("SEV0", "SEV1", "SEV2")
-STATUSES = ("investigating", "identified", "contained", "resolved")
-VISIBILITIES = ("public", "private")
+
+class Severity(StrEnum):
+    SEV0 = "SEV0"
+    SEV1 = "SEV1"
+    SEV2 = "SEV2"
+
+
+class IncidentStatus(StrEnum):
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    CONTAINED = "contained"
+    RESOLVED = "resolved"
+
+
+class Visibility(StrEnum):
+    """Who sees an incident: everyone, or (private) only its team and admins (the rule: app/incidents/access.py)."""
+
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
 ROLES = (
     "commander",
     "scribe",
@@ -40,8 +59,8 @@ class Incident(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
     severity: Mapped[str] = mapped_column(String(8))
-    status: Mapped[str] = mapped_column(String(16), default="investigating")
-    visibility: Mapped[str] = mapped_column(String(8), default="public")
+    status: Mapped[str] = mapped_column(String(16), default=IncidentStatus.INVESTIGATING)
+    visibility: Mapped[str] = mapped_column(String(8), default=Visibility.PUBLIC)
     description: Mapped[str] = mapped_column(Text, default="")
     external_id: Mapped[Optional[str]] = mapped_column(String(200), index=True)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -57,10 +76,18 @@ class Incident(Base):
     links: Mapped[list[IncidentLink]] = relationship(
         order_by="IncidentLink.id", cascade="all, delete-orphan"
     )
+    # Booked when the incident is resolved; named, not imported: app.retros.models imports this module.
+    retrospective: Mapped[Optional["Retrospective"]] = relationship(  # noqa: F821
+        "Retrospective", back_populates="incident"
+    )
+
+    @property
+    def retrospective_id(self) -> Optional[int]:
+        return self.retrospective.id if self.retrospective else None
 
     @property
     def is_private(self) -> bool:
-        return self.visibility == "private"
+        return self.visibility == Visibility.PRIVATE
 
     def current_holder(self, role: str) -> Optional[Person]:
         """Who holds `role` now (the last one handed it), if anyone."""

@@ -1,15 +1,12 @@
 """The web pages: incident list and incident with its timeline and retro summary."""
 
 from flask import Blueprint, g, render_template
-from sqlalchemy import select
 
 from app.auth.pages import login_required
 from app.core.pages import page
 from app.db import get_session
 from app.incidents import service
 from app.incidents.access import get_visible_incident
-from app.retros.models import Retrospective
-from app.retros.service import warnings
 
 bp = Blueprint("incident_pages", __name__)
 
@@ -21,13 +18,7 @@ def index():
     """Every incident the user may see, newest first."""
     session = get_session()
     incidents = service.list_incidents(session, viewer=g.user)
-    retros = {
-        r.incident_id: r
-        for r in session.scalars(
-            select(Retrospective).where(Retrospective.incident_id.in_([i.id for i in incidents]))
-        )
-    }
-    return render_template("pages/incidents.html", incidents=incidents, retros=retros)
+    return render_template("pages/incidents.html", incidents=incidents)
 
 
 @bp.get("/incidents/<int:incident_id>")
@@ -37,9 +28,9 @@ def incident(incident_id: int):
     """One incident: facts, response team, retro summary and timeline."""
     session = get_session()
     item = get_visible_incident(session, g.user, incident_id)
-    retro = session.scalar(select(Retrospective).where(Retrospective.incident_id == item.id))
+    retro = item.retrospective
     events = service.timeline_rows(session, incident_id=item.id)
     return render_template(
         "pages/incident.html", incident=item, retro=retro, events=events,
-        retro_warnings=warnings(retro) if retro else [],
+        retro_warnings=retro.warnings if retro else [],
     )

@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import AnyHttpUrl, Field, StringConstraints
+from pydantic import AliasPath, AnyHttpUrl, Field, StringConstraints
 
-from app.core.schemas import Email, Line, Reason, RequestModel, ResponseModel, Text, Timestamp, UpdateModel
+from app.core.schemas import (
+    Email, EmailOf, Line, Reason, RequestModel, ResponseModel, Text, Timestamp, UpdateModel, choice,
+)
+from app.incidents.models import IncidentStatus, Severity, Visibility
 
-Severity = Literal["SEV0", "SEV1", "SEV2"]
-Status = Literal["investigating", "identified", "contained", "resolved"]
-Visibility = Literal["public", "private"]
+SeverityField = choice(Severity)
+Status = choice(IncidentStatus)
+VisibilityField = choice(Visibility)
 Role = Literal[
     "commander", "scribe", "communications_lead", "executive_sponsor", "legal_counsel",
     "data_analyst", "customer_support_lead", "subject_matter_expert",
@@ -26,9 +29,9 @@ class LinkIn(RequestModel):
 
 class IncidentCreate(RequestModel):
     title: Title
-    severity: Severity
+    severity: SeverityField
     description: Annotated[str, StringConstraints(max_length=100_000)] = ""
-    visibility: Visibility = "public"
+    visibility: VisibilityField = Visibility.PUBLIC
     commander: Email
     started_at: Optional[Timestamp] = None
     detected_at: Optional[Timestamp] = None
@@ -40,10 +43,10 @@ class IncidentUpdate(UpdateModel):
     NULLABLE = frozenset({"detected_at"})
 
     title: Optional[Title] = None
-    severity: Optional[Severity] = None
+    severity: Optional[SeverityField] = None
     description: Optional[Annotated[str, StringConstraints(max_length=100_000)]] = None
     status: Optional[Status] = None
-    visibility: Optional[Visibility] = None
+    visibility: Optional[VisibilityField] = None
     detected_at: Optional[Timestamp] = None
     resolved_at: Optional[Timestamp] = None
     links: Optional[list[LinkIn]] = Field(default=None, max_length=100)
@@ -51,7 +54,7 @@ class IncidentUpdate(UpdateModel):
 
 class IncidentQuery(RequestModel):
     status: Optional[Status] = None
-    severity: Optional[Severity] = None
+    severity: Optional[SeverityField] = None
 
 
 class RoleCreate(RequestModel):
@@ -63,12 +66,12 @@ class RoleCreate(RequestModel):
 
 
 class RoleRead(ResponseModel):
-    email: str
-    name: str
+    email: str = Field(validation_alias=AliasPath("person", "email"))
+    name: str = Field(validation_alias=AliasPath("person", "name"))
     role: str
     started_at: datetime
     ended_at: Optional[datetime]
-    handed_to: Optional[str]
+    handed_to: Optional[EmailOf]
 
 
 class LinkRead(ResponseModel):
@@ -79,11 +82,11 @@ class LinkRead(ResponseModel):
 class IncidentRead(ResponseModel):
     id: int
     title: str
-    severity: str
-    status: str
-    visibility: str
+    severity: SeverityField
+    status: Status
+    visibility: VisibilityField
     description: str
-    commander: Optional[str]
+    commander: Optional[EmailOf]
     external_id: Optional[str]
     started_at: datetime
     detected_at: Optional[datetime]
@@ -127,22 +130,3 @@ class EventsAdded(ResponseModel):
     created: int
     duplicates: int
 
-
-def incident_read(incident, retrospective_id: Optional[int] = None) -> IncidentRead:  # type: ignore[no-untyped-def]
-    """The API view of an incident model."""
-    commander = incident.commander
-    return IncidentRead(
-        id=incident.id, title=incident.title, severity=incident.severity, status=incident.status,
-        visibility=incident.visibility, description=incident.description,
-        commander=commander.email if commander else None, external_id=incident.external_id,
-        started_at=incident.started_at, detected_at=incident.detected_at, resolved_at=incident.resolved_at,
-        roles=[
-            RoleRead(
-                email=r.person.email, name=r.person.name, role=r.role, started_at=r.started_at,
-                ended_at=r.ended_at, handed_to=r.handed_to.email if r.handed_to else None,
-            )
-            for r in incident.roles
-        ],
-        links=[LinkRead(title=link.title, url=link.url) for link in incident.links],
-        retrospective_id=retrospective_id,
-    )

@@ -7,13 +7,15 @@ from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import User
 from app.core.errors import Conflict, ValidationFailed
 from app.db import utcnow
 from app.incidents.access import visible_incidents
-from app.incidents.models import SINGLE_HOLDER_ROLES, Incident, IncidentLink, IncidentRole, TimelineEvent
+from app.incidents.models import (
+    SINGLE_HOLDER_ROLES, Incident, IncidentLink, IncidentRole, IncidentStatus, TimelineEvent, Visibility,
+)
 from app.incidents.schemas import EventCreate, IncidentCreate, IncidentUpdate, LinkIn
 from app.people.models import Person
 from app.people.service import require_person
@@ -28,13 +30,13 @@ def create_incident(session: Session, *, data: IncidentCreate, viewer: User | No
     """
     commander = require_person(session, data.commander, field="commander")
     if data.external_id:
-        _require_free_external_id(session, data.external_id, viewer=viewer, public=data.visibility == "public")
+        _require_free_external_id(session, data.external_id, viewer=viewer, public=data.visibility == Visibility.PUBLIC)
     started_at = data.started_at or utcnow()
     _check_order(started_at=started_at, detected_at=data.detected_at, resolved_at=None)
     incident = Incident(
         title=data.title, severity=data.severity, description=data.description,
         visibility=data.visibility, external_id=data.external_id, started_at=started_at,
-        detected_at=data.detected_at, status="investigating",
+        detected_at=data.detected_at, status=IncidentStatus.INVESTIGATING,
     )
     incident.links = _links(data.links)
     incident.roles.append(IncidentRole(person=commander, role="commander", started_at=started_at))
@@ -59,7 +61,7 @@ def _require_free_external_id(session: Session, external_id: str, *, viewer: Use
     holders = select(Incident.id).where(Incident.external_id == external_id)
     if viewer is not None:
         seen = visible_incidents(viewer)
-        holders = holders.where(or_(seen, Incident.visibility == "public") if public else seen)
+        holders = holders.where(or_(seen, Incident.visibility == Visibility.PUBLIC) if public else seen)
     if session.scalar(holders.limit(1)) is not None:
         raise _duplicate(external_id)
 
@@ -86,17 +88,17 @@ def list_incidents(
         query = query.where(Incident.status == status)
     if severity:
         query = query.where(Incident.severity == severity)
-    return list(session.scalars(query).unique())
+    return list(session.scalars(query.options(selectinload(Incident.retrospective))).unique())
 
 
 def update_incident(session: Session, *, incident: Incident, data: IncidentUpdate) -> Incident:
     """Apply the given fields (the incident only: `app.incidents.flows.update_incident` does the rest)."""
     changes = data.model_dump(exclude_unset=True)
     visibility_changed = changes.get("visibility") not in (None, incident.visibility)
-    if visibility_changed and changes["visibility"] == "public" and incident.external_id:
+    if visibility_changed and changes["visibility"] == Visibility.PUBLIC and incident.external_id:
         # Public external ids are unique: another public incident may hold this one already.
         public_holder = select(Incident.id).where(
-            Incident.external_id == incident.external_id, Incident.visibility == "public", Incident.id != incident.id
+            Incident.external_id == incident.external_id, Incident.visibility == Visibility.PUBLIC, Incident.id != incident.id
         )
         if session.scalar(public_holder.limit(1)) is not None:
             raise Conflict(
@@ -109,13 +111,13 @@ def update_incident(session: Session, *, incident: Incident, data: IncidentUpdat
             setattr(incident, name, changes[name])
     if "links" in changes and data.links is not None:
         incident.links = _links(data.links)
-    resolving = changes.get("status") == "resolved" or (
+    resolving = changes.get("status") == IncidentStatus.RESOLVED or (
         changes.get("resolved_at") is not None and changes.get("status") is None
     )
     if resolving:
         resolved_at = data.resolved_at or incident.resolved_at or utcnow()
         _check_order(started_at=incident.started_at, detected_at=incident.detected_at, resolved_at=resolved_at)
-        incident.status = "resolved"
+        incident.status = IncidentStatus.RESOLVED
         incident.resolved_at = resolved_at
     elif changes.get("status") is not None:
         incident.status = changes["status"]

@@ -9,17 +9,15 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from app.actions.models import ACTION_STATUSES, ActionItem
+from app.actions.models import ActionItem, ActionStatus
 from app.auth.models import User
 from app.core.dates import day_end, day_start, org_today
 from app.db import utcnow
 from app.incidents.access import visible_incidents
 from app.incidents.models import Incident
 from app.metrics.schemas import ActionItemFigures, Metrics, RetroFigures
-from app.retros.models import RETRO_STATUSES, RetroOverride, Retrospective
+from app.retros.models import RetroOverride, RetroStatus, Retrospective
 from config import Settings
-
-CLOSED = ("done", "wont_do")
 
 
 def compute_metrics(
@@ -48,12 +46,12 @@ def compute_metrics(
             since, until,
         )
     ).all()
-    by_status = {status: 0 for status in RETRO_STATUSES}
+    by_status = {status.value: 0 for status in RetroStatus}
     within = past = unscheduled_late = 0
     hours = []
     for status, scheduled_for, deadline_at, resolved_at in retro_rows:
         by_status[status] = by_status.get(status, 0) + 1
-        if status == "withdrawn":
+        if status == RetroStatus.WITHDRAWN:
             continue  # its incident was reopened before the retro was scheduled
         if scheduled_for is None:
             unscheduled_late += deadline_at < now
@@ -86,9 +84,9 @@ def compute_metrics(
         return _period(query, since, until)
 
     item_rows = session.execute(items(ActionItem.status, func.count(ActionItem.id)).group_by(ActionItem.status)).all()
-    items_by_status = {status: 0 for status in ACTION_STATUSES} | {status: count for status, count in item_rows}
+    items_by_status = {status.value: 0 for status in ActionStatus} | {status: count for status, count in item_rows}
     base_items = items(func.count(ActionItem.id))
-    overdue = session.scalar(base_items.where(ActionItem.status.not_in(CLOSED), ActionItem.due_date < today)) or 0
+    overdue = session.scalar(base_items.where(ActionItem.is_overdue(today))) or 0
     oversized = session.scalar(base_items.where(ActionItem.oversized.is_(True))) or 0
     total_items = sum(items_by_status.values())
     return Metrics(

@@ -8,7 +8,7 @@ from app.db import get_session
 from app.extensions import settings
 from app.reminders import flows, service
 from app.reminders.schemas import (
-    MailFailure, MailFailures, ReminderRun, ReminderRunRead, SnoozeCreate, SnoozeRead, snooze_read,
+    MailFailure, MailFailures, ReminderRun, ReminderRunRead, SnoozeCreate, SnoozeRead,
 )
 
 bp = Blueprint("reminders_api", __name__, url_prefix="/api/v1")
@@ -23,8 +23,7 @@ def run_reminders(user, body: ReminderRun):
     body.check_near(today)
     as_of = body.as_of or today
     run = service.send_digests(get_session(), as_of=as_of, settings=config)
-    return ReminderRunRead(as_of=run.as_of, emails_sent=run.emails_sent, items=run.items, failed=run.failed,
-                           mail_enabled=run.mail_enabled)
+    return ReminderRunRead.model_validate(run)
 
 
 @bp.get("/reminders/failures")
@@ -41,7 +40,7 @@ def mail_failures(user):
 def snooze(user, item_id: int, body: SnoozeCreate):
     found = flows.snooze_item(get_session(), viewer=user, item_id=item_id, until=body.until, reason=body.reason,
                                 settings=settings())
-    return snooze_read(found)
+    return SnoozeRead.model_validate(found)
 
 
 @bp.delete("/action-items/<int:item_id>/snooze")

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Optional
 
 from app.core.errors import ValidationFailed
-from app.core.schemas import Day, Reason, RequestModel, ResponseModel
+from app.core.schemas import Day, EmailOf, Reason, RequestModel, ResponseModel
 
 _AS_OF_RANGE = timedelta(days=366)
 
@@ -40,7 +40,7 @@ class SnoozeRead(ResponseModel):
     action_item_id: int
     until: date
     reason: str
-    by: Optional[str]
+    by: Optional[EmailOf]
     created_at: datetime
 
 
@@ -59,9 +59,3 @@ class MailFailure(ResponseModel):
 class MailFailures(ResponseModel):
     items: list[MailFailure]
 
-
-def snooze_read(snooze) -> SnoozeRead:  # type: ignore[no-untyped-def]
-    return SnoozeRead(
-        action_item_id=snooze.action_item_id, until=snooze.until, reason=snooze.reason,
-        by=snooze.by.email if snooze.by else None, created_at=snooze.created_at,
-    )

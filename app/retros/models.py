@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Optional
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
-from app.incidents.models import Incident
+from app.incidents.models import Incident, IncidentStatus, Severity
 from app.people.models import Person
 
-# "withdrawn": its incident was reopened before the retro was scheduled; resolving it again rebooks it.
-RETRO_STATUSES = ("pending", "scheduled", "completed", "published", "withdrawn")
+
+class RetroStatus(StrEnum):
+    PENDING = "pending"
+    SCHEDULED = "scheduled"
+    COMPLETED = "completed"
+    PUBLISHED = "published"
+    # Its incident was reopened before the retro was scheduled; resolving it again rebooks it.
+    WITHDRAWN = "withdrawn"
+
+    @classmethod
+    def done(cls) -> tuple[RetroStatus, ...]:
+        """The statuses of a retro that has been held: it no longer changes."""
+        return (cls.COMPLETED, cls.PUBLISHED)
 
 
 class Retrospective(Base):
@@ -21,7 +33,7 @@ class Retrospective(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=RetroStatus.PENDING)
     deadline_at: Mapped[datetime]
     target_at: Mapped[datetime]
     suggested_slot: Mapped[Optional[datetime]]
@@ -32,7 +44,7 @@ class Retrospective(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    incident: Mapped[Incident] = relationship(lazy="joined")
+    incident: Mapped[Incident] = relationship(lazy="joined", back_populates="retrospective")
     facilitator: Mapped[Optional[Person]] = relationship(foreign_keys=[facilitator_id])
     suggested_facilitator: Mapped[Optional[Person]] = relationship(foreign_keys=[suggested_facilitator_id])
     participants: Mapped[list[RetroParticipant]] = relationship(
@@ -41,6 +53,21 @@ class Retrospective(Base):
     overrides: Mapped[list[RetroOverride]] = relationship(
         order_by="RetroOverride.id", cascade="all, delete-orphan"
     )
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the team should still see to, in words: a SEV0 without a sponsor, no facilitator, a reopened incident."""
+        found = []
+        incident = self.incident
+        if incident.severity == Severity.SEV0 and incident.current_holder("executive_sponsor") is None and not any(
+            r.role == "executive_sponsor" for r in incident.roles
+        ):
+            found.append("A SEV0 retro needs an Executive Sponsor on the team: give someone the executive_sponsor role.")
+        if self.facilitator is None:
+            found.append("No facilitator yet: pick someone who held no role in the incident.")
+        if incident.status != IncidentStatus.RESOLVED and self.status == RetroStatus.SCHEDULED:
+            found.append("The incident was reopened after this retro was booked: check that the meeting still fits.")
+        return found
 
 
 class RetroParticipant(Base):
@@ -52,6 +79,10 @@ class RetroParticipant(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
 
     person: Mapped[Person] = relationship(lazy="joined")
+
+    @property
+    def email(self) -> str:
+        return self.person.email
 
 
 class RetroOverride(Base):

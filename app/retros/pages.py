@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from app.actions import service as actions
-from app.actions.models import PRIORITIES
+from app.actions.models import Priority
 from app.auth.pages import login_required
 from app.core.api import validate
 from app.core.dates import org_today
@@ -51,8 +51,8 @@ def facilitate(retro_id: int):
         ground_rules_section=sections.get("ground_rules"), timeline_section=sections.get("timeline"),
         items_section=sections.get("action_items"),
         sections=[s for s in view.sections if s.key not in LIVE_SECTIONS and s.key != "ground_rules"],
-        items=items, owners=_possible_owners(retro), retro_warnings=service.warnings(retro),
-        statuses=documents.STATUS_LABELS, priorities=PRIORITIES,
+        items=items, owners=_possible_owners(retro), retro_warnings=retro.warnings,
+        statuses=documents.STATUS_LABELS, priorities=list(Priority),
         max_weeks=config.action_items.max_weeks, timezone=config.timezone, today=org_today(config),
     )
 

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, Optional
+from typing import Optional
 
 from pydantic import Field
 
-from app.core.schemas import Email, Reason, ResponseModel, Timestamp, UpdateModel
+from app.core.schemas import Email, EmailOf, Reason, ResponseModel, Timestamp, UpdateModel, choice
+from app.retros.models import RetroStatus
 
-RetroStatus = Literal["pending", "scheduled", "completed", "published"]
+Status = choice(RetroStatus)
+# A retro is withdrawn only by reopening its incident, never by this field.
+SettableStatus = choice(
+    RetroStatus, RetroStatus.PENDING, RetroStatus.SCHEDULED, RetroStatus.COMPLETED, RetroStatus.PUBLISHED
+)
 
 
 class RetroUpdate(UpdateModel):
@@ -18,7 +23,7 @@ class RetroUpdate(UpdateModel):
     scheduled_for: Optional[Timestamp] = None
     facilitator: Optional[Email] = None
     participants: Optional[list[Email]] = Field(default=None, max_length=500)
-    status: Optional[RetroStatus] = None
+    status: Optional[SettableStatus] = None
     override_reason: Optional[Reason] = None
 
 
@@ -26,39 +31,22 @@ class OverrideRead(ResponseModel):
     rule: str
     reason: str
     detail: str
-    by: Optional[str]
+    by: Optional[EmailOf]
     at: datetime
 
 
 class RetroRead(ResponseModel):
     id: int
     incident_id: int
-    status: str
+    status: Status
     deadline_at: datetime
     target_at: datetime
     suggested_slot: Optional[datetime]
     scheduled_for: Optional[datetime]
-    facilitator: Optional[str]
-    suggested_facilitator: Optional[str]
-    participants: list[str]
+    facilitator: Optional[EmailOf]
+    suggested_facilitator: Optional[EmailOf]
+    participants: list[EmailOf]
     template: str
     overrides: list[OverrideRead]
     warnings: list[str]
 
-
-def retro_read(retro, warnings: list[str]) -> RetroRead:  # type: ignore[no-untyped-def]
-    """The API view of a retrospective model."""
-    return RetroRead(
-        id=retro.id, incident_id=retro.incident_id, status=retro.status,
-        deadline_at=retro.deadline_at, target_at=retro.target_at, suggested_slot=retro.suggested_slot,
-        scheduled_for=retro.scheduled_for,
-        facilitator=retro.facilitator.email if retro.facilitator else None,
-        suggested_facilitator=retro.suggested_facilitator.email if retro.suggested_facilitator else None,
-        participants=[p.person.email for p in retro.participants],
-        template=retro.template,
-        overrides=[
-            OverrideRead(rule=o.rule, reason=o.reason, detail=o.detail, by=o.by.email if o.by else None, at=o.at)
-            for o in retro.overrides
-        ],
-        warnings=warnings,
-    )

@@ -14,7 +14,7 @@ from app.incidents.models import Incident
 from app.people.models import Person
 from app.people.service import get_or_create_person, require_people, require_person
 from app.retros.calendar import WorkCalendar
-from app.retros.models import RetroOverride, RetroParticipant, Retrospective
+from app.retros.models import RetroOverride, RetroParticipant, RetroStatus, Retrospective
 from app.retros.schemas import RetroUpdate
 from config import Settings
 
@@ -24,10 +24,10 @@ def book_retrospective(session: Session, *, incident: Incident, settings: Settin
 
     A retro withdrawn when the incident was reopened is booked again, from the new resolution.
     """
-    existing = session.scalar(select(Retrospective).where(Retrospective.incident_id == incident.id))
+    existing = incident.retrospective
     if existing is not None:
-        if existing.status == "withdrawn":
-            existing.status = "pending"
+        if existing.status == RetroStatus.WITHDRAWN:
+            existing.status = RetroStatus.PENDING
             rebook_if_pending(session, incident=incident, settings=settings)
         return existing
     assert incident.resolved_at is not None
@@ -35,18 +35,18 @@ def book_retrospective(session: Session, *, incident: Incident, settings: Settin
     resolved_at = incident.resolved_at
     deadline_at = calendar.add_working_days(resolved_at, settings.retro.deadline_days)
     target_at = calendar.add_working_days(resolved_at, settings.retro.target_days)
+    facilitator = suggest_facilitator(session, incident=incident, settings=settings)
     retro = Retrospective(
         incident=incident,
         deadline_at=deadline_at,
         target_at=target_at,
         suggested_slot=suggest_slot(calendar, settings, resolved_at=resolved_at, target_at=target_at),
         template=settings.documents.template_by_severity.get(incident.severity, "standard"),
-        status="pending",
+        status=RetroStatus.PENDING,
+        participants=[RetroParticipant(person=person) for person in incident.responders()],
+        suggested_facilitator=facilitator,
+        facilitator=facilitator,
     )
-    retro.participants = [RetroParticipant(person=person) for person in incident.responders()]
-    facilitator = suggest_facilitator(session, incident=incident, settings=settings)
-    retro.suggested_facilitator = facilitator
-    retro.facilitator = facilitator
     session.add(retro)
     session.flush()
     return retro
@@ -54,8 +54,8 @@ def book_retrospective(session: Session, *, incident: Incident, settings: Settin
 
 def rebook_if_pending(session: Session, *, incident: Incident, settings: Settings) -> None:
     """A corrected resolution time moves the deadline, target and suggested slot of a retro not yet scheduled."""
-    retro = session.scalar(select(Retrospective).where(Retrospective.incident_id == incident.id))
-    if retro is None or retro.status != "pending" or incident.resolved_at is None:
+    retro = incident.retrospective
+    if retro is None or retro.status != RetroStatus.PENDING or incident.resolved_at is None:
         return
     calendar = WorkCalendar.from_settings(settings)
     retro.deadline_at = calendar.add_working_days(incident.resolved_at, settings.retro.deadline_days)
@@ -69,9 +69,9 @@ def withdraw_if_unscheduled(session: Session, *, incident: Incident) -> None:
 
     A scheduled retro is kept, with a warning: the meeting stands unless its facilitator moves it.
     """
-    retro = session.scalar(select(Retrospective).where(Retrospective.incident_id == incident.id))
-    if retro is not None and retro.status == "pending":
-        retro.status = "withdrawn"
+    retro = incident.retrospective
+    if retro is not None and retro.status == RetroStatus.PENDING:
+        retro.status = RetroStatus.WITHDRAWN
         session.flush()
 
 
@@ -118,7 +118,7 @@ def get_retrospective(session: Session, *, viewer: User, retro_id: int) -> Retro
 
 
 def retro_for_incident(session: Session, *, incident: Incident) -> Retrospective:
-    retro = session.scalar(select(Retrospective).where(Retrospective.incident_id == incident.id))
+    retro = incident.retrospective
     if retro is None:
         raise NotFound(
             f"Incident {incident.id} has no retrospective yet: it is booked when the incident is resolved.",
@@ -138,8 +138,8 @@ def admit_responder(
     deciding it: that needs an `override_reason`, kept on the retro (`spectator_not_allowed`).
     A role held during the incident and an executive sponsor (a SEV0 retro asks for one) need none.
     """
-    retro = session.scalar(select(Retrospective).where(Retrospective.incident_id == incident.id))
-    if retro is None or retro.status in ("completed", "published"):
+    retro = incident.retrospective
+    if retro is None or retro.status in RetroStatus.done():
         return
     if retro.facilitator_id == person.id:
         raise RuleViolation(
@@ -164,26 +164,12 @@ def admit_responder(
 
 def add_responder_to_retro(session: Session, *, incident: Incident, person: Person) -> None:
     """A role given after resolution makes its holder a participant of an open retro."""
-    retro = session.scalar(select(Retrospective).where(Retrospective.incident_id == incident.id))
-    if retro is None or retro.status in ("completed", "published"):
+    retro = incident.retrospective
+    if retro is None or retro.status in RetroStatus.done():
         return
     if all(p.person_id != person.id for p in retro.participants):
         retro.participants.append(RetroParticipant(person=person))
         session.flush()
-
-
-def warnings(retro: Retrospective) -> list[str]:
-    found = []
-    incident = retro.incident
-    if incident.severity == "SEV0" and incident.current_holder("executive_sponsor") is None and not any(
-        r.role == "executive_sponsor" for r in incident.roles
-    ):
-        found.append("A SEV0 retro needs an Executive Sponsor on the team: give someone the executive_sponsor role.")
-    if retro.facilitator is None:
-        found.append("No facilitator yet: pick someone who held no role in the incident.")
-    if incident.status != "resolved" and retro.status == "scheduled":
-        found.append("The incident was reopened after this retro was booked: check that the meeting still fits.")
-    return found
 
 
 def update_retrospective(session: Session, *, retro: Retrospective, data: RetroUpdate, actor: User) -> Retrospective:
@@ -192,7 +178,7 @@ def update_retrospective(session: Session, *, retro: Retrospective, data: RetroU
     A rule that allows it is set aside only with `override_reason`, which is kept.
     Raises RuleViolation with the rule's code otherwise.
     """
-    if retro.status == "withdrawn":
+    if retro.status == RetroStatus.WITHDRAWN:
         raise RuleViolation(
             "This retro was withdrawn because its incident was reopened; "
             "it is booked again when the incident is resolved.",
@@ -246,14 +232,14 @@ def update_retrospective(session: Session, *, retro: Retrospective, data: RetroU
                 )
             _record_override(retro, rule="retro_past_deadline", reason=reason, detail=when.isoformat(), actor=actor)
         retro.scheduled_for = when
-        if when is not None and retro.status == "pending":
-            retro.status = "scheduled"
-        elif when is None and retro.status == "scheduled":
-            retro.status = "pending"
+        if when is not None and retro.status == RetroStatus.PENDING:
+            retro.status = RetroStatus.SCHEDULED
+        elif when is None and retro.status == RetroStatus.SCHEDULED:
+            retro.status = RetroStatus.PENDING
 
     if changes.get("status") is not None:
         retro.status = changes["status"]
-        if retro.status == "scheduled" and retro.scheduled_for is None:
+        if retro.status == RetroStatus.SCHEDULED and retro.scheduled_for is None:
             raise ValidationFailed(
                 "A retro is scheduled by giving scheduled_for.",
                 fields={"status": "set scheduled_for to schedule the retro"},

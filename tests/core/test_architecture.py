@@ -6,6 +6,7 @@ These read the source with `ast`; they import nothing of the app.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -194,3 +195,81 @@ def test_modules_stay_small():
     """A module over the limit holds several concerns: split it along its seams."""
     sizes = {path.relative_to(ROOT).as_posix(): len(path.read_text().splitlines()) for path in APP.rglob("*.py")}
     assert {path: lines for path, lines in sizes.items() if lines > MAX_LINES} == {}
+
+
+def _trees() -> dict[str, ast.Module]:
+    return {path.relative_to(ROOT).as_posix(): ast.parse(path.read_text(), str(path)) for path in sorted(APP.rglob("*.py"))}
+
+
+def test_no_two_classes_share_a_name():
+    """A name means one thing in app/: a response schema and a dataclass do not share one."""
+    where: dict[str, list[str]] = {}
+    for relative, tree in _trees().items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                where.setdefault(node.name, []).append(f"{relative}:{node.lineno}")
+    assert {name: places for name, places in where.items() if len(places) > 1} == {}
+
+
+def test_an_incidents_retrospective_is_read_through_the_relationship():
+    """`incident.retrospective`, not a query of its own in each place that needs it."""
+    pattern = re.compile(r"select\(\s*Retrospective\s*\)\s*\.where\(\s*Retrospective\.incident_id")
+    found = [
+        f"{path.relative_to(ROOT)}:{text[:match.start()].count(chr(10)) + 1}"
+        for path in sorted(APP.rglob("*.py"))
+        for text in [path.read_text()]
+        for match in pattern.finditer(text)
+    ]
+    assert found == []
+
+
+def enum_values(trees: dict[str, ast.Module]) -> dict[str, tuple[str, set[str]]]:
+    """Each StrEnum of app/: its module and its values."""
+    found = {}
+    for relative, tree in trees.items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and any(isinstance(b, ast.Name) and b.id == "StrEnum" for b in node.bases):
+                values = {
+                    stmt.value.value for stmt in node.body
+                    if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant)
+                    and isinstance(stmt.value.value, str)
+                }
+                found[node.name] = (relative, values)
+    return found
+
+
+def literal_status_groups(tree: ast.Module, enums: dict[str, tuple[str, set[str]]]) -> list[tuple[int, str]]:
+    """(line, enum) of each tuple, list, set or Literal[...] of two or more of one enum's values written as text."""
+    found = []
+    for node in ast.walk(tree):
+        # Literal["a", "b"] holds its values in a tuple too.
+        if not isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            continue
+        elements = node.elts
+        words = {e.value for e in elements if isinstance(e, ast.Constant) and isinstance(e.value, str)}
+        if len(elements) < 2 or len(words) != len(elements):
+            continue
+        for name, (_module, values) in enums.items():
+            if words <= values:
+                found.append((node.lineno, name))
+    return found
+
+
+def test_the_status_scan_finds_written_out_statuses():
+    enums = {"ActionStatus": ("m.py", {"open", "in_progress", "done", "wont_do"})}
+    tree = ast.parse('A = ("open", "in_progress")\nB: Literal["done", "wont_do"]\nC = ("open", "x")\nD = [ActionStatus.OPEN, "done"]\n')
+    assert literal_status_groups(tree, enums) == [(1, "ActionStatus"), (2, "ActionStatus")]
+
+
+def test_statuses_are_written_once_as_enums():
+    """Statuses, severities, visibility and priorities are spelt out only in their StrEnum's module."""
+    trees = _trees()
+    enums = enum_values(trees)
+    assert {"ActionStatus", "Priority", "SyncStatus", "Severity", "IncidentStatus", "Visibility", "RetroStatus"} <= set(enums)
+    found = [
+        f"{relative}:{line} ({name})"
+        for relative, tree in trees.items()
+        for line, name in literal_status_groups(tree, enums)
+        if relative != enums[name][0]
+    ]
+    assert found == []

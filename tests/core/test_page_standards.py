@@ -12,13 +12,13 @@ import pytest
 from flask import render_template_string
 from sqlalchemy import select
 
-from app.actions.models import ACTION_STATUSES, SYNC_STATUSES
+from app.actions.models import ActionStatus, SyncStatus
 from app.core.dates import org_now
 from app.core.templating import status_label, when_text
 from app.db import get_session
 from app.demo import load_demo
-from app.incidents.models import STATUSES as INCIDENT_STATUSES
-from app.retros.models import RETRO_STATUSES, Retrospective
+from app.incidents.models import IncidentStatus
+from app.retros.models import RetroStatus, Retrospective
 from tests.web import Tags, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,7 +106,7 @@ def test_the_when_filter_uses_the_organisations_zone_and_year(app):
     assert shown == f"{expected_day} 3 Mar, 09:30|{(last_year + timedelta(hours=10)).strftime('%a')} 3 Mar {this_year - 1}, 09:30|09:30"
 
 
-@pytest.mark.parametrize("word", sorted(set(ACTION_STATUSES + RETRO_STATUSES + INCIDENT_STATUSES + SYNC_STATUSES)))
+@pytest.mark.parametrize("word", sorted({s.value for kind in (ActionStatus, RetroStatus, IncidentStatus, SyncStatus) for s in kind}))
 def test_every_status_has_words(word):
     label = status_label(word)
     assert "_" not in label and label[0].isupper()

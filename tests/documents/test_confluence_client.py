@@ -152,6 +152,6 @@ def test_retry_after_reads_seconds_and_http_dates():
     now = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)
     assert retry_after_seconds("7") == 7.0
     assert retry_after_seconds((now + timedelta(seconds=30)).strftime("%a, %d %b %Y %H:%M:%S GMT"),
-                               now=lambda: now) == 30.0
+                               now=now) == 30.0
     assert retry_after_seconds("yesterday") is None and retry_after_seconds(None) is None
     assert retry_after_seconds("-5") == 0.0

@@ -75,8 +75,8 @@ def document_markdown(fact: str) -> str:
         ),
         "action_items": service.action_items_table(
             [{"title": fact, "owner": fact, "due_date": date(2026, 1, 20), "status": "open", "jira_key": "OPS-1",
-              "sync_status": "synced"}],
-            today=date(2026, 1, 10), jira_url="https://jira.example.com",
+              "sync_status": "synced", "overdue": False}],
+            jira_url="https://jira.example.com",
         ),
     }
     return service.compose_markdown(incident_title=fact, sections=[(s.key, s.title, s.body) for s in sections],

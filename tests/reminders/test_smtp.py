@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import icalendar
 import pytest
 
+import integrations.off as off
 import integrations.smtp as smtp
 from integrations.calendar import Attendee, Meeting, build_ics
 from integrations.smtp import CalendarPart, Email, Mailer, MailError, SmtpConfig
@@ -81,7 +82,7 @@ def test_a_server_that_is_down_is_a_connection_failure(smtp_server):
 
 
 def test_not_configured_means_off_logged_once(monkeypatch, caplog):
-    monkeypatch.setattr(smtp, "_off_logged", False)
+    monkeypatch.setattr(off, "_said", set())
     with caplog.at_level(logging.INFO, logger="integrations.smtp"):
         assert smtp.mailer(SmtpConfig(host=""), "h@example.com") is None
         assert smtp.mailer(SmtpConfig(host=""), "h@example.com") is None

@@ -18,7 +18,7 @@ The parts: `mapping` (an item as Jira sees it), `claiming` (the outbox lease), `
 """
 
 from app.actions.sync.mapping import (
-    STATUS_CATEGORY, CATEGORY_STATUS, CURSOR, LAST_PULL_ERROR, SessionFactory, SyncCounts, jira_config,
+    STATUS_CATEGORY, CATEGORY_STATUS, CURSOR, LAST_PULL_ERROR, SessionFactory, SyncRun, jira_config,
     log_off_once, MAX_ID, item_label, item_id_from_labels, in_project, Desired, desired_state, lock_item,
     set_state,
 )

@@ -15,6 +15,7 @@ from app.actions.models import ActionItem, JiraSyncState
 from app.db import utcnow
 from config import Settings
 from integrations.jira import JiraConfig
+from integrations.off import say_off_once
 
 log = logging.getLogger(__name__)
 
@@ -22,14 +23,14 @@ STATUS_CATEGORY = {"open": "new", "in_progress": "indeterminate", "done": "done"
 CATEGORY_STATUS = {"new": "open", "indeterminate": "in_progress", "done": "done"}
 CURSOR = "reconcile_cursor"
 LAST_PULL_ERROR = "last_pull_error"
-_off_logged: set[int] = set()
 SessionFactory = Callable[[], Session]
 
 
 @dataclass
-class SyncCounts:
-    """What one run did."""
+class SyncRun:
+    """What one run did (`enabled` False: Jira sync is off, nothing was tried)."""
 
+    enabled: bool = True
     created: int = 0
     updated: int = 0
     pulled: int = 0
@@ -40,7 +41,7 @@ class SyncCounts:
     last_failure: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k not in ("stopped", "last_failure")}
+        return {k: v for k, v in asdict(self).items() if k not in ("enabled", "stopped", "last_failure")}
 
 
 def jira_config(settings: Settings) -> JiraConfig:
@@ -52,11 +53,9 @@ def jira_config(settings: Settings) -> JiraConfig:
     )
 
 
-def log_off_once(settings: Settings) -> None:
+def log_off_once() -> None:
     """'Jira not configured' means off: said once per process, not an error on every run."""
-    if id(settings) not in _off_logged:
-        _off_logged.add(id(settings))
-        log.info("Jira sync is off: set HINDSIGHT_JIRA_URL and HINDSIGHT_JIRA_PROJECT to turn it on.")
+    say_off_once(log, "jira", "Jira sync is off: set HINDSIGHT_JIRA_URL and HINDSIGHT_JIRA_PROJECT to turn it on.")
 
 
 MAX_ID = 2**31 - 1

@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session
 
 from app.actions.models import ActionItem, JiraSyncState, JiraWebhookDelivery
 from app.actions.service import (
-    can_view_retro, due_date_warnings, enqueue_push, last_local_change_at, record_change,
+    due_date_warnings, enqueue_push, last_local_change_at, record_change,
 )
 from app.actions.sync.mapping import (
     CATEGORY_STATUS, CURSOR, STATUS_CATEGORY, SessionFactory, in_project, item_id_from_labels, set_state,
 )
 from app.db import utcnow
+from app.incidents.access import person_may_see
 from app.people.models import Person
 from app.people.service import find_person
 from config import Settings
@@ -129,7 +130,7 @@ def _pull_owner(pull: _Pull) -> str | None:
         return owner_email
     who = (assignee.email or assignee.display_name or jira_ident(assignee)) if assignee else None
     person = person_for_jira_user(pull.session, assignee)
-    if person is None or not can_view_retro(pull.session, person=person, retro=item.retrospective):
+    if person is None or not person_may_see(pull.session, person_id=person.id, incident_id=item.retrospective.incident_id):
         reason = ("an action item needs an owner" if assignee is None else
                   f"{who} is not a person Hindsight knows" if person is None else
                   f"{person.email} cannot see this private incident")

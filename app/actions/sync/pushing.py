@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from app.actions.models import ActionItem, JiraOutbox
+from app.actions.models import ActionItem, JiraOutbox, SyncStatus
 from app.actions.service import record_change
 from app.actions.sync.claiming import Claim, claim
-from app.actions.sync.mapping import Desired, SessionFactory, SyncCounts, desired_state, item_label, lock_item
+from app.actions.sync.mapping import Desired, SessionFactory, SyncRun, desired_state, item_label, lock_item
 from app.actions.sync.pulling import apply_issue, jira_ident, remember_jira
 from app.db import utcnow
 from app.people.models import Person
@@ -37,9 +37,9 @@ class PushResult:
 def push_due(
     factory: SessionFactory, *, settings: Settings, client: JiraClient, force: bool = False,
     item_ids: Iterable[int] | None = None,
-) -> SyncCounts:
+) -> SyncRun:
     """Push every due outbox row (all pending ones if `force`); stops early if Jira is down or throttling."""
-    counts = SyncCounts()
+    counts = SyncRun()
     seen: set[int] = set()
     ids = list(item_ids) if item_ids is not None else None
     batch = settings.jira.push_batch
@@ -194,16 +194,16 @@ def record_success(factory: SessionFactory, taken: Claim, result: PushResult, de
         item.synced_at = utcnow()
         item.last_sync_error = " ".join(result.warnings) or None
         if row is None or row.claim_token != taken.token:
-            item.sync_status = "synced" if row is None else "pending"
+            item.sync_status = SyncStatus.SYNCED if row is None else SyncStatus.PENDING
         elif row.version == taken.version:
             session.delete(row)
-            item.sync_status = "synced"
+            item.sync_status = SyncStatus.SYNCED
         else:
             # Changed while we pushed: leave the row for the next push, due now.
             row.claimed_until, row.claim_token = None, None
             row.attempts, row.uncertain, row.last_error = 0, False, None
             row.next_attempt_at = utcnow()
-            item.sync_status = "pending"
+            item.sync_status = SyncStatus.PENDING
 
 
 def record_failure(
@@ -238,7 +238,7 @@ def record_failure(
         row.last_error = message
         row.claimed_until, row.claim_token = None, None
         if item is not None:
-            item.sync_status = "failed"
+            item.sync_status = SyncStatus.FAILED
             item.last_sync_error = (
                 f"{message} (attempt {row.attempts}; next after {row.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC)"
             )

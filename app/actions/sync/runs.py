@@ -11,9 +11,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.actions.models import ActionItem, JiraOutbox, JiraSyncState, JiraWebhookDelivery
+from app.actions.models import ActionItem, JiraOutbox, JiraSyncState, JiraWebhookDelivery, SyncStatus
 from app.actions.sync.mapping import (
-    LAST_PULL_ERROR, SessionFactory, SyncCounts, jira_config, log_off_once, set_state,
+    LAST_PULL_ERROR, SessionFactory, SyncRun, jira_config, log_off_once, set_state,
 )
 from app.actions.sync.pulling import reconcile
 from app.actions.sync.pushing import push_due
@@ -25,11 +25,11 @@ from integrations.jira import JiraClient, JiraFailure
 log = logging.getLogger(__name__)
 
 
-def run_sync(factory: SessionFactory, *, settings: Settings, force: bool = False, pull: bool = True) -> SyncCounts:
+def run_sync(factory: SessionFactory, *, settings: Settings, force: bool = False, pull: bool = True) -> SyncRun:
     """One push of the outbox (every pending row if `force`), then one reconcile pull."""
     if not settings.jira.enabled:
-        log_off_once(settings)
-        return SyncCounts()
+        log_off_once()
+        return SyncRun(enabled=False)
     _housekeeping(factory, settings=settings)
     with JiraClient(jira_config(settings)) as client:
         counts = push_due(factory, settings=settings, client=client, force=force)
@@ -52,14 +52,14 @@ def _housekeeping(factory: SessionFactory, *, settings: Settings) -> None:
     """Queue items made while Jira sync was off; forget webhook deliveries too old to be retried."""
     with factory() as session, session.begin():
         waiting = session.scalars(
-            select(ActionItem).where(ActionItem.sync_status == "off", ActionItem.jira_key.is_(None))
+            select(ActionItem).where(ActionItem.sync_status == SyncStatus.OFF, ActionItem.jira_key.is_(None))
             .order_by(ActionItem.id).limit(1000)
         ).all()
         for item in waiting:
             if session.scalar(select(JiraOutbox.id).where(JiraOutbox.action_item_id == item.id)) is None:
                 session.add(JiraOutbox(action_item_id=item.id, version=1, attempts=0, next_attempt_at=utcnow(),
                                        uncertain=False))
-            item.sync_status = "pending"
+            item.sync_status = SyncStatus.PENDING
         session.execute(
             delete(JiraWebhookDelivery).where(JiraWebhookDelivery.received_at < utcnow() - WEBHOOK_MEMORY)
         )

@@ -90,18 +90,19 @@ def action_items_markdown(session: Session, *, retro: Retrospective, settings: S
     items = session.scalars(
         select(ActionItem).where(ActionItem.retrospective_id == retro.id).order_by(ActionItem.id)
     ).unique()
+    today = org_today(settings)
     rows = [
         {"title": item.title, "owner": item.owner.name, "due_date": item.due_date, "status": item.status,
-         "jira_key": item.jira_key, "sync_status": item.sync_status}
+         "jira_key": item.jira_key, "sync_status": item.sync_status, "overdue": item.is_overdue(today)}
         for item in items
     ]
-    return action_items_table(rows, today=org_today(settings), jira_url=settings.jira.url)
+    return action_items_table(rows, jira_url=settings.jira.url)
 
 
-def action_items_table(rows: Iterable[Mapping[str, Any]], *, today: date, jira_url: str) -> str:
-    """Action item rows (`title`, `owner`, `due_date`, `status`, `jira_key`, `sync_status`) as a Markdown table.
+def action_items_table(rows: Iterable[Mapping[str, Any]], *, jira_url: str) -> str:
+    """Action item rows (`title`, `owner`, `due_date`, `status`, `jira_key`, `sync_status`, `overdue`) as a Markdown table.
 
-    Open items due before `today` are marked overdue; Jira keys link to `jira_url` when it is set.
+    Rows marked `overdue` (`ActionItem.is_overdue`) say so; Jira keys link to `jira_url` when it is set.
     """
     jira = jira_url.rstrip("/")
     inline = templating.md_inline
@@ -109,7 +110,7 @@ def action_items_table(rows: Iterable[Mapping[str, Any]], *, today: date, jira_u
     for item in rows:
         due_date = item["due_date"]
         due = due_date.isoformat() if isinstance(due_date, date) else str(due_date)
-        if item["status"] in ("open", "in_progress") and due_date < today:
+        if item.get("overdue"):
             due += " **overdue**"
         jira_key = item["jira_key"]
         if jira_key:

@@ -18,15 +18,14 @@ from app.db import call_outside, utcnow
 from app.documents.models import DocumentPublication
 from app.documents.service.export import document_meta
 from app.documents.service.generation import document_view
-from app.incidents.models import Incident
-from app.retros.models import Retrospective
+from app.incidents.models import Incident, Visibility
+from app.retros.models import RetroStatus, Retrospective
 from app.retros.service import get_retrospective
 from config import Settings
 from integrations.confluence import ConfluenceClient, ConfluenceConfig, ConfluenceError
+from integrations.off import say_off_once
 
 log = logging.getLogger(__name__)
-
-_confluence_off_logged = False
 
 # A publish claimed longer ago than this was cut short (its process died): it may be claimed again.
 PUBLISH_CLAIM = timedelta(minutes=5)
@@ -38,12 +37,9 @@ class PublishFailed(OutsideFailure):
 
 def confluence_client(settings: Settings, *, sleep: Callable[[float], None] = time.sleep) -> ConfluenceClient | None:
     """A client for the configured Confluence, or None when publishing is off (logged once)."""
-    global _confluence_off_logged
     c = settings.confluence
     if not c.enabled:
-        if not _confluence_off_logged:
-            log.info("Confluence publishing is off: set confluence.url and confluence.space to turn it on")
-            _confluence_off_logged = True
+        say_off_once(log, "confluence", "Confluence publishing is off: set confluence.url and confluence.space to turn it on")
         return None
     return ConfluenceClient(
         ConfluenceConfig(
@@ -137,8 +133,8 @@ def publish_to_confluence(
     publication.last_error = None
     publication.published_at = utcnow()
     publication.published_by_id = viewer.person_id if viewer is not None else publication.published_by_id
-    if retro.status == "completed":
-        retro.status = "published"
+    if retro.status == RetroStatus.COMPLETED:
+        retro.status = RetroStatus.PUBLISHED
     session.flush()
     return publication
 
@@ -168,5 +164,5 @@ def failed_publications(session: Session, *, settings: Settings, now: datetime |
         .order_by(DocumentPublication.last_attempt_at)
     )
     if not settings.confluence.publish_private:
-        query = query.where(Incident.visibility == "public")
+        query = query.where(Incident.visibility == Visibility.PUBLIC)
     return list(session.scalars(query))

@@ -5,7 +5,7 @@ see of mail not sent yet). Their public names are importable from here.
 """
 
 from app.reminders.service.digests import (
-    REMINDED_STATUSES, REASON_TITLES, DIGEST_CLAIM, digest_day, DigestRun, send_digests,
+    REASON_TITLES, DIGEST_CLAIM, digest_day, DigestRun, send_digests,
 )
 from app.reminders.service.snoozes import (
     get_snooze, snooze_item, end_snooze,

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 from sqlalchemy import Date, String, and_, case, exists, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.actions.models import ActionItem
+from app.actions.models import ActionItem, ActionStatus
 from app.core.dates import org_now
 from app.db import UTCDateTime, call_outside, dialect_insert, utcnow
 from app.incidents.access import incident_visible_to
@@ -36,7 +36,6 @@ from integrations.smtp import Email, mail_on, send_all
 
 log = logging.getLogger(__name__)
 
-REMINDED_STATUSES = ("open", "in_progress")
 REASON_TITLES = {"overdue": "Overdue", "due_today": "Due today", "due_soon": "Due soon"}
 
 # A digest claim older than this belongs to a run that died while sending: it is claimed again.
@@ -65,7 +64,7 @@ def _claim_digest_rows(session: Session, *, as_of: date, settings: Settings, tok
     horizon = as_of + timedelta(days=settings.reminders.due_soon_days)
     day = literal(as_of, Date())
     reason = case(
-        (ActionItem.due_date < day, literal("overdue")),
+        (ActionItem.is_overdue(day), literal("overdue")),
         (ActionItem.due_date == day, literal("due_today")),
         else_=literal("due_soon"),
     )
@@ -84,7 +83,7 @@ def _claim_digest_rows(session: Session, *, as_of: date, settings: Settings, tok
         .join(Retrospective, Retrospective.id == ActionItem.retrospective_id)
         .join(Incident, Incident.id == Retrospective.incident_id)
         .where(
-            ActionItem.status.in_(REMINDED_STATUSES),
+            ActionItem.status.in_(ActionStatus.still_open()),
             ActionItem.due_date <= literal(horizon, Date()),
             ~snoozed,
             # One digest per owner per day: what falls due after it waits for tomorrow's.

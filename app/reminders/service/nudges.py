@@ -9,11 +9,11 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from app.db import dialect_insert, utcnow
-from app.incidents.models import Incident
+from app.incidents.models import Incident, Severity
 from app.people.models import Person
 from app.reminders.mail import deliver_after_commit, incident_label, mail_enabled, render
 from app.reminders.models import EmailOutbox
-from app.retros.models import Retrospective
+from app.retros.models import RetroStatus, Retrospective
 from config import Settings
 
 
@@ -50,7 +50,7 @@ def send_nudges(session: Session, *, settings: Settings, now: datetime | None = 
 
     unscheduled = session.scalars(
         select(Retrospective).join(Retrospective.incident).where(
-            Retrospective.status == "pending", Retrospective.scheduled_for.is_(None),
+            Retrospective.status == RetroStatus.PENDING, Retrospective.scheduled_for.is_(None),
             Incident.resolved_at <= now - timedelta(hours=settings.retro.nudge_after_hours),
             Retrospective.deadline_at > now, ~nudged("nudge_unscheduled"),
         )
@@ -70,7 +70,7 @@ def send_nudges(session: Session, *, settings: Settings, now: datetime | None = 
 
     overdue = session.scalars(
         select(Retrospective).join(Retrospective.incident).where(
-            Retrospective.status.in_(("pending", "scheduled")), Retrospective.deadline_at < now,
+            Retrospective.status.in_((RetroStatus.PENDING, RetroStatus.SCHEDULED)), Retrospective.deadline_at < now,
             or_(Retrospective.scheduled_for.is_(None), Retrospective.scheduled_for > Retrospective.deadline_at),
             ~nudged("nudge_deadline"),
         )
@@ -78,7 +78,7 @@ def send_nudges(session: Session, *, settings: Settings, now: datetime | None = 
     for retro in overdue:
         incident = retro.incident
         recipients = [incident.commander]
-        if incident.severity == "SEV0":
+        if incident.severity == Severity.SEV0:
             recipients.append(incident.current_holder("executive_sponsor"))
         context = _nudge_context(retro, settings, base)
         seen: set[int] = set()

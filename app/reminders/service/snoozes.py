@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.actions.models import ActionItem
+from app.actions.models import ActionItem, ActionStatus
 from app.auth.models import User
 from app.core.dates import org_today
 from app.core.errors import Forbidden, NotFound, RuleViolation, ValidationFailed
@@ -15,7 +15,6 @@ from app.db import utcnow
 from app.incidents.access import visible_incidents
 from app.incidents.models import Incident
 from app.reminders.models import ReminderSnooze
-from app.reminders.service.digests import REMINDED_STATUSES
 from app.retros.models import Retrospective
 from config import Settings
 
@@ -62,7 +61,7 @@ def snooze_item(
             f"Reminders can be snoozed for {settings.reminders.max_snooze_days} days at most.",
             fields={"until": f"must be on or before {limit.isoformat()}"},
         )
-    if item.status not in REMINDED_STATUSES:
+    if item.status not in ActionStatus.still_open():
         raise RuleViolation(f"Action item {item.id} is {item.status}: it gets no reminders to snooze.",
                             code="item_closed", fields={"status": f"is {item.status}"})
     snooze = get_snooze(session, item_id=item.id)
