@@ -344,7 +344,7 @@ class Factory:
         the commander is created if missing. Tests about that endpoint call it themselves."""
         from app.db import commit
         from app.incidents import service
-        from app.incidents.schemas import IncidentCreate, incident_read
+        from app.incidents.schemas import IncidentCreate, IncidentRead
 
         commander = overrides.pop("commander", None)
         if commander is None:
@@ -354,7 +354,7 @@ class Factory:
             session = get_session()
             self._caller(session, headers)
             incident = service.create_incident(session, data=IncidentCreate.model_validate_json(json.dumps(body)))
-            created = incident_read(incident).model_dump(mode="json")
+            created = IncidentRead.model_validate(incident).model_dump(mode="json")
             commit(session)
             return created
 
@@ -367,9 +367,9 @@ class Factory:
         from app.extensions import settings
         from app.incidents import flows
         from app.incidents.models import Incident
-        from app.incidents.schemas import IncidentUpdate, incident_read
-        from app.retros.schemas import retro_read
-        from app.retros.service import retro_for_incident, warnings
+        from app.incidents.schemas import IncidentRead, IncidentUpdate
+        from app.retros.schemas import RetroRead
+        from app.retros.service import retro_for_incident
 
         resolved_at = resolved_at or datetime.now(timezone.utc) - timedelta(minutes=5)
         overrides.setdefault("started_at", (resolved_at - timedelta(hours=2)).isoformat())
@@ -382,12 +382,12 @@ class Factory:
             flows.update_incident(session, incident=incident, data=change, actor=self._caller(session, headers),
                                   settings=settings(self.app))
             retro = retro_for_incident(session, incident=incident)
-            resolved = incident_read(incident, retro.id).model_dump(mode="json")
+            resolved = IncidentRead.model_validate(incident).model_dump(mode="json")
             commit(session)
         with self.app.app_context():  # read back afresh, as the next request would
             session = get_session()
             retro = retro_for_incident(session, incident=session.get(Incident, created["id"]))
-            return resolved, retro_read(retro, warnings(retro)).model_dump(mode="json")
+            return resolved, RetroRead.model_validate(retro).model_dump(mode="json")
 
 
 @pytest.fixture
