@@ -12,7 +12,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,12 +23,12 @@ import pytest
 import requests
 
 from tests.fakes.smtp import free_port
+from tests.processes import HINDSIGHT, Process, wait_for
 from tests.web import Page
 
 # Real `hindsight serve` processes read what the test committed.
 pytestmark = [pytest.mark.slow, pytest.mark.committing]
 
-HINDSIGHT = str(Path(sys.executable).with_name("hindsight"))
 FAST = 2.0  # seconds: what "answers at once" means here
 
 
@@ -97,19 +96,14 @@ def demo_database(database_url: str, tmp_path: Path, app: Any) -> tuple[dict[str
     return env, token
 
 
-class Serve:
+class Serve(Process):
+    """`hindsight serve` on a free port."""
+
     def __init__(self, env: dict[str, str], log: Path, workers: int = 2) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self.handle = log.open("wb")
-        self.popen = subprocess.Popen(
-            [HINDSIGHT, "serve", "--port", str(self.port), "--workers", str(workers)],
-            env=env, stdout=self.handle, stderr=subprocess.STDOUT,
-        )
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
+        super().__init__([HINDSIGHT, "serve", "--port", str(self.port), "--workers", str(workers)], env, log,
+                         stop_seconds=40)
 
     def wait_until_listening(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -127,16 +121,6 @@ class Serve:
         response = requests.get(f"{self.base}/login", timeout=timeout)
         assert response.status_code == 200, response.text[:300]
 
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(40)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(5)
-        self.handle.close()
-
 
 @pytest.fixture
 def serves() -> Iterator[list[Serve]]:
@@ -150,16 +134,6 @@ def timed(method: str, url: str, **kwargs: Any) -> tuple[requests.Response, floa
     start = time.monotonic()
     response = requests.request(method, url, timeout=30, allow_redirects=False, **kwargs)
     return response, time.monotonic() - start
-
-
-def wait_for(condition: Any, *, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def sign_in(base: str) -> tuple[requests.Session, float]:

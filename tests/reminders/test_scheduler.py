@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,8 +19,8 @@ from tests.reminders.conftest import today
 from app.db import database
 from app.scheduler import JobLocks, build_scheduler, job_specs, lock_key, run_job
 from tests.fakes.smtp import FakeSmtp, free_port
+from tests.processes import HINDSIGHT, Process, wait_for
 
-HINDSIGHT = str(Path(sys.executable).with_name("hindsight"))
 
 
 @pytest.fixture(autouse=True)
@@ -36,16 +34,6 @@ def _postgres_only(request: pytest.FixtureRequest) -> None:
 def one_machine_only(database_url: str) -> None:
     if not database_url.startswith("sqlite"):
         pytest.skip("one-machine mode (SQLite): the PostgreSQL run adds nothing but seconds")
-
-
-def wait_for(condition: Callable[[], Any], *, timeout: float = 20, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_jobs_have_stable_ids_and_jira_sync_runs_every_sync_minutes(make_app):
@@ -119,26 +107,6 @@ def _env(database_url: str, smtp: FakeSmtp, tmp_path: Path, **extra: str) -> dic
     })
     env.update(extra)
     return env
-
-
-class Process:
-    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
-        self.log = log
-        self.handle = log.open("wb")
-        self.popen = subprocess.Popen(args, env=env, stdout=self.handle, stderr=subprocess.STDOUT)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(sig)
-            try:
-                self.popen.wait(15)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(5)
-        self.handle.close()
 
 
 @pytest.fixture
