@@ -24,8 +24,12 @@ run: install
 lint: install
 	$(BIN)/lint-imports
 
+# The fast tests in two processes (pytest-xdist: each has its own databases); the slow ones one at a time,
+# since several of them time real servers.
+TEST_PROCESSES ?= 2
+
 test: lint
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) -m "not slow" $(PYTEST_ARGS)
 
 test-slow: install
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
