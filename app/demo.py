@@ -32,6 +32,12 @@ PEOPLE = [
     ("facilitator@example.com", "Jordan Lee"),
 ]
 
+# Minutes after the start: checkouts failed until the mitigation, the incident was resolved at the end.
+IMPACT_MINUTES = 39
+RESOLVED_MINUTE = 110
+# The demo incident started this long before the demo is loaded, so its retro is still ahead.
+STARTED_AGO = timedelta(hours=3)
+
 # (minutes after the start, kind, author, text)
 TIMELINE = [
     (0, "detection", "PagerDuty", "Alert: checkout-api p99 latency above 2 s for 5 minutes (SLO burn rate 14x)."),
@@ -68,13 +74,14 @@ TIMELINE = [
     (63, "note", "Sofia Rossi", "Found the reporting query: an unbounded join added in last week's analytics release."),
     (66, "action", "Nora Berg", "Disabled the analytics export job that runs the query."),
     (70, "note", "Sam Okafor", "Support confirms no new payment failures reported in 25 minutes."),
-    (75, "communication", "Maya Chen", "Internal update to #leadership: impact window 16:02 to 16:41 UTC, ~41% of checkouts failed."),
+    (75, "communication", "Maya Chen", "Internal update to #leadership: impact window {impact}, ~41% of checkouts failed."),
     (82, "note", "Sofia Rossi", "orders-db-3 caught up; replication healthy on two replicas."),
     (90, "note", "Dev Patel", "37 failed replays: emailed customers a link to retry their order."),
     (96, "note", "Nora Berg", "Filed a change to make the failover health check run a write, not SELECT 1."),
     (105, "communication", "Liam O'Connor", "Status page: resolved. Post-incident review to follow."),
-    (110, "resolution", "Maya Chen", "Incident resolved. Retro to cover failover fencing, health checks, DNS caching and query review."),
-    (112, "note", "Maya Chen", "Handed the timeline to the scribe for the retro document."),
+    (108, "note", "Maya Chen", "Handed the timeline to the scribe for the retro document."),
+    (RESOLVED_MINUTE, "resolution", "Maya Chen",
+     "Incident resolved. Retro to cover failover fencing, health checks, DNS caching and query review."),
 ]
 
 # (title, owner, due in days from today, priority)
@@ -96,13 +103,6 @@ ROLES = [
 ]
 
 
-def _last_weekday_afternoon(now: datetime) -> datetime:
-    day = now - timedelta(days=1)
-    while day.weekday() >= 5:
-        day -= timedelta(days=1)
-    return day.replace(hour=14, minute=2, second=0, microsecond=0)
-
-
 def load_demo(session: Session, *, settings: Settings, now: datetime | None = None) -> tuple[Incident, bool]:
     """Load the demo incident once; returns it and whether it was created now."""
     existing = session.scalar(select(Incident).where(Incident.external_id == DEMO_EXTERNAL_ID))
@@ -112,7 +112,11 @@ def load_demo(session: Session, *, settings: Settings, now: datetime | None = No
         get_or_create_person(session, email=email, name=name)
     if find_user(session, email=DEMO_LOGIN[0]) is None:
         create_user(session, email=DEMO_LOGIN[0], password=DEMO_LOGIN[1], is_admin=True)
-    start = _last_weekday_afternoon(now or datetime.now(timezone.utc))
+    # Recent, so that the suggested slot and the deadline lie ahead of whoever loads the demo.
+    start = ((now or datetime.now(timezone.utc)) - STARTED_AGO).replace(second=0, microsecond=0)
+    local_start = start.astimezone(settings.zone)
+    impact = (f"{local_start:%H:%M} to {local_start + timedelta(minutes=IMPACT_MINUTES):%H:%M} "
+              f"{local_start.tzname() or settings.timezone}")
     incident = incidents.create_incident(
         session,
         data=IncidentCreate(
@@ -141,7 +145,7 @@ def load_demo(session: Session, *, settings: Settings, now: datetime | None = No
         incident=incident,
         events=[
             EventCreate(
-                occurred_at=start + timedelta(minutes=minute), kind=kind, author=author, text=text,
+                occurred_at=start + timedelta(minutes=minute), kind=kind, author=author, text=text.format(impact=impact),
                 external_id=f"demo-{i}",
             )
             for i, (minute, kind, author, text) in enumerate(TIMELINE)
@@ -152,7 +156,7 @@ def load_demo(session: Session, *, settings: Settings, now: datetime | None = No
     assert admin is not None
     incident_flows.update_incident(
         session, incident=incident,
-        data=IncidentUpdate(status="resolved", resolved_at=start + timedelta(minutes=110)),
+        data=IncidentUpdate(status="resolved", resolved_at=start + timedelta(minutes=RESOLVED_MINUTE)),
         actor=admin, settings=settings,
     )
     retro = incident.retrospective

@@ -10,6 +10,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
 
 from app.cli import main
 from app.incidents.models import Incident, TimelineEvent
@@ -80,6 +81,30 @@ def test_demo_loads_a_realistic_incident_once(env):
     assert retros == 1
     assert items == 5
     assert sections >= 8  # the standard template, prefilled
+
+
+def test_the_demos_facts_agree_with_each_other_and_with_now(env):
+    from datetime import datetime, timezone
+
+    from app.retros.models import Retrospective
+
+    assert run(env, "demo").exit_code == 0
+    loaded_at = datetime.now(timezone.utc)
+    engine = create_engine(env["HINDSIGHT_DATABASE_URL"])
+    with Session(engine) as session:
+        incident = session.scalars(select(Incident)).one()
+        events = session.scalars(select(TimelineEvent).order_by(TimelineEvent.occurred_at)).all()
+        retro = session.scalars(select(Retrospective)).one()
+        # Every event lies within the incident's times; the resolution is the last one.
+        assert all(incident.started_at <= e.occurred_at <= incident.resolved_at for e in events)
+        assert events[-1].kind == "resolution" and events[-1].occurred_at == incident.resolved_at
+        # The retro is ahead of whoever loads the demo.
+        assert loaded_at < retro.suggested_slot <= retro.deadline_at
+        # The impact window the commander reports matches the timeline (UTC here).
+        update = next(e.text for e in events if "impact window" in e.text)
+        mitigated = next(e.occurred_at for e in events if e.kind == "mitigation")
+        assert f"{incident.started_at:%H:%M} to {mitigated:%H:%M} UTC" in update
+    engine.dispose()
 
 
 def _free_port():
