@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -45,3 +46,19 @@ class Process:
                 self.popen.kill()
                 self.popen.wait(5)
         self.handle.close()
+
+
+def process_env(database_url: str, tmp_path: Path, **settings: str) -> dict[str, str]:
+    """The environment of a `hindsight` child process: no HINDSIGHT_* of ours, the test database,
+    a digest hour of 0 (jobs run whatever the hour) and the given HINDSIGHT_* settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HINDSIGHT_")}
+    env.update({
+        "HINDSIGHT_DATABASE_URL": database_url,
+        "HINDSIGHT_SECRET_KEY": "test-secret-key",
+        "HINDSIGHT_INSTANCE_PATH": str(tmp_path / "instance"),
+        "HINDSIGHT_BASE_URL": "http://hindsight.test",
+        "HINDSIGHT_REMINDERS_HOUR": "0",
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.update(settings)
+    return env

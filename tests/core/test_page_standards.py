@@ -10,15 +10,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask import render_template_string
-from sqlalchemy import select
 
 from app.actions.models import ActionStatus, SyncStatus
 from app.core.dates import org_now
 from app.core.templating import status_label, when_text
-from app.db import get_session
-from app.demo import load_demo
 from app.incidents.models import IncidentStatus
-from app.retros.models import RetroStatus, Retrospective
+from app.retros.models import RetroStatus
+from tests.demo import load_demo_ids
 from tests.web import Tags, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,12 +135,8 @@ def test_item_numbers_become_links_and_the_rest_is_escaped(app):
 
 @pytest.fixture
 def demo(app, admin):
-    with app.app_context():
-        session = get_session()
-        incident, _ = load_demo(session, settings=app.extensions["hindsight.settings"])
-        session.commit()
-        retro_id = session.scalar(select(Retrospective.id).where(Retrospective.incident_id == incident.id))
-        return incident.id, retro_id
+    ids = load_demo_ids(app)
+    return ids["incident"], ids["retro"]
 
 
 def test_the_incident_timeline_gives_each_day_once_then_times(app, demo):

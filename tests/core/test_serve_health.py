@@ -7,7 +7,6 @@ answer at once, and writes must go through while a digest run waits on the mail 
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
@@ -23,7 +22,7 @@ import pytest
 import requests
 
 from tests.fakes.smtp import free_port
-from tests.processes import HINDSIGHT, Process, wait_for
+from tests.processes import HINDSIGHT, Process, process_env, wait_for
 from tests.web import Page
 
 # Real `hindsight serve` processes read what the test committed.
@@ -66,19 +65,8 @@ def silent() -> Iterator[dict[str, SilentServer]]:
         server.close()
 
 
-def _env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HINDSIGHT_")}
-    env.update({
-        "HINDSIGHT_DATABASE_URL": database_url,
-        "HINDSIGHT_SECRET_KEY": "serve-health",
-        "HINDSIGHT_INSTANCE_PATH": str(tmp_path / "instance"),
-        "HINDSIGHT_BASE_URL": "http://hindsight.test",
-        "HINDSIGHT_REMINDERS_HOUR": "0",
-        "HINDSIGHT_SCHEDULER_TICK_SECONDS": "0.5",
-        "PYTHONUNBUFFERED": "1",
-    })
-    env.update(extra)
-    return env
+def _env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    return process_env(database_url, tmp_path, HINDSIGHT_SCHEDULER_TICK_SECONDS="0.5")
 
 
 def _cli(env: dict[str, str], *args: str) -> str:

@@ -8,12 +8,8 @@ import os
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
-from app.actions.models import ActionItem
-from app.db import get_session
-from app.demo import load_demo
-from app.retros.models import Retrospective
+from tests.demo import load_demo_ids
 
 AXE = Path(__file__).parent / "node" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -23,14 +19,7 @@ VIEWPORTS = {"phone": {"width": 390, "height": 844}, "laptop": {"width": 1440, "
 @pytest.fixture
 def demo(app, admin):
     """The demo incident (41 timeline events, a retro, five action items); the ids the pages need."""
-    with app.app_context():
-        session = get_session()
-        incident, _ = load_demo(session, settings=app.extensions["hindsight.settings"])
-        session.commit()
-        retro_id = session.scalar(select(Retrospective.id).where(Retrospective.incident_id == incident.id))
-        item_id = session.scalar(select(ActionItem.id).where(ActionItem.retrospective_id == retro_id)
-                                 .order_by(ActionItem.id))
-        return {"incident": incident.id, "retro": retro_id, "item": item_id}
+    return load_demo_ids(app)
 
 
 def pages(ids: dict[str, int]) -> list[tuple[str, str]]:

@@ -3,7 +3,6 @@ real `hindsight scheduler` processes, and the scheduler running once inside `hin
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from tests.reminders.conftest import today
 from app.db import database
 from app.scheduler import JobLocks, build_scheduler, job_specs, lock_key, run_job
 from tests.fakes.smtp import FakeSmtp, free_port
-from tests.processes import HINDSIGHT, Process, wait_for
+from tests.processes import HINDSIGHT, Process, process_env, wait_for
 
 
 
@@ -92,21 +91,9 @@ def test_a_job_lock_is_held_by_one_process_and_freed_when_it_dies(app, database_
 
 
 def _env(database_url: str, smtp: FakeSmtp, tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HINDSIGHT_")}
-    env.update({
-        "HINDSIGHT_DATABASE_URL": database_url,
-        "HINDSIGHT_SECRET_KEY": "test-secret-key",
-        "HINDSIGHT_INSTANCE_PATH": str(tmp_path / "instance"),
-        "HINDSIGHT_BASE_URL": "http://hindsight.test",
-        "HINDSIGHT_MAIL_FROM": "hindsight@example.com",
-        "HINDSIGHT_SMTP_HOST": smtp.host,
-        "HINDSIGHT_SMTP_PORT": str(smtp.port),
-        "HINDSIGHT_REMINDERS_HOUR": "0",
-        "HINDSIGHT_SCHEDULER_TICK_SECONDS": "0.2",
-        "PYTHONUNBUFFERED": "1",
-    })
-    env.update(extra)
-    return env
+    return process_env(database_url, tmp_path, HINDSIGHT_MAIL_FROM="hindsight@example.com",
+                       HINDSIGHT_SMTP_HOST=smtp.host, HINDSIGHT_SMTP_PORT=str(smtp.port),
+                       HINDSIGHT_SCHEDULER_TICK_SECONDS="0.2", **extra)
 
 
 @pytest.fixture
