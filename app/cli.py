@@ -96,8 +96,10 @@ def user_create(email: str, name: str | None, admin: bool, password_stdin: bool)
     elif sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        with job_session(cli_app()) as session:
-            created = create_user(session, email=email, name=name, password=password, is_admin=admin)
+        application = cli_app()
+        with job_session(application) as session:
+            created = create_user(session, email=email, name=name, password=password, is_admin=admin,
+                                  hash_method=application.extensions["hindsight.settings"].auth.password_hash_method)
             label = f"{created.person.name} <{created.email}>"
     except HindsightError as exc:
         raise click.ClickException(exc.message) from None

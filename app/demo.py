@@ -111,7 +111,8 @@ def load_demo(session: Session, *, settings: Settings, now: datetime | None = No
     for email, name in PEOPLE:
         get_or_create_person(session, email=email, name=name)
     if find_user(session, email=DEMO_LOGIN[0]) is None:
-        create_user(session, email=DEMO_LOGIN[0], password=DEMO_LOGIN[1], is_admin=True)
+        create_user(session, email=DEMO_LOGIN[0], password=DEMO_LOGIN[1], is_admin=True,
+                    hash_method=settings.auth.password_hash_method)
     # Recent, so that the suggested slot and the deadline lie ahead of whoever loads the demo.
     start = ((now or datetime.now(timezone.utc)) - STARTED_AGO).replace(second=0, microsecond=0)
     local_start = start.astimezone(settings.zone)

@@ -324,7 +324,8 @@ class Factory:
         email = overrides.pop("email", f"user{n}@example.com")
         with self.app.app_context():
             session = get_session()
-            user = create_user(session, email=email, name=overrides.pop("name", f"User {n}"), password=password, is_admin=admin)
+            user = create_user(session, email=email, name=overrides.pop("name", f"User {n}"), password=password,
+                               is_admin=admin, hash_method=TEST_PASSWORD_HASH)
             token = create_token(session, user=user)
             session.commit()
             return user, {"Authorization": f"Bearer {token}"}

@@ -58,7 +58,7 @@ def login():
         log.warning("sign-in refused for %r from %s: locked out for %ss", limiter.normalise_email(email), address, wait)
         message = f"Too many failed sign-ins. Try again in {wait} seconds."
         return render_template("pages/login.html", error=message), 429, {"Retry-After": str(wait)}
-    user = authenticate(session, email=email, password=password)
+    user = authenticate(session, email=email, password=password, hash_method=auth_settings.password_hash_method)
     if user is None:
         limiter.record_failure(session, settings=auth_settings, kind="password", email=email, address=address, now=at)
         log.warning("failed sign-in for %r from %s", limiter.normalise_email(email), address)

@@ -8,7 +8,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, has_app_context
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -28,6 +27,7 @@ MIN_PASSWORD_LENGTH = 10
 # Hashes to compare against when the email is unknown (one per hash method), so a failed
 # sign-in takes as long for an unknown user as for a wrong password.
 _DUMMY_HASHES: dict[str, str] = {}
+DEFAULT_HASH_METHOD = AuthSettings().password_hash_method
 
 
 def hash_token(token: str) -> str:
@@ -36,48 +36,46 @@ def hash_token(token: str) -> str:
 
 def create_user(
     session: Session, *, email: str, name: str | None = None, password: str | None = None,
-    is_admin: bool = False,
+    is_admin: bool = False, hash_method: str = DEFAULT_HASH_METHOD,
 ) -> User:
-    """Create a user (and their person if missing). Raises Conflict if the user exists."""
+    """Create a user (and their person if missing). Raises Conflict if the user exists.
+
+    `hash_method` is the `auth.password_hash_method` setting (werkzeug's scrypt by default)."""
     person = get_or_create_person(session, email=email, name=name)
     if session.scalar(select(User).where(User.person_id == person.id)) is not None:
         raise Conflict(f"A user with email {person.email} already exists.", code="user_exists")
     user = User(person=person, is_admin=is_admin)
     if password is not None:
-        set_password(user, password)
+        set_password(user, password, hash_method=hash_method)
     session.add(user)
     session.flush()
     return user
 
 
-def set_password(user: User, password: str) -> None:
+def set_password(user: User, password: str, *, hash_method: str = DEFAULT_HASH_METHOD) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(
             f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
             fields={"password": f"must have at least {MIN_PASSWORD_LENGTH} characters"},
         )
-    user.password_hash = generate_password_hash(password, method=_hash_method())
+    user.password_hash = generate_password_hash(password, method=hash_method)
 
 
-def _hash_method() -> str:
-    """The current app's `auth.password_hash_method` (werkzeug's scrypt outside an app)."""
-    if has_app_context():
-        return current_app.extensions["hindsight.settings"].auth.password_hash_method
-    return AuthSettings().password_hash_method
-
-
-def _dummy_hash() -> str:
-    method = _hash_method()
+def _dummy_hash(method: str) -> str:
     if method not in _DUMMY_HASHES:
         _DUMMY_HASHES[method] = generate_password_hash("not-a-real-password", method=method)
     return _DUMMY_HASHES[method]
 
 
-def authenticate(session: Session, *, email: str, password: str) -> User | None:
-    """The user with this email and password, or None. A disabled user is returned too: check it."""
+def authenticate(
+    session: Session, *, email: str, password: str, hash_method: str = DEFAULT_HASH_METHOD
+) -> User | None:
+    """The user with this email and password, or None. A disabled user is returned too: check it.
+
+    An unknown email is checked against a dummy hash made with `hash_method`, so it takes as long."""
     user = find_user(session, email=email)
     if user is None or not user.password_hash:
-        check_password_hash(_dummy_hash(), password)
+        check_password_hash(_dummy_hash(hash_method), password)
         return None
     if not check_password_hash(user.password_hash, password):
         return None

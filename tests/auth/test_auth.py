@@ -80,10 +80,12 @@ def test_new_passwords_use_the_configured_hash_method_and_every_stored_one_still
     hashing = make_app(auth={"password_hash_method": method})
     with hashing.app_context():
         session = get_session()
-        user = create_user(session, email="hash@example.com", password="correct horse battery")
+        configured = hashing.extensions["hindsight.settings"].auth.password_hash_method
+        user = create_user(session, email="hash@example.com", password="correct horse battery", hash_method=configured)
         assert user.password_hash.startswith(prefix)
         assert authenticate(session, email="hash@example.com", password="correct horse battery") is user
         assert authenticate(session, email="hash@example.com", password="wrong horse battery") is None
-        assert authenticate(session, email="nobody@example.com", password="correct horse battery") is None
-        set_password(user, "another long password")
+        assert authenticate(session, email="nobody@example.com", password="correct horse battery",
+                            hash_method=configured) is None
+        set_password(user, "another long password", hash_method=configured)
         assert user.password_hash.startswith(prefix)
