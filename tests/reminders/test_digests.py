@@ -234,3 +234,30 @@ def test_digest_day_follows_the_hour_in_the_organisation_time_zone(make_app):
     assert service.digest_day(settings, before) is None
     assert service.digest_day(settings, after).isoformat() == "2026-03-10"
     assert service.digest_day(settings, late).isoformat() == "2026-03-10"
+
+
+def test_a_claim_left_by_a_run_that_died_while_sending_is_sent_by_the_next_run(
+    app, client, auth, factory, resolved, make_item, smtp_server
+):
+    _incident, retro = resolved()
+    alive = factory.person(email="alive@example.com")
+    dead = factory.person(email="dead@example.com")
+    alive_item = make_item(retro["id"], alive.email, 0)
+    dead_item = make_item(retro["id"], dead.email, 0)
+    now = datetime.now(timezone.utc)
+    with app.app_context():
+        session = get_session()
+        # Another run claimed both a moment ago and is still sending the first; the second run died 20 min ago.
+        for item_id, owner, claimed in ((alive_item, alive, now), (dead_item, dead, now - timedelta(minutes=20))):
+            session.add(ReminderLog(action_item_id=item_id, owner_id=owner.id, reason="due_today", day=today(),
+                                    status="sending", claim_token="0" * 32, attempts=1, sent_at=claimed,
+                                    created_at=claimed, updated_at=claimed))
+        session.commit()
+
+    result = run(client, auth)
+
+    assert result["emails_sent"] == 1
+    assert [m.to for m in smtp_server.messages()] == [dead.email]
+    with app.app_context():
+        statuses = dict(get_session().execute(select(ReminderLog.action_item_id, ReminderLog.status)).all())
+    assert statuses == {alive_item: "sending", dead_item: "sent"}
