@@ -218,3 +218,37 @@ def test_the_republish_job_skips_retros_made_private(app, confluence, resolved, 
         assert republish_job(session, settings=settings(app)) == {"published": 1, "failed": 0}
     assert document(client, second["id"], auth)["publications"]["confluence"]["status"] == "published"
     assert document(client, first["id"], auth)["publications"]["confluence"]["status"] == "failed"
+
+
+def test_a_publish_under_way_is_not_run_twice_and_one_cut_short_is_retried(app, confluence, resolved, client, auth):
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import select
+
+    from app.db import get_session, job_session
+    from app.documents.jobs import republish_job
+    from app.documents.models import DocumentPublication
+    from app.extensions import settings
+
+    _incident, retro = resolved(title="Claimed")
+    assert publish(client, retro["id"], auth).status_code == 200
+
+    def claim(minutes_ago: int) -> None:
+        with app.app_context():
+            session = get_session()
+            row = session.scalar(select(DocumentPublication).where(DocumentPublication.retrospective_id == retro["id"]))
+            row.status = "publishing"
+            row.last_attempt_at = datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)
+            session.commit()
+
+    claim(0)  # another request is talking to Confluence right now
+    busy = publish(client, retro["id"], auth)
+    assert busy.status_code == 409 and busy.get_json()["error"]["code"] == "publish_in_progress"
+    with job_session(app) as session:
+        assert republish_job(session, settings=settings(app)) == {"published": 0, "failed": 0}
+
+    claim(30)  # its process died mid-call: the claim has expired
+    with job_session(app) as session:
+        assert republish_job(session, settings=settings(app)) == {"published": 1, "failed": 0}
+    state = document(client, retro["id"], auth)["publications"]["confluence"]
+    assert state["status"] == "published" and state["version"] == 2 and len(confluence.pages) == 2
