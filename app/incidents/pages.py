@@ -108,6 +108,9 @@ def change_status(incident_id: int):
     if item.status == IncidentStatus.RESOLVED and retro is not None and retro.status not in RetroStatus.done():
         verb = "resolution time is corrected" if was_resolved else "incident is resolved"
         flash(f"The {verb}: its retrospective is due by {_when(retro.deadline_at)}.")
+    elif retro is not None and retro.status == RetroStatus.WITHDRAWN:
+        flash(f"The incident is now {status_label(item.status)}; its retrospective, not yet scheduled, is "
+              "withdrawn until the incident is resolved again.")
     else:
         flash(f"The incident is now {status_label(item.status)}.")
     return redirect(url_for("incident_pages.incident", incident_id=item.id))

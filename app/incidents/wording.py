@@ -33,7 +33,7 @@ ROLE_LABELS = {role: _ROLE_NAMES.get(role, role.replace("_", " ").capitalize()) 
 
 # The API's field names as a person reads them, for notes that mention another field.
 _FIELD_WORDS = {
-    "started_at": "the start", "resolved_at": "the resolution", "detected_at": "the detection",
+    "started_at": "the incident's start", "resolved_at": "the resolution", "detected_at": "the detection",
     "occurred_at": "the time", "override_reason": "the reason", "external_id": "the outside id",
 }
 _ISO = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?")

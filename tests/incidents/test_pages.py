@@ -212,8 +212,8 @@ def test_resolving_books_the_retro_and_shows_it_at_once(app, client, team):
     flash = html.find("div", role="status").text
     assert flash.startswith("The incident is resolved: its retrospective is due by ")
     card = html.by_id("retro")
-    assert "Booked, not scheduled yet." in card.text
-    assert re.search(r"Due by \w{3} \d{1,2} \w{3}, \d\d:\d\d \(due in \d+ days?( \d+ hours?)?\)", card.text), card.text
+    assert "Pending: booked, not scheduled yet." in card.text
+    assert re.search(r"Deadline \w{3} \d{1,2} \w{3}, \d\d:\d\d \(due in \d+ days?( \d+ hours?)?\)", card.text), card.text
     assert "Ivy Commander" in card.text  # a participant
     links = {a.attrs["href"] for a in html.find_all("a")}
     assert f"/retrospectives/{retro['id']}/schedule" in links and f"/retrospectives/{retro['id']}/facilitate" in links
@@ -225,7 +225,7 @@ def test_an_overdue_retro_says_how_late_it_is(app, team, factory):
     incident, _retro = factory.resolved_incident(team["auth"], resolved_at=FRIDAY, commander="ivy@example.com")
     html = Page.of(sign_in(app, "ivy@example.com").get(f"/incidents/{incident['id']}"))
     card = html.by_id("retro")
-    assert "Due by Wed 25 Nov, 16:30" in card.text
+    assert "Deadline Wed 25 Nov, 16:30" in card.text
     assert re.search(r"\(\d+ days?( \d+ hours?)? overdue\)", card.text), card.text
     assert "overdue" in card.attrs["class"]
 
@@ -238,7 +238,7 @@ def test_a_resolution_before_the_start_is_refused_in_words(app, client, team):
                      page=f"/incidents/{iid}")
     assert response.status_code == 422
     html = Page.of(response)
-    assert html.by_id("status-resolved_at-error").text == "Must not be before the start"
+    assert html.by_id("status-resolved_at-error").text == "Must not be before the incident's start"
     assert html.find("input", name="resolved_at").attrs["value"] == too_early
     assert "selected" in html.find("option", value="resolved").attrs
     assert "open" in html.by_id("status").attrs
@@ -257,6 +257,19 @@ def test_changing_the_status_and_saving_it_unchanged(app, client, team):
     again = _post(web, f"/incidents/{iid}/status", {"status": "identified", "resolved_at": ""}, page=f"/incidents/{iid}")
     assert again.status_code == 302
     assert Page.of(web.get(f"/incidents/{iid}")).find("div", role="status").text == "Nothing changed."
+
+
+def test_reopening_withdraws_a_retro_not_yet_scheduled(app, client, team, factory):
+    incident, retro = factory.resolved_incident(team["auth"], commander="ivy@example.com")
+    iid = incident["id"]
+    web = sign_in(app, "ivy@example.com")
+    response = _post(web, f"/incidents/{iid}/status", {"status": "contained", "resolved_at": ""}, page=f"/incidents/{iid}")
+    assert response.status_code == 302
+    html = Page.of(web.get(f"/incidents/{iid}"))
+    assert html.find("div", role="status").text == ("The incident is now Contained; its retrospective, not yet "
+                                                    "scheduled, is withdrawn until the incident is resolved again.")
+    assert "Withdrawn: the incident was reopened" in html.by_id("retro").text
+    assert _api(client, team["auth"], f"/retrospectives/{retro['id']}")["status"] == "withdrawn"
 
 
 # -- the timeline -----------------------------------------------------------------------------------
@@ -340,6 +353,21 @@ def test_a_late_newcomer_needs_a_reason_asked_in_words(app, client, team, factor
     assert "sam@example.com" in saved["participants"]
 
 
+def test_the_facilitator_may_not_take_a_role_and_is_told_so(app, client, team, factory):
+    incident, retro = factory.resolved_incident(team["auth"], commander="ivy@example.com")
+    assert client.patch(f"/api/v1/retrospectives/{retro['id']}", json={"facilitator": "mo@example.com"},
+                        headers=team["auth"]).status_code == 200
+    iid = incident["id"]
+    response = _post(sign_in(app, "ivy@example.com"), f"/incidents/{iid}/roles",
+                     {"email": "mo@example.com", "role": "scribe", "started_at": ""}, page=f"/incidents/{iid}")
+    assert response.status_code == 422
+    html = Page.of(response)
+    assert html.find("div", role="alert").text.startswith("Mo Member facilitates the retro, so may not hold a role.")
+    assert not html.find_all("input", name="override_reason")  # this rule takes no reason
+    _reads_in_words(html, "facilitator refused")
+    assert [r["email"] for r in _api(client, team["auth"], f"/incidents/{iid}")["roles"]] == ["ivy@example.com"]
+
+
 def test_a_role_needs_a_person_and_a_role(app, client, team):
     iid = team["public"]["id"]
     response = _post(sign_in(app, "ivy@example.com"), f"/incidents/{iid}/roles",
@@ -369,5 +397,5 @@ def test_countdown_in_words(left, words):
 def test_field_notes_name_no_field_and_no_timestamp():
     said = note_in_words("must not be before 2026-11-20T08:00:00+00:00", lambda moment: moment.strftime("%a %d %b, %H:%M"))
     assert said == "Must not be before Fri 20 Nov, 08:00"
-    assert note_in_words("must not be before started_at", str) == "Must not be before the start"
+    assert note_in_words("must not be before started_at", str) == "Must not be before the incident's start"
     assert note_in_words("String should have at most 300 characters", str) == "Keep it to 300 characters."
