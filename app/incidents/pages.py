@@ -26,7 +26,7 @@ from app.db import get_session
 from app.extensions import settings
 from app.incidents import flows, forms, service
 from app.incidents.access import get_visible_incident, person_may_see
-from app.incidents.models import SINGLE_HOLDER_ROLES, Incident, IncidentStatus, Severity, Visibility
+from app.incidents.models import SINGLE_HOLDER_ROLES, Incident, IncidentStatus, Visibility
 from app.incidents.schemas import EventCreate, IncidentCreate, IncidentUpdate, RoleCreate
 from app.incidents.wording import (
     ROLE_LABELS, SEVERITY_HINTS, VISIBILITY_WORDS, countdown, page_error, role_label, roles_in_words,
@@ -215,5 +215,5 @@ def _declare_page(form: dict[str, str], *, error: HindsightError | None = None) 
     return render_template(
         "pages/incident_declare.html", form=form, error=shown, people=list_people(get_session()),
         severities=SEVERITY_HINTS, visibilities=VISIBILITY_WORDS, timezone=config.timezone,
-        Severity=Severity, Visibility=Visibility,
+        Visibility=Visibility,
     )
