@@ -27,6 +27,7 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str]]:
     return [
         ("incidents", "/"),
         ("incident", f"/incidents/{ids['incident']}"),
+        ("incident-declare", "/incidents/new"),
         ("action-items", "/action-items"),
         ("action-item", f"/action-items/{ids['item']}"),
         ("retro-schedule", f"/retrospectives/{ids['retro']}/schedule"),
