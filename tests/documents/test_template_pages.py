@@ -282,3 +282,32 @@ def test_pages_show_no_api_field_names(admin_web):
         for source in page.find_all("pre") + page.find_all("textarea"):
             said = said.replace(source.text, "")
         assert not re.search(r"\b(builtin|created_by|created_at|sections\.\d|live|description)\b", said), path
+
+
+# -- the API route the edit form mirrors -------------------------------------------------------
+
+API_TEMPLATE = {"name": "payments", "title": "Payments retro", "description": "",
+                "sections": [{"key": "facts", "title": "Facts", "body": "{{ incident.title }}"}]}
+
+
+def test_put_changes_a_custom_template_with_the_same_checks(client, auth, factory):
+    assert client.post("/api/v1/templates", headers=auth, json=API_TEMPLATE).status_code == 201
+    changed = API_TEMPLATE | {"title": "Payments", "sections": [{"key": "money", "title": "Money", "body": "_How much?_"}]}
+    response = client.put("/api/v1/templates/payments", headers=auth, json=changed)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["title"] == "Payments"
+    assert [s["key"] for s in client.get("/api/v1/templates/payments", headers=auth).get_json()["sections"]] == ["money"]
+
+    unsafe = API_TEMPLATE | {"sections": [{"key": "a", "title": "A", "body": "{{ ''.__class__ }}"}]}
+    refused = client.put("/api/v1/templates/payments", headers=auth, json=unsafe)
+    assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "unsafe_template"
+    assert list(refused.get_json()["error"]["fields"]) == ["sections.0.body"]
+    renamed = client.put("/api/v1/templates/payments", headers=auth, json=API_TEMPLATE | {"name": "other"})
+    assert renamed.status_code == 422 and "name" in renamed.get_json()["error"]["fields"]
+    assert client.get("/api/v1/templates/payments", headers=auth).get_json()["title"] == "Payments"  # unchanged
+
+    _member, member = factory.user()
+    assert client.put("/api/v1/templates/payments", headers=member, json=changed).status_code == 403
+    assert client.put("/api/v1/templates/nope", headers=auth, json=API_TEMPLATE | {"name": "nope"}).status_code == 404
+    builtin = client.put("/api/v1/templates/standard", headers=auth, json=API_TEMPLATE | {"name": "standard"})
+    assert builtin.status_code == 409 and builtin.get_json()["error"]["code"] == "builtin_template"
