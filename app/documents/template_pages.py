@@ -48,8 +48,10 @@ def template(name: str):
     shown = service.get_template(session, name=name)
     preview = preview_saved(session, name=name, viewer=g.user, settings=settings())
     custom = None if shown["builtin"] else service.custom_template(session, name)
+    refused = refusals(preview.problems, shown["sections"]) if preview.refused else []
     return render_template(
         "pages/template.html", template=shown, custom=custom, preview=preview, rendered=_html_of(preview),
+        refused=refused,
         live=LIVE_SECTIONS, may_edit=g.user.is_admin and not shown["builtin"],
     )
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.demo import DEMO_EXTERNAL_ID, IMPACT_MINUTES, PEOPLE, RESOLVED_MINUTE, ROLES, STARTED_AGO, TIMELINE
 from app.documents import templating
-from app.documents.service import render_limits, render_template, template_context
+from app.documents.service import custom_template, render_limits, render_template, template_context
 from app.documents.service.context import ROLE_LABELS, _duration, _when
 from app.incidents.access import visible_incidents
 from app.incidents.models import SINGLE_HOLDER_ROLES, Incident
@@ -132,7 +132,14 @@ def _team(roles: Sequence[tuple[str, str, int]], start: datetime, names: Mapping
 
 
 def preview_saved(session: Session, *, name: str, viewer: User, settings: Settings) -> Preview:
-    """Template `name` (built-in or custom) filled in with the demo incident, as a retro's document would be."""
+    """Template `name` filled in with the demo incident, as a retro's document would be.
+
+    A custom one is checked first, as a draft is: a stored body that misbehaves (stored before a
+    rule existed) gives its reason in `problems` rather than a placeholder naming an exception.
+    """
+    custom = custom_template(session, name)
+    if custom is not None:
+        return preview_draft(session, sections=custom.sections, viewer=viewer, settings=settings)
     context, loaded = demo_context(session, viewer=viewer, settings=settings)
     return Preview(sections=render_template(session, name=name, context=context, settings=settings), loaded=loaded)
 

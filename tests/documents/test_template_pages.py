@@ -311,3 +311,21 @@ def test_put_changes_a_custom_template_with_the_same_checks(client, auth, factor
     assert client.put("/api/v1/templates/nope", headers=auth, json=API_TEMPLATE | {"name": "nope"}).status_code == 404
     builtin = client.put("/api/v1/templates/standard", headers=auth, json=API_TEMPLATE | {"name": "standard"})
     assert builtin.status_code == 409 and builtin.get_json()["error"]["code"] == "builtin_template"
+
+
+def test_a_stored_template_that_misbehaves_is_explained_in_the_preview(app, admin_web):
+    """One stored before a rule existed (or behind the API's back): the view says why, by section, in words."""
+    from app.documents.models import DocumentTemplate
+
+    with app.app_context():
+        session = get_session()
+        session.add(DocumentTemplate(name="stored", title="Stored", description="", sections=[
+            {"key": "ok", "title": "Fine", "body": "Fine."},
+            {"key": "div", "title": "Division", "body": "{{ 1 / 0 }}"},
+        ]))
+        session.commit()
+    response = admin_web.get("/templates/stored")
+    assert response.status_code == 200
+    page = Page.of(response)
+    assert "Section 2, Division: the template stops with an error when it is filled in" in page.by_id("preview-refused").text
+    assert not re.search(r"ZeroDivision|Error\b|could not be rendered", page.text)
