@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.documents import api as documents_api
     from app.reminders import api as reminders_api
     from app.documents import pages as document_pages
+    from app.documents import template_pages
     from app.actions import pages as action_pages
 
     settings = settings or load_settings()
@@ -85,6 +86,6 @@ def create_app(settings: Settings | None = None) -> Flask:
                    documents_api, reminders_api, metrics_api):
         csrf.exempt(module.bp)
         app.register_blueprint(module.bp)
-    for module in (auth_pages, incident_pages, document_pages, action_pages, retro_pages):
+    for module in (auth_pages, incident_pages, document_pages, action_pages, retro_pages, template_pages):
         app.register_blueprint(module.bp)
     return app

@@ -95,3 +95,13 @@ def create_template(user, body: TemplateCreate):
     session = get_session()
     template = service.create_template(session, data=body, actor=user, settings=settings())
     return TemplateRead(**service.get_template(session, name=template.name))
+
+
+@bp.put("/templates/<name>")
+@endpoint("Change a custom template (admins): the same body as creating one, the name unchanged; "
+          "each section body is checked in the sandbox; built-in templates are not changed (409)",
+          body=TemplateCreate, response=TemplateRead, tags=("documents",), errors=(409,))
+def update_template(user, name: str, body: TemplateCreate):
+    session = get_session()
+    template = service.update_template(session, name=name, data=body, actor=user, settings=settings())
+    return TemplateRead(**service.get_template(session, name=template.name))

@@ -14,7 +14,7 @@ from app.documents.service.context import (
 )
 from app.documents.service.catalogue import (
     TEMPLATE_NAME, custom_template, render_limits, render_template, list_templates, get_template,
-    create_template,
+    create_template, update_template,
 )
 from app.documents.service.assembly import (
     STATUS_LABELS, DOCUMENT_TITLE, assemble_markdown, compose_markdown, timeline_markdown, timeline_table,

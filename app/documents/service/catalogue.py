@@ -103,6 +103,49 @@ def create_template(session: Session, *, data: TemplateCreate, actor: User, sett
             f"A template named {data.name} already exists.", code="duplicate_template",
             fields={"name": "is already used by another template"},
         )
+    _check_sections(data, settings=settings)
+    template = DocumentTemplate(
+        name=data.name, title=data.title, description=data.description,
+        sections=_stored_sections(data), created_by_id=actor.person_id,
+    )
+    session.add(template)
+    session.flush()
+    return template
+
+
+def update_template(
+    session: Session, *, name: str, data: TemplateCreate, actor: User, settings: Settings,
+) -> DocumentTemplate:
+    """Replace a custom template's title, description and sections, checked as on creation.
+
+    Only admins; built-in templates are files and are not changed (409 `builtin_template`).
+    The name stays: retros and the severity settings refer to a template by it.
+    """
+    if not actor.is_admin:
+        raise Forbidden("Only admins change document templates.", code="admin_only")
+    if name in templating.BUILTIN_TEMPLATES:
+        raise Conflict(
+            f"The built-in template {name} cannot be changed; create a custom template instead.",
+            code="builtin_template",
+        )
+    template = custom_template(session, name)
+    if template is None:
+        raise NotFound(f"There is no template named {name}.")
+    if data.name != name:
+        raise ValidationFailed(
+            "A template's name cannot be changed; create a new template instead.",
+            code="template_renamed", fields={"name": "cannot be changed"},
+        )
+    _check_sections(data, settings=settings)
+    template.title = data.title
+    template.description = data.description
+    template.sections = _stored_sections(data)
+    session.flush()
+    return template
+
+
+def _check_sections(data: TemplateCreate, *, settings: Settings) -> None:
+    """Unique keys, and every section body passes the sandbox's checks and a trial render."""
     # Unique keys: a rule across the list that the OpenAPI document cannot state, so it is checked here.
     seen: set[str] = set()
     for section in data.sections:
@@ -118,11 +161,7 @@ def create_template(session: Session, *, data: TemplateCreate, actor: User, sett
             "Some section templates are refused: " + "; ".join(f"{k} {v}" for k, v in problems.items()),
             code="unsafe_template", fields=problems,
         )
-    template = DocumentTemplate(
-        name=data.name, title=data.title, description=data.description,
-        sections=[{"key": s.key, "title": s.title, "body": s.body} for s in data.sections],
-        created_by_id=actor.person_id,
-    )
-    session.add(template)
-    session.flush()
-    return template
+
+
+def _stored_sections(data: TemplateCreate) -> list[dict[str, Any]]:
+    return [{"key": s.key, "title": s.title, "body": s.body} for s in data.sections]
