@@ -113,6 +113,7 @@ def item_page(
         statuses=list(ActionStatus), priorities=list(Priority),
         sync=view, sync_words=sync_in_words(view, when=say), sync_note=sync_warning(view),
         jira_url=jira_link(settings, item.jira_key), jira_enabled=settings.jira.enabled,
+        jira_base=settings.jira.url.rstrip("/") if settings.jira.url else None,
         snooze_min=(today + timedelta(days=1)).isoformat(),
         snooze_max=(today + timedelta(days=settings.reminders.max_snooze_days)).isoformat(),
         max_snooze_days=settings.reminders.max_snooze_days, open_statuses=ActionStatus.still_open(),
