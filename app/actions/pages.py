@@ -52,9 +52,17 @@ def items():
 @login_required
 def sync_jira():
     """Admins: the whole Jira sync now (every pending push, backoff ignored, then a pull); the outcome in words."""
-    run = flows.sync_now(get_session(), actor=g.user, settings=settings())
-    category, text = run_in_words(run)
-    flash(text, category)
+    session = get_session()
+    try:
+        run = flows.sync_now(session, actor=g.user, settings=settings())
+    except HindsightError as exc:
+        if exc.status == 403:
+            raise
+        session.rollback()
+        flash(refusal(exc, form_fields=()).message, "error")
+    else:
+        category, text = run_in_words(run)
+        flash(text, category)
     return redirect(url_for("actions_pages.items"))
 
 
@@ -114,8 +122,9 @@ def edit(item_id: int):
         return _refused(exc, item_id=item_id, form="edit", values=values, loaded=loaded,
                         fields=forms.EDIT_FIELDS)
     flash("Saved.")
-    for note in forms.due_date_notes(found, config):
-        flash(note, "warning")
+    if "due_date" in body:
+        for note in forms.due_date_notes(found, config):
+            flash(note, "warning")
     return _back(item_id)
 
 

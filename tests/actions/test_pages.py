@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.actions.conftest import in_days
-from tests.web import Page, sign_in
+from tests.web import Page, page_csrf_token, sign_in
 
 
 @pytest.fixture
@@ -88,3 +88,28 @@ def test_the_list_names_people_and_incidents_in_words(app, client, auth, admin, 
     assert page.find("link", rel="stylesheet", href="/static/items.css")
     # Jira is off here: there is nothing to sync, so no button, even for an admin.
     assert page.find_all("form", action="/action-items/sync-jira") == []
+
+
+def test_with_jira_off_a_retry_says_so_in_words(app, client, auth, admin, make_item):
+    item = make_item()
+    web = signed_in(app, admin[0])
+    token = page_csrf_token(web, f"/action-items/{item['id']}")
+    assert web.post(f"/action-items/{item['id']}/sync", data={"csrf_token": token}).status_code == 302
+    refused = Page.of(web.get(f"/action-items/{item['id']}")).find("div", class_="flash error").text
+    assert refused == "Jira is not set up for this Hindsight, so there is nothing to send."
+    answer = client.post(f"/api/v1/action-items/{item['id']}/sync", headers=auth)
+    assert answer.status_code == 422 and answer.get_json()["error"]["code"] == "jira_off"
+
+
+def test_a_due_date_too_far_away_is_saved_with_a_warning_in_words(app, admin, make_item):
+    item = make_item(due_date=in_days(10))
+    web = signed_in(app, admin[0])
+    path = f"/action-items/{item['id']}"
+    token = page_csrf_token(web, path)
+    loaded = {f"loaded_{k}": item[k] for k in ("title", "owner", "due_date", "status", "priority")}
+    response = web.post(path, data=loaded | {"csrf_token": token, "due_date": in_days(80)})
+    assert response.status_code == 302
+    page = Page.of(web.get(path))
+    assert "Saved." in page.texts("div", class_="flash", role="status")
+    warning = page.find("div", class_="flash warning").text
+    assert "more than 4 weeks away" in warning and "POST" not in warning and not re.search(r"\d{4}-\d\d", warning)

@@ -237,6 +237,8 @@ def record_failure(
         message = failure.message if attempted else f"Not attempted: {failure.message}"
         # The kind leads, in brackets, so a page can say what happened in words (`status.sync_view`).
         row.last_error = f"[{failure.kind}] {message}"
+        log.warning("Jira push of action item %s failed (%s, attempt %s): %s", taken.item_id, failure.kind,
+                    row.attempts, message)
         row.claimed_until, row.claim_token = None, None
         if item is not None:
             item.sync_status = SyncStatus.FAILED
