@@ -304,3 +304,21 @@ def test_sync_now_is_for_admins_and_says_what_it_did(app, client, auth, admin, i
     done = Page.of(web.get("/action-items")).find("div", class_="flash", role="status").text
     assert done.startswith("Jira sync done: 0 issues created, 1 issue updated")
     assert jira.issue(read(client, auth, item["id"])["jira_key"])["fields"]["duedate"] == in_days(16)
+
+
+def test_an_unknown_owner_and_an_outsider_owning_a_part_are_refused_in_words(app, client, auth, item):
+    web = web_as(app, MEMBER)
+    before = history(client, auth, item["id"])
+    unknown = post_form(web, f"/action-items/{item['id']}", edit_form(item, owner="nobody@example.com"))
+    assert unknown.status_code == 422
+    page = Page.of(unknown)
+    assert page.find("div", role="alert").text == "Hindsight does not know that person. Pick someone from the list."
+    assert "unknown_person" not in page.text and "POST /api" not in page.text
+    split = post_form(web, f"/action-items/{item['id']}/split",
+                      {"parts": "First\nSecond", "owner": OUTSIDER, "due_date": in_days(6)})
+    assert split.status_code == 422
+    page = Page.of(split)
+    assert "Otto Outsider cannot see this private incident" in page.find("div", role="alert").text
+    assert page.by_id("split-parts").raw_text == "First\nSecond"  # what was typed is kept
+    assert page.by_id("split-owner-error").text
+    assert history(client, auth, item["id"]) == before
