@@ -78,6 +78,16 @@ def split_action_item(user, item_id: int, body: ActionItemSplit):
     )
 
 
+@bp.post("/action-items/<int:item_id>/sync")
+@endpoint("Push one action item to Jira now (backoff ignored); answers the item with its sync state",
+          response=ActionItemRead, tags=("jira",))
+def sync_action_item(user, item_id: int):
+    session = get_session()
+    item = service.get_item(session, viewer=user, item_id=item_id)
+    flows.retry_push(session, item=item, settings=settings())
+    return ActionItemRead.model_validate(item)
+
+
 @bp.get("/action-items/<int:item_id>/history")
 @endpoint("Every change of an action item: who, what, from, to, via web, API, Jira or the system",
           response=HistoryRead, tags=TAGS)

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 from app.actions import service
 from app.actions.models import ActionItem
 from app.actions.schemas import ActionItemCreate, ActionItemSplit, ActionItemUpdate
-from app.actions.sync import handle_webhook as _handle_webhook, push_soon
+from app.actions.sync import SyncRun, handle_webhook as _handle_webhook, push_now, push_soon, run_sync, session_factory_for
 from app.auth.models import User
-from app.db import AFTER_COMMIT_KEY, after_commit
+from app.core.errors import Forbidden, RuleViolation
+from app.db import AFTER_COMMIT_KEY, after_commit, call_outside
 from app.incidents.models import Incident
 from app.retros.models import Retrospective
 from config import Settings
@@ -86,3 +87,38 @@ def handle_webhook(session: Session, *, payload: Any, identifier: str | None, se
     outcome = _handle_webhook(session, payload=payload, identifier=identifier, settings=settings)
     push_after_commit(session)
     return outcome
+
+
+def _require_jira(settings: Settings) -> None:
+    if not settings.jira.enabled:
+        raise RuleViolation("Jira is not configured: set HINDSIGHT_JIRA_URL and HINDSIGHT_JIRA_PROJECT.", code="jira_off")
+
+
+def retry_push(session: Session, *, item: ActionItem, settings: Settings) -> SyncRun:
+    """Push the item to Jira now, backoff ignored; what is pending is committed first (`call_outside`).
+
+    The item is queued with its current state (joining any pending push), so a push always
+    happens: an existing issue is updated in place, never created twice. The outcome is recorded
+    on the item in the push's own short transactions; `item` is read again afterwards.
+    Raises RuleViolation `jira_off` when Jira is not configured.
+    """
+    _require_jira(settings)
+    service.enqueue_push(session, item=item, settings=settings)
+    service.take_queued(session)  # pushed here and now, not again after the commit
+    factory = session_factory_for(session)
+    item_id = item.id
+    run = call_outside(session, lambda: push_now(factory, settings=settings, item_ids=[item_id]))
+    session.refresh(item)
+    return run
+
+
+def sync_now(session: Session, *, actor: User, settings: Settings) -> SyncRun:
+    """The whole Jira sync now (every pending push, backoff ignored, then a pull), for admins only.
+
+    Raises Forbidden `admins_only` for anyone else and RuleViolation `jira_off` when Jira is not configured.
+    """
+    if not actor.is_admin:
+        raise Forbidden("Only admins can run the whole Jira sync.", code="admins_only")
+    _require_jira(settings)
+    factory = session_factory_for(session)
+    return call_outside(session, lambda: run_sync(factory, settings=settings, force=True))

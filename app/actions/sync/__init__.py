@@ -14,7 +14,7 @@ change, by timestamp; both changes stay in the history.
 The HTTP calls happen outside database transactions; each step opens its own short session.
 
 The parts: `mapping` (an item as Jira sees it), `claiming` (the outbox lease), `pushing`,
-`pulling` and `runs`. Their public names are importable from here.
+`pulling`, `runs` and `status` (what a page shows). Their public names are importable from here.
 """
 
 from app.actions.sync.mapping import (
@@ -33,5 +33,6 @@ from app.actions.sync.pulling import (
 )
 from app.actions.sync.runs import (
     run_sync, WEBHOOK_MEMORY, IMMEDIATE_PUSH_LIMIT, IMMEDIATE_PUSH_PAUSE, PUSH_PAUSED_UNTIL, JIRA_DOWN,
-    push_soon, session_factory_for,
+    push_now, push_soon, session_factory_for,
 )
+from app.actions.sync.status import SyncView, sync_view

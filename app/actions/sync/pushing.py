@@ -235,7 +235,10 @@ def record_failure(
         creating = item is not None and item.jira_key is None
         row.uncertain = creating and (row.uncertain or taken.uncertain or (attempted and failure.uncertain))
         message = failure.message if attempted else f"Not attempted: {failure.message}"
-        row.last_error = message
+        # The kind leads, in brackets, so a page can say what happened in words (`status.sync_view`).
+        row.last_error = f"[{failure.kind}] {message}"
+        log.warning("Jira push of action item %s failed (%s, attempt %s): %s", taken.item_id, failure.kind,
+                    row.attempts, message)
         row.claimed_until, row.claim_token = None, None
         if item is not None:
             item.sync_status = SyncStatus.FAILED

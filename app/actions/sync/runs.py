@@ -45,6 +45,18 @@ def run_sync(factory: SessionFactory, *, settings: Settings, force: bool = False
     return counts
 
 
+def push_now(factory: SessionFactory, *, settings: Settings, item_ids: Iterable[int]) -> SyncRun:
+    """Push these items now, because a person asked: backoff timers and the immediate-push pause ignored.
+
+    Only rows no other worker holds are pushed (the lease stands); nothing is pulled.
+    """
+    if not settings.jira.enabled:
+        log_off_once()
+        return SyncRun(enabled=False)
+    with JiraClient(jira_config(settings)) as client:
+        return push_due(factory, settings=settings, client=client, force=True, item_ids=list(item_ids))
+
+
 WEBHOOK_MEMORY = timedelta(days=2)  # Jira retries a delivery for about 30 minutes
 
 
