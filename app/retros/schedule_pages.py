@@ -65,12 +65,8 @@ def schedule(retro_id: int):
         retro = service.get_retrospective(session, viewer=g.user, retro_id=retro_id)
         return _schedule_page(retro, form=form, loaded=loaded, error=exc), 422
     flash("The retrospective is updated.")
-    if not mail_enabled(config) and {"scheduled_for", "facilitator", "participants"} & data.model_fields_set:
-        if retro.scheduled_for is not None:
-            flash("Mail is off here, so no invitations were sent. Download the invitation below "
-                  "and send it to the participants.", "warning")
-        else:
-            flash("Mail is off here, so nobody was told the meeting is off.", "warning")
+    if not mail_enabled(config):
+        _say_mail_is_off(retro, previous=saved["scheduled_for"], changed=data.model_fields_set)
     return redirect(url_for("retro_schedule_pages.schedule", retro_id=retro.id))
 
 
@@ -87,6 +83,15 @@ def invitation(retro_id: int):
     return Response(ics, content_type="text/calendar; charset=utf-8; method=REQUEST", headers={
         "Content-Disposition": f'attachment; filename="retrospective-{retro.id}.ics"',
     })
+
+
+def _say_mail_is_off(retro: Retrospective, *, previous: str, changed: set[str]) -> None:
+    """With mail off, the invitations or cancellation the change would have sent were not: say so."""
+    if retro.scheduled_for is not None and {"scheduled_for", "facilitator", "participants"} & changed:
+        flash("Mail is off here, so no invitations were sent. Download the invitation below "
+              "and send it to the participants.", "warning")
+    elif retro.scheduled_for is None and previous:
+        flash("Mail is off here, so nobody was told the meeting is off. Tell the participants yourself.", "warning")
 
 
 def _form_of(retro: Retrospective) -> dict[str, str]:

@@ -371,6 +371,21 @@ def test_with_mail_off_saving_says_no_invitations_were_sent_and_offers_the_downl
     assert "mail is off here" in page.by_id("invite").text
 
 
+def test_with_mail_off_unscheduling_says_nobody_was_told_and_other_changes_say_nothing(app, team):
+    _incident, retro = team
+    web = sign_in(app, "responder@example.com")
+    # Not scheduled, only the participants change: there was nothing to send.
+    quiet = _post(web, retro["id"], scheduled_for="", add_participant="outsider@example.com", spectator_reason="owns it")
+    assert quiet.status_code == 302
+    assert Page.of(web.get(quiet.headers["Location"])).find_all("div", class_="flash warning") == []
+    assert _post(web, retro["id"], scheduled_for="2026-11-24T10:00").status_code == 302
+    web.get(f"/retrospectives/{retro['id']}/schedule")  # the flashes of that save are read
+    off = _post(web, retro["id"], scheduled_for="")
+    assert off.status_code == 302 and _retro(app, retro["id"])["status"] == "pending"
+    warning = Page.of(web.get(off.headers["Location"])).find("div", class_="flash warning")
+    assert "nobody was told the meeting is off" in warning.text
+
+
 def test_the_download_is_the_meeting_invitation(app, team):
     _incident, retro = team
     web = sign_in(app, "fran@example.com")
