@@ -235,6 +235,7 @@ def _schedule_page(
         fields=shown.fields if shown else {}, people=people, checked=set(_emails(form["participants"])),
         show_deadline_reason=code == "retro_past_deadline" or bool(form.get("deadline_reason")),
         timezone=config.timezone, mail_on=mail_enabled(config),
+        suggested_slot=retro.suggested_slot.astimezone(config.zone).strftime(LOCAL_INPUT) if retro.suggested_slot else "",
     )
 
 

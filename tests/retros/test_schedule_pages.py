@@ -213,6 +213,7 @@ def test_past_the_deadline_is_refused_in_words_then_booked_with_a_reason(app, te
     assert html.by_id("refusal").attrs["role"] == "alert"
     assert html.by_id("scheduled_for-error").text == "After the deadline, Wed 25 Nov, 16:30."
     assert html.find_all("input", value="2026-11-25T16:31")  # what was typed is kept
+    assert "The suggested slot is filled in." not in html.text
     assert html.find("label", for_="deadline_reason").text == "Why hold it after the deadline?"
     _in_words(html)
     assert _retro(app, retro["id"])["scheduled_for"] is None
