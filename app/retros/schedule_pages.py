@@ -13,12 +13,13 @@ from typing import Any
 
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 
+from app.auth.pages import login_required
 from app.core.api import validate
 from app.core.dates import org_now
 from app.core.errors import HindsightError, NotFound, ValidationFailed
 from app.core.pages import page
 from app.core.templating import when_text
-from app.auth.pages import login_required
+from app.core.wording import PageError
 from app.db import get_session
 from app.extensions import settings
 from app.people.models import Person
@@ -215,20 +216,7 @@ def _schedule_page(
 ) -> str:
     config = settings()
     people = _people(retro, form)
-    shown = None
-    if error is not None:
-        def name_of(email: str) -> str:
-            person = people.named.get(email.strip().lower())
-            return person.name if person else email
-
-        allowed = {p.email for p in people.involved} | ({retro.facilitator.email} if retro.facilitator else set())
-        spectators = [name_of(e) for e in _emails(form["participants"]) if e.lower() not in allowed]
-        shown = refusal(
-            error, deadline=when_text(retro.deadline_at, zone=config.zone, current_year=org_now(config).year),
-            spectators=spectators, facilitator=name_of(form["facilitator"]) if form["facilitator"] else "",
-            typed=_typed(form["scheduled_for"], config), zone=config.timezone,
-            reasons_given=[name for name in ("spectator_reason", "deadline_reason") if form.get(name)],
-        )
+    shown = _refusal(error, retro=retro, form=form, people=people, config=config) if error is not None else None
     code = error.code if error is not None else None
     return render_template(
         "pages/retro_schedule.html", retro=retro, incident=retro.incident, form=form, loaded=loaded, error=shown,
@@ -236,6 +224,25 @@ def _schedule_page(
         show_deadline_reason=code == "retro_past_deadline" or bool(form.get("deadline_reason")),
         timezone=config.timezone, mail_on=mail_enabled(config),
         suggested_slot=retro.suggested_slot.astimezone(config.zone).strftime(LOCAL_INPUT) if retro.suggested_slot else "",
+    )
+
+
+def _refusal(
+    error: HindsightError, *, retro: Retrospective, form: dict[str, str], people: People, config: Any,
+) -> PageError:
+    """The refusal in words, with the facts it names: the deadline, and people by name."""
+    def name_of(email: str) -> str:
+        person = people.named.get(email.strip().lower())
+        return person.name if person else email
+
+    # Who the rule lets in without a reason: the response team and the facilitator the form names.
+    allowed = {p.email for p in people.involved} | {form["facilitator"].lower()}
+    return refusal(
+        error, deadline=when_text(retro.deadline_at, zone=config.zone, current_year=org_now(config).year),
+        spectators=[name_of(e) for e in _emails(form["participants"]) if e.lower() not in allowed],
+        facilitator=name_of(form["facilitator"]) if form["facilitator"] else "",
+        typed=_typed(form["scheduled_for"], config), zone=config.timezone,
+        reasons_given=[name for name in ("spectator_reason", "deadline_reason") if form.get(name)],
     )
 
 

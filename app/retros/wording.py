@@ -28,7 +28,8 @@ def names(people: Sequence[str]) -> str:
 
 
 def _past_deadline(_error: HindsightError, facts: Mapping[str, Any]) -> str:
-    return f"The retro is due by {facts['deadline']}. To hold it later, {REASON_KEPT}"
+    due = f"The retro is due by {facts['deadline']}." if facts.get("deadline") else "That is after the retro's deadline."
+    return f"{due} To hold it later, {REASON_KEPT}"
 
 
 def _spectators(_error: HindsightError, facts: Mapping[str, Any]) -> str:
@@ -49,7 +50,8 @@ says("retro_withdrawn", "This retro was withdrawn because its incident was reope
                         "It is booked again when the incident is resolved; nothing was changed.")
 says("not_a_time", "The meeting time is not a date and time. Pick a day and a time.")
 says("time_skipped", lambda _error, facts: (
-    f"There is no {facts['typed']} in {facts['zone']}: the clocks skip that hour. Pick another time."))
+    f"There is no {facts.get('typed') or 'such time'} in {facts.get('zone') or 'this time zone'}: "
+    "the clocks skip that hour. Pick another time."))
 
 
 def refusal(error: HindsightError, **facts: Any) -> PageError:

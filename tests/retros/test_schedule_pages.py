@@ -262,6 +262,16 @@ def test_a_spectator_is_refused_by_name_and_nothing_else_is_saved(app, team):
     assert _retro(app, retro["id"])["participants"] == ["responder@example.com", "outsider@example.com"]
 
 
+def test_the_refusal_names_only_the_people_the_rule_refused(app, team):
+    _incident, retro = team
+    web = sign_in(app, "responder@example.com")
+    # Ada becomes facilitator in the same save, so she may take part; Otto may not.
+    refused = _post(web, retro["id"], facilitator="admin@example.com",
+                    participants=["responder@example.com", "admin@example.com", "outsider@example.com"])
+    assert refused.status_code == 422
+    assert Page.of(refused).by_id("participants-error").text == "Held no role in the incident: Otto Outsider."
+
+
 def test_unticking_a_participant_removes_them(app, team):
     _incident, retro = team
     web = sign_in(app, "responder@example.com")
@@ -427,3 +437,23 @@ def test_with_mail_on_the_download_matches_what_was_sent(make_app, smtp_server):
     for key in ("uid", "sequence", "dtstart", "dtend", "summary", "organizer"):
         assert sent.decoded(key) == got.decoded(key), key
     assert sorted(map(str, sent.get("attendee"))) == sorted(map(str, got.get("attendee")))
+
+
+# -- the sayings themselves -------------------------------------------------------------------
+
+@pytest.mark.parametrize("code", ["retro_past_deadline", "spectator_not_allowed", "facilitator_involved",
+                                  "time_skipped", "unknown_person", "retro_withdrawn"])
+def test_the_retro_sayings_read_in_words_even_without_the_pages_facts(code):
+    from app.core.errors import RuleViolation
+    from app.core.wording import in_words
+    from app.retros import wording  # noqa: F401  (registers the sayings)
+
+    error = RuleViolation("must happen by 2026-12-04T20:29:42+00:00; give an override_reason", code=code)
+    message = in_words(error).message
+    assert message.endswith(".") and not API_WORDS.search(message)
+
+
+def test_people_are_named_in_a_sentence():
+    from app.retros.wording import names
+
+    assert names(["Ann"]) == "Ann" and names(["Ann", "Bob", "Cy"]) == "Ann, Bob and Cy"
