@@ -1,14 +1,14 @@
 """The scheduling page and the invitation download, through the Flask client with a signed-in cookie."""
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import icalendar
 import pytest
 
 from app.db import get_session
 from app.retros.models import Retrospective
-from tests.fakes.smtp import FakeSmtp, smtp_server  # noqa: F401  (fixture)
+from tests.fakes.smtp import smtp_server  # noqa: F401  (fixture)
 from tests.web import csrf_token as _csrf
 from tests.web import Page, sign_in
 
