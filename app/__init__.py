@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.meta import api as meta_api
     from app.metrics import api as metrics_api
     from app.people import api as people_api
-    from app.retros import api as retros_api, pages as retro_pages
+    from app.retros import api as retros_api, pages as retro_pages, schedule_pages as retro_schedule_pages
     from app.actions import api as actions_api
     from app.documents import api as documents_api
     from app.reminders import api as reminders_api
@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                    documents_api, reminders_api, metrics_api):
         csrf.exempt(module.bp)
         app.register_blueprint(module.bp)
-    for module in (auth_pages, incident_pages, document_pages, action_pages, retro_pages, template_pages):
+    for module in (auth_pages, incident_pages, document_pages, action_pages, retro_pages, retro_schedule_pages,
+                   template_pages):
         app.register_blueprint(module.bp)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
@@ -45,7 +45,8 @@ def book_retrospective(session: Session, *, incident: Incident, settings: Settin
         status=RetroStatus.PENDING,
         participants=[RetroParticipant(person=person) for person in incident.responders()],
         suggested_facilitator=facilitator,
-        facilitator=facilitator,
+        # Only the pool volunteered: anyone else suggested is asked first, not assigned.
+        facilitator=facilitator if facilitator is not None and facilitator.email in settings.retro.facilitator_pool else None,
     )
     session.add(retro)
     session.flush()
@@ -86,24 +87,34 @@ def suggest_slot(calendar: WorkCalendar, settings: Settings, *, resolved_at, tar
 
 
 def suggest_facilitator(session: Session, *, incident: Incident, settings: Settings) -> Person | None:
-    """The next person of the pool, round-robin after the last one suggested, who held no role."""
+    """Who should facilitate: the next person of the pool, round-robin after the last one suggested,
+    who held no role; failing that (no pool, or all of it responded), anyone who held no role, the one
+    who has facilitated fewest retros first, then by name, so the suggestion is stable and spread out.
+    """
     pool = settings.retro.facilitator_pool
-    if not pool:
-        return None
     responders = {person.email for person in incident.responders()}
-    last = session.scalar(
-        select(Person.email)
-        .join(Retrospective, Retrospective.suggested_facilitator_id == Person.id)
-        .where(Person.email.in_(pool))
-        .order_by(Retrospective.id.desc())
+    if pool:
+        last = session.scalar(
+            select(Person.email)
+            .join(Retrospective, Retrospective.suggested_facilitator_id == Person.id)
+            .where(Person.email.in_(pool))
+            .order_by(Retrospective.id.desc())
+            .limit(1)
+        )
+        start = pool.index(last) + 1 if last in pool else 0
+        for offset in range(len(pool)):
+            email = pool[(start + offset) % len(pool)]
+            if email not in responders:
+                return get_or_create_person(session, email=email)
+    facilitated = func.count(Retrospective.id)
+    return session.scalar(
+        select(Person)
+        .outerjoin(Retrospective, Retrospective.facilitator_id == Person.id)
+        .where(Person.email.not_in(responders))
+        .group_by(Person.id)
+        .order_by(facilitated, Person.name, Person.email)
         .limit(1)
     )
-    start = pool.index(last) + 1 if last in pool else 0
-    for offset in range(len(pool)):
-        email = pool[(start + offset) % len(pool)]
-        if email not in responders:
-            return get_or_create_person(session, email=email)
-    return None
 
 
 def get_retrospective(session: Session, *, viewer: User, retro_id: int) -> Retrospective:

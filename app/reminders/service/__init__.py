@@ -14,7 +14,7 @@ from app.reminders.service.nudges import (
     send_nudges,
 )
 from app.reminders.service.invitations import (
-    calendar_uid, retro_schedule_changed,
+    calendar_uid, invitation_ics, retro_schedule_changed,
 )
 from app.reminders.service.failures import (
     mail_failures,

@@ -107,19 +107,8 @@ def _queue_invitations(
     label = incident_label(incident)
     doc_url = f"{base}/retrospectives/{retro.id}/document"
     rules = list(settings.retro.ground_rules)
-    description = "\n".join(
-        [f"Retrospective of {label}.", f"Read the document before the meeting: {doc_url}"]
-        + (["", "Ground rules:"] + [f"- {rule}" for rule in rules] if rules else [])
-    )
-    meeting_attendees = tuple(
-        Attendee(email=email, name=person.name if person else "", chair=chair)
-        for email, (person, chair) in zip(recipients, attendees)
-    )
-    meeting = Meeting(
-        uid=event.uid, sequence=event.sequence, start=start, end=end, summary=f"Retrospective: {label}",
-        organizer_email=settings.mail_from, organizer_name="Hindsight", attendees=meeting_attendees,
-        description=description, url=doc_url,
-    )
+    meeting = _meeting(retro, settings, uid=event.uid, sequence=event.sequence, start=start,
+                       recipients=recipients, attendees=attendees)
     ics = build_ics(meeting, method="CANCEL" if method == "CANCEL" else "REQUEST", stamp=utcnow())
     if method == "CANCEL":
         kind, verb = "cancellation", "Cancelled"
@@ -146,3 +135,42 @@ def _queue_invitations(
         session.flush()
         ids.append(row.id)
     return ids
+
+
+def _meeting(
+    retro: Retrospective, settings: Settings, *, uid: str, sequence: int, start: datetime,
+    recipients: list[str], attendees: list[tuple[Person | None, bool]],
+) -> Meeting:
+    """The retro's meeting as its invitations describe it."""
+    label = incident_label(retro.incident)
+    doc_url = f"{settings.base_url}/retrospectives/{retro.id}/document"
+    rules = list(settings.retro.ground_rules)
+    description = "\n".join(
+        [f"Retrospective of {label}.", f"Read the document before the meeting: {doc_url}"]
+        + (["", "Ground rules:"] + [f"- {rule}" for rule in rules] if rules else [])
+    )
+    meeting_attendees = tuple(
+        Attendee(email=email, name=person.name if person else "", chair=chair)
+        for email, (person, chair) in zip(recipients, attendees)
+    )
+    return Meeting(
+        uid=uid, sequence=sequence, start=start, end=start + timedelta(minutes=settings.retro.meeting_minutes),
+        summary=f"Retrospective: {label}", organizer_email=settings.mail_from, organizer_name="Hindsight",
+        attendees=meeting_attendees, description=description, url=doc_url,
+    )
+
+
+def invitation_ics(session: Session, *, retro: Retrospective, settings: Settings) -> str:
+    """The scheduled retro's invitation as the mail sends it (same UID, the SEQUENCE sent last), to download.
+
+    Reading only: with mail off no invitation was ever sent, so the SEQUENCE is 0.
+    """
+    assert retro.scheduled_for is not None
+    event = session.scalar(select(RetroCalendarEvent).where(RetroCalendarEvent.retrospective_id == retro.id))
+    attendees = _attendees(retro)
+    meeting = _meeting(
+        retro, settings, uid=event.uid if event else calendar_uid(retro.id, settings),
+        sequence=max(event.sequence, 0) if event else 0, start=retro.scheduled_for,
+        recipients=[person.email for person, _chair in attendees], attendees=[(p, c) for p, c in attendees],
+    )
+    return build_ics(meeting, method="REQUEST", stamp=utcnow())
