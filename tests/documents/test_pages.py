@@ -1,4 +1,4 @@
-"""The read-only document page: safe HTML, export links, publish state and the publish button."""
+"""The document page: sections as safe HTML in their editors, export links, publish state and the publish button."""
 
 import pytest
 
@@ -21,7 +21,8 @@ def test_the_page_shows_the_document_safely_with_export_links(app, admin, factor
     assert all((e.attrs.get("src") or "").startswith("/static/") for e in html.find_all("script"))
     assert all((e.attrs.get("src") or "").startswith("/static/") for e in html.find_all("img"))
     assert all(not k.startswith("on") for e in html.elements for k in e.attrs)
-    assert "Impact" in html.texts("h2") and "real" in html.texts("strong")
+    # Each section is a collapsible editor whose preview is the exporter's safe HTML.
+    assert "Impact" in html.texts("span", class_="title") and "real" in html.texts("strong")
     assert "<img src=x onerror=alert(2)>" in html.text
     exports = sorted(e.attrs["href"] for e in html.find_all("a") if "/export" in (e.attrs.get("href") or ""))
     assert exports == sorted(f"/api/v1/retrospectives/{retro['id']}/export?format={f}"
