@@ -8,7 +8,7 @@ from app.core.api import endpoint
 from app.db import get_session
 from app.documents import service
 from app.documents.schemas import (
-    DocumentRead, ExportQuery, PublishRead, SectionHistory, SectionRead, SectionUpdate,
+    DocumentRead, ExportQuery, PreviewRead, PreviewRequest, PublishRead, SectionHistory, SectionRead, SectionUpdate,
     SectionVersionRead, TemplateChoice, TemplateCreate, TemplateList, TemplateRead,
 )
 from app.extensions import settings
@@ -24,7 +24,8 @@ def get_document(user, retro_id: int):
 
 
 @bp.put("/retrospectives/<int:retro_id>/sections/<key>")
-@endpoint("Save a section; 409 with the current text if `version` is stale", body=SectionUpdate,
+@endpoint("Save a section; 409 with the current text if `version` is stale, 409 `retro_completed` once the "
+          "retro is completed or published", body=SectionUpdate,
           response=SectionRead, tags=("documents",), errors=(409,))
 def put_section(user, retro_id: int, key: str, body: SectionUpdate):
     section = service.save_section(
@@ -32,6 +33,13 @@ def put_section(user, retro_id: int, key: str, body: SectionUpdate):
         title=body.title,
     )
     return SectionRead.model_validate(section)
+
+
+@bp.post("/retrospectives/<int:retro_id>/preview")
+@endpoint("A section's Markdown as HTML, rendered and made safe exactly as the HTML export does",
+          body=PreviewRequest, response=PreviewRead, tags=("documents",))
+def preview(user, retro_id: int, body: PreviewRequest):
+    return PreviewRead(html=service.preview_section(get_session(), viewer=user, retro_id=retro_id, body=body.body))
 
 
 @bp.get("/retrospectives/<int:retro_id>/sections/<key>/history")

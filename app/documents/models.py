@@ -26,6 +26,8 @@ class DocumentSection(Base):
     key: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
+    # The template's question for this section, shown while it is empty; never part of the body.
+    prompt: Mapped[str] = mapped_column(Text, default="", server_default="")
     position: Mapped[int] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -64,7 +66,7 @@ class DocumentTemplate(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    # [{"key", "title", "body"}] in document order.
+    # [{"key", "title", "body", "prompt"?}] in document order; bodies are Jinja, prompts plain text.
     sections: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("people.id"))

@@ -26,6 +26,7 @@ TemplateName = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r
 
 MAX_SECTION_CHARS = 200_000
 MAX_TEMPLATE_BODY_CHARS = 50_000
+MAX_PROMPT_CHARS = 500
 
 
 class SectionUpdate(RequestModel):
@@ -40,6 +41,8 @@ class SectionRead(ResponseModel):
     key: str
     title: str
     body: str
+    # The template's question for the section: a placeholder while it is empty, never part of `body`.
+    prompt: str = ""
     version: int
     live: bool
     updated_at: datetime
@@ -81,6 +84,16 @@ class DocumentRead(ResponseModel):
     publications: dict[str, Optional[PublicationRead]]
 
 
+class PreviewRequest(RequestModel):
+    """Markdown to preview as the exports would print it."""
+
+    body: Annotated[str, StringConstraints(max_length=MAX_SECTION_CHARS), AfterValidator(_without_nul), _ANY_TEXT]
+
+
+class PreviewRead(ResponseModel):
+    html: str
+
+
 class ExportQuery(RequestModel):
     format: ExportFormat = "markdown"
 
@@ -101,6 +114,8 @@ class TemplateSectionIn(RequestModel):
     key: SectionKey
     title: OneLine
     body: Annotated[str, StringConstraints(max_length=MAX_TEMPLATE_BODY_CHARS), AfterValidator(_without_nul), _ANY_TEXT] = ""
+    # Plain text (not Jinja), shown to the people writing the section while it is empty.
+    prompt: Annotated[str, StringConstraints(max_length=MAX_PROMPT_CHARS), AfterValidator(_without_nul), _ANY_TEXT] = ""
 
 
 class TemplateCreate(RequestModel):
@@ -116,6 +131,7 @@ class TemplateCreate(RequestModel):
 class TemplateSectionRead(ResponseModel):
     key: str
     title: str
+    prompt: str = ""
     body: Optional[str] = None
     live: bool
 

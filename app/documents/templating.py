@@ -1,8 +1,10 @@
 """Rendering retro templates into sections, always inside Jinja's immutable sandbox.
 
 Built-in templates are files in templates/documents/ (`<name>.md.j2`); each declares
-its sections in order with `{% call section("key", "Title") %}body{% endcall %}`.
-Custom templates are stored as a list of sections whose bodies are Jinja. Both see
+its sections in order with `{% call section("key", "Title", prompt="A question?") %}body{% endcall %}`:
+the body is prefilled content, the prompt (optional) is a question shown to the people
+writing the section, never part of its text. Custom templates are stored as a list of
+sections whose bodies are Jinja (and whose prompts are plain text). Both see
 the same context of plain data (dicts, lists, strings), never ORM objects.
 
 A custom template is checked when it is created (syntax, no reaching for internals,
@@ -40,6 +42,7 @@ MAX_OUTPUT_CHARS = 200_000
 MAX_RENDER_SECONDS = Limits().seconds
 MAX_SEQUENCE = 10_000
 MAX_EXPONENT = 64
+MAX_PROMPT_CHARS = 500
 
 # Every ASCII punctuation character: CommonMark lets a backslash escape each of them, and an
 # escaped one is always literal text (never emphasis, code, a link, an entity, a list marker...).
@@ -185,6 +188,7 @@ class RenderedSection:
     key: str
     title: str
     body: str
+    prompt: str = ""  # shown as a placeholder while the section is empty; never in the body or an export
 
 
 class _Collector:
@@ -193,10 +197,15 @@ class _Collector:
     def __init__(self) -> None:
         self.sections: list[RenderedSection] = []
 
-    def section(self, key: str, title: str, caller: Any = None) -> str:
+    def section(self, key: str, title: str, prompt: str = "", caller: Any = None) -> str:
         body = caller() if caller is not None else ""
-        self.sections.append(RenderedSection(str(key), str(title), str(body).strip("\n")))
+        self.sections.append(RenderedSection(str(key), str(title), str(body).strip("\n"), prompt_text(prompt)))
         return ""
+
+
+def prompt_text(value: Any) -> str:
+    """A section's prompt as one line of plain text (a placeholder cannot show line breaks)."""
+    return " ".join(clean_text(str(value or "")).split())[:MAX_PROMPT_CHARS]
 
 
 def builtin_source(name: str) -> str:
@@ -325,14 +334,17 @@ def placeholder(result: BodyResult) -> str:
 
 def render_custom(sections: Iterable[Mapping[str, str]], context: Mapping[str, Any], *, name: str,
                   limits: Limits = Limits()) -> list[RenderedSection]:
-    """The sections of a stored custom template; a body that cannot be rendered gives a placeholder."""
+    """The sections of a stored custom template; a body that cannot be rendered gives a placeholder.
+
+    A section's `prompt` is plain text, taken as stored (it is never rendered as Jinja).
+    """
     sections = list(sections)
     rendered = []
     for section, result in zip(sections, render_bodies([s["body"] for s in sections], context, limits=limits)):
         if result.problem:
             log.warning("template section %s.%s could not be rendered: %s", name, section["key"], result.problem)
         body = result.body if result.body is not None else placeholder(result)
-        rendered.append(RenderedSection(section["key"], section["title"], body))
+        rendered.append(RenderedSection(section["key"], section["title"], body, prompt_text(section.get("prompt"))))
     return rendered
 
 

@@ -1,5 +1,5 @@
-// The facilitation page: saves document sections (with version checks) and captures action items
-// through the JSON API, without reloading. Data from the server is only ever put in textContent.
+// The facilitation page: captures action items through the JSON API, without reloading (the
+// document sections are editor.js's). Data from the server is only ever put in textContent.
 (function () {
   "use strict";
 
@@ -32,9 +32,8 @@
     return { code: error.code, message: error.message || "The request failed (" + result.status + ").", fields: error.fields || {}, current: error.current };
   }
 
-  // -- document sections ------------------------------------------------------------------
+  // -- times and people in words ----------------------------------------------------------
 
-  var dirty = 0;
   // Times in the organisation's zone and in words, like the server's: "Fri 4 Dec, 15:52".
   var zone = document.getElementById("retro-facts").dataset.zone;
   var thisYear = Number(new Intl.DateTimeFormat("en-GB", { year: "numeric", timeZone: zone }).format(new Date()));
@@ -48,7 +47,6 @@
     var time = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone }).format(date);
     return text + ", " + time;
   }
-  function moment(iso) { return words(new Date(iso), true); }
   function day(isoDate) { return words(new Date(isoDate + "T00:00:00Z"), false); }
 
   // People by name: the owners offered on this page and whoever is signed in; else their email.
@@ -59,113 +57,6 @@
   var me = document.querySelector("header .account .person");
   if (me) names[me.getAttribute("title").toLowerCase()] = me.textContent;
   function nameOf(email) { return (email && names[email.toLowerCase()]) || email; }
-
-  function setupEditor(editor) {
-    var textarea = editor.querySelector("textarea");
-    var button = editor.querySelector("button.save");
-    var status = editor.querySelector(".status");
-    var meta = editor.querySelector(".meta");
-    var conflict = editor.querySelector(".conflict");
-    var saved = textarea.value;
-    var isDirty = false;
-
-    function say(text, bad) {
-      status.textContent = text;
-      status.classList.toggle("bad", !!bad);
-    }
-
-    function markDirty() {
-      var now = textarea.value !== saved || !conflict.hidden;
-      if (now !== isDirty) { dirty += now ? 1 : -1; isDirty = now; }
-      editor.classList.toggle("dirty", now);
-      if (now && !status.classList.contains("bad")) say("Not saved yet");
-      if (!now) say("");
-    }
-
-    function describe(section) {
-      meta.textContent = "version " + section.version + (section.updated_by ? ", saved by " + nameOf(section.updated_by) : "") +
-        " · " + moment(section.updated_at);
-    }
-
-    function showConflict(current) {
-      conflict.replaceChildren();
-      editor.dataset.version = String(current.version);
-      var who = nameOf(current.updated_by) || "Someone else";
-      conflict.appendChild(el("strong", {}, who + " saved this section while you were editing it (it is at version " + current.version + " now)."));
-      describe(current);
-      conflict.appendChild(el("p", {}, "Your text is kept in the editor above. Their current text is below: " +
-        "merge what you need, then save again."));
-      var theirs = el("textarea", { readonly: "", "aria-label": "Their current text", "class": "theirs" });
-      theirs.value = current.body;
-      conflict.appendChild(theirs);
-      var row = el("div", { "class": "actions" });
-      var append = el("button", { type: "button", "class": "secondary" }, "Add their text below mine");
-      var replace = el("button", { type: "button", "class": "secondary" }, "Use their text instead of mine");
-      var dismiss = el("button", { type: "button", "class": "secondary" }, "Keep mine, drop theirs");
-      append.addEventListener("click", function () {
-        textarea.value = textarea.value.replace(/\s*$/, "") + "\n\n" + current.body;
-        textarea.focus();
-        closeConflict();
-      });
-      replace.addEventListener("click", function () {
-        textarea.value = current.body;
-        closeConflict();
-      });
-      dismiss.addEventListener("click", closeConflict);
-      row.appendChild(append); row.appendChild(replace); row.appendChild(dismiss);
-      conflict.appendChild(row);
-      conflict.hidden = false;
-      say("Not saved: someone else saved first.", true);
-      markDirty();
-    }
-
-    function closeConflict() {
-      conflict.hidden = true;
-      conflict.replaceChildren();
-      say("");
-      markDirty();
-      if (isDirty) say("Not saved yet: save to keep the merged text");
-    }
-
-    function save() {
-      button.disabled = true;
-      say("Saving…");
-      var body = textarea.value;
-      api("PUT", editor.dataset.url, { body: body, version: Number(editor.dataset.version) }).then(function (result) {
-        button.disabled = false;
-        if (result.ok) {
-          saved = body;
-          editor.dataset.version = String(result.data.version);
-          describe(result.data);
-          if (!conflict.hidden) { conflict.hidden = true; conflict.replaceChildren(); }
-          markDirty();
-          say("Saved, version " + result.data.version);
-          return;
-        }
-        var error = errorOf(result);
-        if (result.status === 409 && error.current) {
-          showConflict(error.current);
-        } else {
-          say(error.message, true);
-        }
-      });
-    }
-
-    textarea.addEventListener("input", markDirty);
-    textarea.addEventListener("keydown", function (event) {
-      if ((event.ctrlKey || event.metaKey) && event.key === "s") {
-        event.preventDefault();
-        if (!button.disabled) save();  // a save in flight: the second would race its own version
-      }
-    });
-    button.addEventListener("click", save);
-    button.disabled = false;
-  }
-
-  document.querySelectorAll(".editor").forEach(setupEditor);
-  window.addEventListener("beforeunload", function (event) {
-    if (dirty > 0) { event.preventDefault(); event.returnValue = ""; }
-  });
 
   // -- action items -----------------------------------------------------------------------
 

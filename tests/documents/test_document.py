@@ -127,7 +127,8 @@ def test_saving_a_section_keeps_every_version(resolved, client, auth):
     history = client.get(f"{url}/history", headers=auth).get_json()
     assert [v["version"] for v in history["items"]] == [3, 2, 1]
     assert history["items"][1]["body"] == "Checkout down for 40 min."
-    assert history["items"][2]["body"].startswith("_Who and what was affected")
+    assert history["items"][2]["body"] == ""  # generated empty: the prompt is the section's placeholder
+    assert section(doc, "impact")["prompt"].startswith("Who and what was affected")
     assert history["items"][2]["created_by"] is None
 
 

@@ -30,7 +30,7 @@ def test_builtin_templates_are_listed_with_their_sections(client, auth):
     security = [s["key"] for s in items["security"]["sections"]]
     assert {"data_exposure", "disclosure", "legal_review", "timeline", "action_items"} <= set(security)
     one = client.get("/api/v1/templates/standard", headers=auth).get_json()
-    assert 'section("summary", "Summary")' in one["source"]
+    assert 'section("summary", "Summary", prompt=' in one["source"]
     assert client.get("/api/v1/templates/nope", headers=auth).status_code == 404
 
 

@@ -17,14 +17,14 @@ from app.documents.service.catalogue import (
     create_template, update_template,
 )
 from app.documents.service.assembly import (
-    STATUS_LABELS, DOCUMENT_TITLE, assemble_markdown, compose_markdown, timeline_markdown, timeline_table,
+    STATUS_LABELS, DOCUMENT_TITLE, NOT_DISCUSSED, assemble_markdown, live_markdown, section_html, compose_markdown, timeline_markdown, timeline_table,
     action_items_markdown, action_items_table,
 )
 from app.documents.service.generation import (
     sections_of, write_sections, prepare_document, DocumentView, document_title, get_document, document_view,
 )
 from app.documents.service.editing import (
-    section_state, save_section, section_history, choose_template,
+    LOCKED_STATUSES, is_locked, section_state, save_section, preview_section, section_history, choose_template,
 )
 from app.documents.service.export import (
     CONTENT_TYPES, ExportFile, document_meta, render_export, export_document,

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import exporters
 from app.actions.models import ActionItem
 from app.core.dates import org_today
 from app.documents import templating
@@ -21,6 +22,9 @@ from config import Settings
 
 STATUS_LABELS = {"open": "Open", "in_progress": "In progress", "done": "Done", "wont_do": "Won't do"}
 DOCUMENT_TITLE = "Retrospective: {}"
+# What a section nobody wrote says in an export: its heading stays (a reader sees the question was
+# on the agenda), and the template's prompt never stands in for an answer.
+NOT_DISCUSSED = "_Not discussed._"
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
@@ -43,21 +47,31 @@ def assemble_markdown(
     session: Session, *, retro: Retrospective, sections: list[DocumentSection], settings: Settings
 ) -> str:
     """The whole document as Markdown: title, then each section, live ones from current data."""
+    return compose_markdown(
+        incident_title=retro.incident.title,
+        sections=[(section.key, section.title, section.body) for section in sections],
+        live=live_markdown(session, retro=retro, sections=sections, settings=settings),
+    )
+
+
+def live_markdown(
+    session: Session, *, retro: Retrospective, sections: list[DocumentSection], settings: Settings
+) -> dict[str, str]:
+    """The live tables (timeline, action items) of the document's sections, from current data, by key."""
     keys = {section.key for section in sections}
     live: dict[str, str] = {}
     if "timeline" in keys:
         live["timeline"] = timeline_markdown(session, incident=retro.incident, settings=settings)
     if "action_items" in keys:
         live["action_items"] = action_items_markdown(session, retro=retro, settings=settings)
-    return compose_markdown(
-        incident_title=retro.incident.title,
-        sections=[(section.key, section.title, section.body) for section in sections],
-        live=live,
-    )
+    return live
 
 
 def compose_markdown(*, incident_title: str, sections: Iterable[tuple[str, str, str]], live: Mapping[str, str]) -> str:
-    """The document from its parts: the title, then each (key, title, body) section, a live table above its notes."""
+    """The document from its parts: the title, then each (key, title, body) section, a live table above its notes.
+
+    A section with no text (and no live table) says it was not discussed.
+    """
     parts = ["# " + DOCUMENT_TITLE.format(templating.md_inline(incident_title))]
     for key, title, body in sections:
         parts.append(f"## {templating.md_inline(title)}")
@@ -66,7 +80,14 @@ def compose_markdown(*, incident_title: str, sections: Iterable[tuple[str, str, 
         body = body.strip("\n")
         if body.strip():
             parts.append(_close_fences(body))
+        elif key not in live:
+            parts.append(NOT_DISCUSSED)
     return "\n\n".join(parts) + "\n"
+
+
+def section_html(body: str) -> str:
+    """One section's Markdown as the HTML export prints it: raw HTML escaped, only safe links."""
+    return exporters.to_html_fragment(exporters.parse(_close_fences(body.strip("\n"))))
 
 
 def timeline_markdown(session: Session, *, incident: Incident, settings: Settings) -> str:

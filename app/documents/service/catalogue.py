@@ -71,7 +71,8 @@ def _builtin_read(name: str, *, with_source: bool = False) -> dict[str, Any]:
     title, description = _TEMPLATE_TITLES[name]
     return {
         "name": name, "title": title, "description": description, "builtin": True,
-        "sections": [{"key": s.key, "title": s.title, "live": s.key in LIVE_SECTIONS} for s in sections],
+        "sections": [{"key": s.key, "title": s.title, "prompt": s.prompt, "live": s.key in LIVE_SECTIONS}
+                     for s in sections],
         "source": templating.builtin_source(name) if with_source else None,
     }
 
@@ -80,7 +81,7 @@ def _custom_read(template: DocumentTemplate, *, with_bodies: bool = False) -> di
     return {
         "name": template.name, "title": template.title, "description": template.description, "builtin": False,
         "sections": [
-            {"key": s["key"], "title": s["title"], "live": s["key"] in LIVE_SECTIONS,
+            {"key": s["key"], "title": s["title"], "prompt": s.get("prompt") or "", "live": s["key"] in LIVE_SECTIONS,
              "body": s["body"] if with_bodies else None}
             for s in template.sections
         ],
@@ -164,4 +165,4 @@ def _check_sections(data: TemplateCreate, *, settings: Settings) -> None:
 
 
 def _stored_sections(data: TemplateCreate) -> list[dict[str, Any]]:
-    return [{"key": s.key, "title": s.title, "body": s.body} for s in data.sections]
+    return [{"key": s.key, "title": s.title, "body": s.body, "prompt": templating.prompt_text(s.prompt)} for s in data.sections]

@@ -12,10 +12,28 @@ from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.db import utcnow
 from app.documents import templating
 from app.documents.models import DocumentSection, DocumentSectionVersion
+from app.documents.service.assembly import section_html
 from app.documents.service.catalogue import custom_template
 from app.documents.service.generation import DocumentView, document_view, sections_of, write_sections
+from app.retros.models import Retrospective, RetroStatus
 from app.retros.service import get_retrospective
 from config import Settings
+
+# A completed or published retro's document is its record: it changes only after the retro is reopened.
+LOCKED_STATUSES = frozenset(RetroStatus.done())
+
+
+def is_locked(retro: Retrospective) -> bool:
+    """Whether the retro's document is read-only (the retro is completed or published)."""
+    return retro.status in LOCKED_STATUSES
+
+
+def _refuse_if_locked(retro: Retrospective) -> None:
+    if is_locked(retro):
+        raise Conflict(
+            f"The retrospective is {retro.status}: its document is read-only until the retro is reopened.",
+            code="retro_completed",
+        )
 
 
 def _section(session: Session, retro_id: int, key: str) -> DocumentSection:
@@ -32,7 +50,8 @@ def _section(session: Session, retro_id: int, key: str) -> DocumentSection:
 def section_state(section: DocumentSection) -> dict[str, Any]:
     """A section as plain JSON-ready data (the `current` of a 409)."""
     return {
-        "key": section.key, "title": section.title, "body": section.body, "version": section.version,
+        "key": section.key, "title": section.title, "body": section.body, "prompt": section.prompt,
+        "version": section.version,
         "live": section.live, "updated_at": section.updated_at.isoformat(),
         "updated_by": section.updated_by.email if section.updated_by else None,
     }
@@ -46,9 +65,11 @@ def save_section(
     Raises Conflict (409, `stale_version`) with the current text when someone saved
     since `version`: the check and the write are one UPDATE, so two facilitators
     saving at once can never overwrite each other. Saving the text the section
-    already has changes nothing (a retried request is not a conflict).
+    already has changes nothing (a retried request is not a conflict). Raises Conflict
+    (`retro_completed`) once the retro is completed or published.
     """
     retro = get_retrospective(session, viewer=viewer, retro_id=retro_id)
+    _refuse_if_locked(retro)
     section = _section(session, retro.id, key)
     new_title = title if title is not None else section.title
     if body == section.body and new_title == section.title:
@@ -82,6 +103,12 @@ def _stale(section: DocumentSection, version: int) -> Conflict:
     )
 
 
+def preview_section(session: Session, *, viewer: User, retro_id: int, body: str) -> str:
+    """A section's Markdown as HTML, exactly as the HTML export prints it, for a retro the viewer may see."""
+    get_retrospective(session, viewer=viewer, retro_id=retro_id)
+    return section_html(body)
+
+
 def section_history(session: Session, *, viewer: User, retro_id: int, key: str) -> tuple[DocumentSection, list[DocumentSectionVersion]]:
     """Every saved version of a section, newest first."""
     retro = get_retrospective(session, viewer=viewer, retro_id=retro_id)
@@ -97,9 +124,11 @@ def choose_template(session: Session, *, viewer: User, retro_id: int, template: 
     """Regenerate the document from another template, while nobody has edited it yet.
 
     Raises Conflict (`document_edited`) once any section has a saved edit: nothing
-    written by people is ever thrown away.
+    written by people is ever thrown away; Conflict (`retro_completed`) once the retro
+    is completed or published.
     """
     retro = get_retrospective(session, viewer=viewer, retro_id=retro_id)
+    _refuse_if_locked(retro)
     if template not in templating.BUILTIN_TEMPLATES and custom_template(session, template) is None:
         raise ValidationFailed(f"There is no template named {template}.", fields={"template": "unknown template"})
     sections = sections_of(session, retro.id)

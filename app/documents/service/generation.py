@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.documents import templating
 from app.documents.models import DocumentPublication, DocumentSection, DocumentSectionVersion
-from app.documents.service.assembly import DOCUMENT_TITLE, assemble_markdown
+from app.documents.service.assembly import DOCUMENT_TITLE, compose_markdown, live_markdown
 from app.documents.service.catalogue import custom_template, render_template
 from app.documents.service.context import template_context
 from app.retros.models import Retrospective
@@ -40,7 +40,7 @@ def write_sections(session: Session, *, retro: Retrospective, settings: Settings
     for position, item in enumerate(rendered):
         section = DocumentSection(
             retrospective_id=retro.id, key=item.key, title=item.title[:200], body=item.body,
-            position=position, version=1,
+            prompt=item.prompt, position=position, version=1,
         )
         session.add(section)
         session.flush()
@@ -63,6 +63,8 @@ class DocumentView:
     sections: list[DocumentSection]
     markdown: str
     publications: dict[str, DocumentPublication | None]
+    # The live sections' tables as Markdown, by key (also inside `markdown`).
+    live: dict[str, str]
 
     @property
     def title(self) -> str:
@@ -86,5 +88,9 @@ def document_view(session: Session, *, retro: Retrospective, settings: Settings)
             DocumentPublication.retrospective_id == retro.id, DocumentPublication.target == "confluence"
         )
     )
-    markdown = assemble_markdown(session, retro=retro, sections=sections, settings=settings)
-    return DocumentView(retro=retro, sections=sections, markdown=markdown, publications={"confluence": publication})
+    live = live_markdown(session, retro=retro, sections=sections, settings=settings)
+    markdown = compose_markdown(
+        incident_title=retro.incident.title, sections=[(s.key, s.title, s.body) for s in sections], live=live,
+    )
+    return DocumentView(retro=retro, sections=sections, markdown=markdown, publications={"confluence": publication},
+                        live=live)
