@@ -27,7 +27,7 @@ bp = Blueprint("template_pages", __name__)
 
 MAX_ROWS = 60  # the API takes 50 sections; a few blank rows more are ignored
 BLANK_ROWS_NEW = 3
-ROW_PARTS = ("key", "title", "body")
+ROW_PARTS = ("key", "title", "body", "prompt")
 
 
 @bp.get("/templates")
@@ -151,7 +151,8 @@ def _rows(form: MultiDict[str, str]) -> list[dict[str, str]]:
         if not any(field in form for field in names):
             break
         row = {part: form.get(field, "") for part, field in zip(ROW_PARTS, names)}
-        rows.append({"key": row["key"].strip(), "title": row["title"].strip(), "body": _text(row["body"])})
+        rows.append({"key": row["key"].strip(), "title": row["title"].strip(), "body": _text(row["body"]),
+                     "prompt": row["prompt"].strip()})
     return rows
 
 

@@ -329,3 +329,14 @@ def test_a_stored_template_that_misbehaves_is_explained_in_the_preview(app, admi
     page = Page.of(response)
     assert "Section 2, Division: the template stops with an error when it is filled in" in page.by_id("preview-refused").text
     assert not re.search(r"ZeroDivision|Error\b|could not be rendered", page.text)
+
+
+def test_a_sections_question_is_kept_apart_from_its_text_and_shown_again_for_editing(app, admin_web, client, auth):
+    question = "What helped us recover? What should we keep doing?"
+    create(admin_web, **{"section-2-prompt": question})
+    stored = client.get("/api/v1/templates/payments", headers=auth).get_json()
+    assert [s["prompt"] for s in stored["sections"]] == ["", question]
+    assert question not in stored["sections"][1]["body"]
+    form = Page.of(admin_web.get("/templates/payments/edit"))
+    assert form.find("input", name="section-2-prompt").attrs["value"] == question
+    assert form.find("label", **{"for": "section-2-prompt"}) is not None
