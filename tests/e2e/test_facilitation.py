@@ -91,12 +91,14 @@ def test_a_section_is_saved_and_a_stale_save_offers_the_current_text(app, browse
         theirs.goto(url)  # both tabs now edit summary at version 1
 
         editor = mine.locator("#section-summary")
+        editor.locator("[data-tab=write]").click()  # a section with text opens in its preview
         editor.locator("textarea").fill("Search results were up to 6 hours old.")
         editor.locator("button.save").click()
         expect(editor.locator(".status")).to_have_text("Saved, version 2")
         assert section_body(app, retro_id, "summary") == (2, "Search results were up to 6 hours old.")
 
         stale = theirs.locator("#section-summary")
+        stale.locator("[data-tab=write]").click()
         stale.locator("textarea").fill("The indexer stopped after a schema change.")
         stale.locator("button.save").click()
         conflict = stale.locator(".conflict")
