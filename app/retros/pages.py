@@ -15,7 +15,7 @@ from app.core.api import validate
 from app.core.dates import org_now, org_today
 from app.core.errors import HindsightError, ValidationFailed
 from app.core.templating import when_text
-from app.core.wording import in_words
+from app.core.wording import PageError, in_words
 from app.core.pages import page
 from app.db import get_session
 from app.documents import service as documents
@@ -37,6 +37,7 @@ LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends and s
 FORM_FIELDS = ("scheduled_for", "facilitator", "participants")
 # The kinds of event the add-event form offers (the API takes any short lower-case word).
 EVENT_KINDS = ("note", "detection", "escalation", "decision", "action", "communication", "mitigation", "role")
+REOPEN_REASON_NOTE = "Say in a few words why the retro is reopened: it is kept in the retro's history."
 POLL_SECONDS = 10  # how often the meeting page refreshes its action items' Jira sync state
 
 
@@ -107,6 +108,10 @@ def _facilitate_page(session: Session, retro_id: int, *, error: HindsightError |
     events = timeline_rows(session, incident_id=retro.incident_id)
     mode, phases = timeline_phases(retro.incident, events, zone=config.zone)
     problem = in_words(error, labels={"reason": "Reason"}) if error is not None else None
+    if problem is not None and "reason" in problem.fields:
+        # The validator's note ("String should have at least 3 characters") said as the form asks it.
+        problem = PageError(code=problem.code, message=problem.message,
+                            fields=problem.fields | {"reason": REOPEN_REASON_NOTE})
     reasons: list[str] = []
     if error is not None and error.code == "retro_not_ready":
         year = org_now(config).year

@@ -298,7 +298,7 @@ def test_a_completed_retro_is_read_only_until_reopened_with_a_reason(app, client
     assert refused.status_code == 422
     page = Page.of(refused)
     assert page.find("div", role="alert", class_="error")
-    assert page.by_id("reopen-reason-error").text
+    assert page.by_id("reopen-reason-error").text.startswith("Say in a few words why the retro is reopened")
     assert page.by_id("reopen-reason").raw_text == "no"  # what was typed is kept
     assert _status(app, retro["id"])[0] == "completed"
 
