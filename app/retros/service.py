@@ -180,6 +180,9 @@ def add_responder_to_retro(session: Session, *, incident: Incident, person: Pers
 def update_retrospective(session: Session, *, retro: Retrospective, data: RetroUpdate, actor: User) -> Retrospective:
     """Apply the given fields, enforcing the deadline, no-spectator and facilitator rules.
 
+    The status is not changed here: completing checks the retro's action items, so
+    `flows.update_retrospective` applies it through `change_status`.
+
     A rule that allows it is set aside only with `override_reason`, which is kept.
     Raises RuleViolation with the rule's code otherwise.
     """
@@ -190,6 +193,8 @@ def update_retrospective(session: Session, *, retro: Retrospective, data: RetroU
             code="retro_withdrawn",
         )
     changes = data.model_dump(exclude_unset=True)
+    if changes.get("status") is not None:
+        raise ValueError("update_retrospective does not change the status: use flows.update_retrospective")
     reason = data.override_reason
     incident = retro.incident
     responders = {person.id for person in incident.responders()}
@@ -242,13 +247,6 @@ def update_retrospective(session: Session, *, retro: Retrospective, data: RetroU
         elif when is None and retro.status == RetroStatus.SCHEDULED:
             retro.status = RetroStatus.PENDING
 
-    if changes.get("status") is not None:
-        retro.status = changes["status"]
-        if retro.status == RetroStatus.SCHEDULED and retro.scheduled_for is None:
-            raise ValidationFailed(
-                "A retro is scheduled by giving scheduled_for.",
-                fields={"status": "set scheduled_for to schedule the retro"},
-            )
     session.flush()
     return retro
 
@@ -307,7 +305,7 @@ def completion_refusals(retro: Retrospective, *, items: Sequence[Any], now: date
 
 def change_status(
     session: Session, *, retro: Retrospective, status: str, reason: str | None, actor: User | None,
-    refusals: Sequence[NotReady] = (),
+    refusals: Sequence[NotReady],
 ) -> Retrospective:
     """Move the retro to `status`, keeping completions and reopenings in its history.
 
@@ -318,6 +316,12 @@ def change_status(
     previous = retro.status
     if status == previous:
         return retro
+    if previous == RetroStatus.WITHDRAWN:
+        raise RuleViolation(
+            "This retro was withdrawn because its incident was reopened; "
+            "it is booked again when the incident is resolved.",
+            code="retro_withdrawn",
+        )
     completing = status in RetroStatus.done() and previous not in RetroStatus.done()
     reopening = previous in RetroStatus.done() and status not in RetroStatus.done()
     if completing and refusals:
