@@ -331,3 +331,21 @@ def test_the_complete_form_needs_its_csrf_token(app, client, admin, team):
     refused = sign_in(app, "fran@example.com").post(f"/retrospectives/{retro['id']}/complete")
     assert refused.status_code == 400
     assert _status(app, retro["id"])[0] == "scheduled"
+
+
+def test_each_refusal_reason_reads_as_something_to_do():
+    """Items always have an owner and a due date today (the columns are required), so these two reasons
+    come only from data made elsewhere; their words are checked here, the meeting ones above through the page."""
+    from app.retros.wording import not_ready_in_words
+
+    said = not_ready_in_words(
+        [{"code": "meeting_not_scheduled"}, {"code": "meeting_ahead", "scheduled_for": "2026-12-04T14:52:00+00:00"},
+         {"code": "item_without_owner", "item_id": 8}, {"code": "item_without_due_date", "item_id": 9}],
+        titles={8: "Fence the primary", 9: "Add a canary"}, when=lambda iso: "Fri 4 Dec, 15:52",
+    )
+    assert said == [
+        "The meeting has not been scheduled yet: schedule it and hold it first.",
+        "The meeting is on Fri 4 Dec, 15:52: complete the retro once it has happened.",
+        "“Fence the primary” has no owner: give it one.",
+        "“Add a canary” has no due date: give it one.",
+    ]
