@@ -89,3 +89,21 @@ def test_the_meeting_page_fits_a_phone(app, browser, live_server, meeting):
         page.screenshot(path="/tmp/facilitate-390.png", full_page=True)
     finally:
         context.close()
+
+
+def test_a_completed_retro_reads_without_errors_and_reopens(app, client, admin, signed_in, live_server, meeting):
+    retro_id, _events = meeting
+    held = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+    assert client.patch(f"/api/v1/retrospectives/{retro_id}", headers=admin[1],
+                        json={"scheduled_for": held, "status": "completed"}).status_code == 200
+    page = signed_in
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_server}/retrospectives/{retro_id}/facilitate")
+    expect(page.locator("#completed-notice")).to_be_visible()
+    assert page.locator("#new-item").count() == 0 and page.locator("button.highlight").count() == 0
+    page.fill("#reopen-reason", "We missed a follow-up.")
+    page.click("#wrap-up form.reopen button[type=submit]")
+    expect(page.locator("#retro-history")).to_contain_text("Reopened by Ada Admin")
+    expect(page.locator("#new-item button[type=submit]")).to_be_enabled()
+    assert errors == []
