@@ -14,9 +14,9 @@ from app.auth.pages import login_required
 from app.core.api import validate
 from app.core.dates import org_now, org_today
 from app.core.errors import HindsightError, ValidationFailed
+from app.core.pages import page
 from app.core.templating import when_text
 from app.core.wording import PageError, in_words
-from app.core.pages import page
 from app.db import get_session
 from app.documents import service as documents
 from app.documents.models import LIVE_SECTIONS
@@ -39,6 +39,13 @@ FORM_FIELDS = ("scheduled_for", "facilitator", "participants")
 EVENT_KINDS = ("note", "detection", "escalation", "decision", "action", "communication", "mitigation", "role")
 REOPEN_REASON_NOTE = "Say in a few words why the retro is reopened: it is kept in the retro's history."
 POLL_SECONDS = 10  # how often the meeting page refreshes its action items' Jira sync state
+# What a facilitator reads of an action item's Jira sync, by its sync_status (facilitate.js shows these).
+SYNC_WORDS = {
+    "off": "Jira is not connected",
+    "pending": "Waiting to reach Jira",
+    "synced": "Up to date in Jira",
+    "failed": "Jira sync failed",
+}
 
 
 @bp.get("/retrospectives/<int:retro_id>/facilitate")
@@ -86,14 +93,6 @@ def reopen(retro_id: int):
     flash("The retro is reopened: its sections and action items can be changed again.")
     return redirect(url_for("retro_pages.facilitate", retro_id=retro_id, _anchor="wrap-up"))
 
-
-# What a facilitator reads of an action item's Jira sync, by its sync_status (facilitate.js says the same).
-SYNC_WORDS = {
-    "off": "Jira is not connected",
-    "pending": "Waiting to reach Jira",
-    "synced": "Up to date in Jira",
-    "failed": "Jira sync failed",
-}
 
 
 def _facilitate_page(session: Session, retro_id: int, *, error: HindsightError | None = None,
