@@ -53,6 +53,9 @@ class Retrospective(Base):
     overrides: Mapped[list[RetroOverride]] = relationship(
         order_by="RetroOverride.id", cascade="all, delete-orphan"
     )
+    history: Mapped[list[RetroStatusChange]] = relationship(
+        order_by="RetroStatusChange.id", cascade="all, delete-orphan"
+    )
 
     @property
     def warnings(self) -> list[str]:
@@ -99,3 +102,32 @@ class RetroOverride(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
     by: Mapped[Optional[Person]] = relationship(lazy="joined")
+
+
+class RetroStatusChange(Base):
+    """A retro completed or reopened: from what, to what, why, who and when (the retro's history)."""
+
+    __tablename__ = "retro_status_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    retrospective_id: Mapped[int] = mapped_column(ForeignKey("retrospectives.id", ondelete="CASCADE"), index=True)
+    previous: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("people.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    by: Mapped[Optional[Person]] = relationship(lazy="joined")
+
+
+class RetroHighlight(Base):
+    """A timeline event the meeting marked as worth discussing: kept with the retro, not the incident."""
+
+    __tablename__ = "retro_highlights"
+    __table_args__ = (UniqueConstraint("retrospective_id", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    retrospective_id: Mapped[int] = mapped_column(ForeignKey("retrospectives.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("timeline_events.id", ondelete="CASCADE"), index=True)
+    by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("people.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -7,7 +7,7 @@ from typing import Optional
 
 from pydantic import Field
 
-from app.core.schemas import Email, EmailOf, Reason, ResponseModel, Timestamp, UpdateModel, choice
+from app.core.schemas import Email, EmailOf, Reason, RequestModel, ResponseModel, Timestamp, UpdateModel, choice
 from app.retros.models import RetroStatus
 
 Status = choice(RetroStatus)
@@ -18,13 +18,35 @@ SettableStatus = choice(
 
 
 class RetroUpdate(UpdateModel):
-    NULLABLE = frozenset({"scheduled_for", "facilitator", "override_reason"})
+    """`reason` says why the status changes: kept in the retro's history, required to reopen a completed retro."""
+
+    NULLABLE = frozenset({"scheduled_for", "facilitator", "override_reason", "reason"})
 
     scheduled_for: Optional[Timestamp] = None
     facilitator: Optional[Email] = None
     participants: Optional[list[Email]] = Field(default=None, max_length=500)
     status: Optional[SettableStatus] = None
     override_reason: Optional[Reason] = None
+    reason: Optional[Reason] = None
+
+
+class RetroReopen(RequestModel):
+    """The facilitation page's reopen form: why the completed retro is reopened."""
+
+    reason: Reason
+
+
+class HighlightRead(ResponseModel):
+    event_id: int
+    highlighted: bool
+
+
+class StatusChangeRead(ResponseModel):
+    previous: Status
+    status: Status
+    reason: str
+    by: Optional[EmailOf]
+    at: datetime
 
 
 class OverrideRead(ResponseModel):
@@ -48,5 +70,6 @@ class RetroRead(ResponseModel):
     participants: list[EmailOf]
     template: str
     overrides: list[OverrideRead]
+    history: list[StatusChangeRead]
     warnings: list[str]
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Optional
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -14,7 +17,9 @@ from app.incidents.models import Incident
 from app.people.models import Person
 from app.people.service import get_or_create_person, require_people, require_person
 from app.retros.calendar import WorkCalendar
-from app.retros.models import RetroOverride, RetroParticipant, RetroStatus, Retrospective
+from app.retros.models import (
+    RetroOverride, RetroParticipant, RetroStatus, RetroStatusChange, Retrospective,
+)
 from app.retros.schemas import RetroUpdate
 from config import Settings
 
@@ -186,6 +191,9 @@ def add_responder_to_retro(session: Session, *, incident: Incident, person: Pers
 def update_retrospective(session: Session, *, retro: Retrospective, data: RetroUpdate, actor: User) -> Retrospective:
     """Apply the given fields, enforcing the deadline, no-spectator and facilitator rules.
 
+    The status is not changed here: completing checks the retro's action items, so
+    `flows.update_retrospective` applies it through `change_status`.
+
     A rule that allows it is set aside only with `override_reason`, which is kept.
     Raises RuleViolation with the rule's code otherwise.
     """
@@ -196,6 +204,8 @@ def update_retrospective(session: Session, *, retro: Retrospective, data: RetroU
             code="retro_withdrawn",
         )
     changes = data.model_dump(exclude_unset=True)
+    if changes.get("status") is not None:
+        raise ValueError("update_retrospective does not change the status: use flows.update_retrospective")
     reason = data.override_reason
     incident = retro.incident
     responders = {person.id for person in incident.responders()}
@@ -248,13 +258,6 @@ def update_retrospective(session: Session, *, retro: Retrospective, data: RetroU
         elif when is None and retro.status == RetroStatus.SCHEDULED:
             retro.status = RetroStatus.PENDING
 
-    if changes.get("status") is not None:
-        retro.status = changes["status"]
-        if retro.status == RetroStatus.SCHEDULED and retro.scheduled_for is None:
-            raise ValidationFailed(
-                "A retro is scheduled by giving scheduled_for.",
-                fields={"status": "set scheduled_for to schedule the retro"},
-            )
     session.flush()
     return retro
 
@@ -263,3 +266,99 @@ def _record_override(retro: Retrospective, *, rule: str, reason: str, detail: st
     retro.overrides.append(
         RetroOverride(rule=rule, reason=reason, detail=detail, by_id=actor.person_id if actor else None)
     )
+
+
+# -- completing and reopening ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NotReady:
+    """One reason a retro cannot be completed yet: a code, the field it concerns, and the facts to say it."""
+
+    code: str
+    field: str
+    message: str
+    scheduled_for: Optional[datetime] = None
+    item_id: Optional[int] = None
+    item_title: Optional[str] = None
+
+    def as_dict(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.scheduled_for is not None:
+            found["scheduled_for"] = self.scheduled_for.isoformat()
+        if self.item_id is not None:
+            found["item_id"] = self.item_id
+        return found
+
+
+def completion_refusals(retro: Retrospective, *, items: Sequence[Any], now: datetime) -> list[NotReady]:
+    """Why `retro` cannot be completed at `now`: the meeting has not happened, or an action item
+    (of `items`, the retro's; those marked won't do are left out) lacks an owner or a due date."""
+    found: list[NotReady] = []
+    when = retro.scheduled_for
+    if when is None:
+        found.append(NotReady("meeting_not_scheduled", "scheduled_for",
+                              "The meeting has not been scheduled, so it has not happened."))
+    elif when > now:
+        found.append(NotReady("meeting_ahead", "scheduled_for",
+                              f"The meeting is scheduled for {when.isoformat()}: it has not happened yet.",
+                              scheduled_for=when))
+    for item in items:
+        if item.status == "wont_do":
+            continue
+        if item.owner_id is None:
+            found.append(NotReady("item_without_owner", "action_items", f"Action item #{item.id} has no owner.",
+                                  item_id=item.id, item_title=item.title))
+        if item.due_date is None:
+            found.append(NotReady("item_without_due_date", "action_items",
+                                  f"Action item #{item.id} has no due date.", item_id=item.id, item_title=item.title))
+    return found
+
+
+def change_status(
+    session: Session, *, retro: Retrospective, status: str, reason: str | None, actor: User | None,
+    refusals: Sequence[NotReady],
+) -> Retrospective:
+    """Move the retro to `status`, keeping completions and reopenings in its history.
+
+    Completing (to completed or published from an open status) is refused with `retro_not_ready`
+    while `refusals` (from `completion_refusals`) has any; reopening a completed retro (back to
+    pending or scheduled) needs a `reason`. Other moves are plain status changes.
+    """
+    previous = retro.status
+    if status == previous:
+        return retro
+    if previous == RetroStatus.WITHDRAWN:
+        raise RuleViolation(
+            "This retro was withdrawn because its incident was reopened; "
+            "it is booked again when the incident is resolved.",
+            code="retro_withdrawn",
+        )
+    completing = status in RetroStatus.done() and previous not in RetroStatus.done()
+    reopening = previous in RetroStatus.done() and status not in RetroStatus.done()
+    if completing and refusals:
+        fields: dict[str, str] = {}
+        for refusal in refusals:
+            fields[refusal.field] = f"{fields[refusal.field]} {refusal.message}" if refusal.field in fields \
+                else refusal.message
+        raise RuleViolation(
+            "The retro cannot be completed yet: " + " ".join(r.message for r in refusals),
+            code="retro_not_ready", fields=fields, extra={"reasons": [r.as_dict() for r in refusals]},
+        )
+    if reopening and not reason:
+        raise ValidationFailed(
+            "Give a reason to reopen a completed retro; it is kept in the retro's history.",
+            fields={"reason": "say why the retro is reopened"},
+        )
+    if status == RetroStatus.SCHEDULED and retro.scheduled_for is None:
+        raise ValidationFailed(
+            "A retro is scheduled by giving scheduled_for.",
+            fields={"status": "set scheduled_for to schedule the retro"},
+        )
+    retro.status = status
+    if completing or reopening:
+        retro.history.append(RetroStatusChange(
+            previous=previous, status=status, reason=reason or "", by_id=actor.person_id if actor else None,
+        ))
+    session.flush()
+    return retro
+

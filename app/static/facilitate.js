@@ -47,6 +47,7 @@
     var time = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone }).format(date);
     return text + ", " + time;
   }
+  function moment(iso) { return words(new Date(iso), true); }
   function day(isoDate) { return words(new Date(isoDate + "T00:00:00Z"), false); }
 
   // People by name: the owners offered on this page and whoever is signed in; else their email.
@@ -58,6 +59,209 @@
   if (me) names[me.getAttribute("title").toLowerCase()] = me.textContent;
   function nameOf(email) { return (email && names[email.toLowerCase()]) || email; }
 
+  // -- agenda: a step opened when its link in the meeting nav is followed -------------------
+
+  function openStep(id) {
+    var target = id && document.getElementById(id);
+    if (target && target.tagName === "DETAILS") target.open = true;
+  }
+  document.querySelectorAll(".meeting-nav a").forEach(function (link) {
+    link.addEventListener("click", function () { openStep(link.getAttribute("href").slice(1)); });
+  });
+  openStep(window.location.hash.slice(1));
+
+  // -- timeline review: phases, highlights, a missing event added in place ------------------
+
+  function withId(template, id) { return template.replace(/\/0(\/|$)/, "/" + id + "$1"); }
+
+  // The organisation's wall-clock reading of an instant, as milliseconds of a UTC date.
+  function wallOf(ms) {
+    var parts = {};
+    new Intl.DateTimeFormat("en-US", {
+      timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit"
+    }).formatToParts(new Date(ms)).forEach(function (part) { parts[part.type] = part.value; });
+    return Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day),
+      Number(parts.hour), Number(parts.minute), Number(parts.second));
+  }
+  // A day and time typed in the organisation's zone as an instant; null for a time the clocks skip.
+  function zonedInstant(dateText, timeText) {
+    var d = dateText.split("-").map(Number), t = timeText.split(":").map(Number);
+    var wall = Date.UTC(d[0], d[1] - 1, d[2], t[0], t[1]);
+    var guess = wall - (wallOf(wall) - wall);
+    guess = wall - (wallOf(guess) - guess);
+    return wallOf(guess) === wall ? new Date(guess) : null;
+  }
+  function localDate(date) {
+    return new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit", timeZone: zone }).format(date);
+  }
+  function localDay(date) {
+    var options = { weekday: "short", day: "numeric", month: "short", timeZone: zone };
+    if (Number(localDate(date).slice(0, 4)) !== thisYear) options.year = "numeric";
+    return new Intl.DateTimeFormat("en-GB", options).format(date).replace(/,/g, "");
+  }
+  function localTime(date) {
+    return new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone }).format(date);
+  }
+  function eventsWord(count) { return count + (count === 1 ? " event" : " events"); }
+
+  var phasesBox = document.getElementById("timeline-phases");
+  var timelineMessages = document.getElementById("timeline-messages");
+
+  function sayOnTimeline(text, kind) {
+    timelineMessages.replaceChildren(el("div", { "class": kind }, text));
+  }
+
+  function setupHighlight(row) {
+    var button = row.querySelector("button.highlight");
+    if (!button) return;
+    button.disabled = false;
+    button.addEventListener("click", function () {
+      var on = button.getAttribute("aria-pressed") !== "true";
+      button.disabled = true;
+      api(on ? "PUT" : "DELETE", withId(phasesBox.dataset.highlightUrl, row.dataset.id)).then(function (result) {
+        button.disabled = false;
+        if (result.ok && result.data) {
+          button.setAttribute("aria-pressed", result.data.highlighted ? "true" : "false");
+          row.classList.toggle("highlighted", result.data.highlighted);
+          timelineMessages.replaceChildren();
+        } else if (result.status === 422) {
+          sayOnTimeline("The retro is completed, so its highlights no longer change: reopen it first.", "error");
+        } else {
+          sayOnTimeline("The highlight was not saved: check the connection and try again.", "error");
+        }
+      });
+    });
+  }
+
+  function countEvents() {
+    var total = 0;
+    phasesBox.querySelectorAll("details.phase").forEach(function (group) {
+      var count = group.querySelectorAll("tr.event").length;
+      total += count;
+      group.querySelector(".count").textContent = "(" + eventsWord(count) + ")";
+      group.querySelector("tr.none").hidden = count > 0;
+    });
+    document.getElementById("event-count").textContent = "(" + eventsWord(total) + ")";
+    var none = document.getElementById("no-events");
+    if (none && total) none.remove();
+  }
+
+  // The group an instant belongs to: the last phase starting at or before it, or its day.
+  function groupFor(at) {
+    var groups = Array.prototype.slice.call(phasesBox.querySelectorAll("details.phase"));
+    if (phasesBox.dataset.mode === "phase") {
+      var home = groups[0];
+      groups.forEach(function (group) {
+        if (!group.dataset.start || at >= new Date(group.dataset.start)) home = group;
+      });
+      return home;
+    }
+    var key = localDate(at);
+    var found = groups.filter(function (group) { return group.dataset.day === key; })[0];
+    if (found) return found;
+    var group = document.getElementById("day-group").content.firstElementChild.cloneNode(true);
+    group.dataset.day = key;
+    group.querySelector(".phase-title").textContent = localDay(at);
+    var later = groups.filter(function (other) { return other.dataset.day > key; })[0];
+    phasesBox.insertBefore(group, later || null);
+    return group;
+  }
+
+  function placeEvent(event) {
+    var at = new Date(event.occurred_at);
+    var group = groupFor(at);
+    var row = document.getElementById("event-row").content.firstElementChild.cloneNode(true);
+    row.dataset.id = String(event.id);
+    row.dataset.at = event.occurred_at;
+    row.querySelector(".day").textContent = localDay(at);
+    row.querySelector(".time").textContent = localTime(at);
+    row.querySelector(".at").textContent = localTime(at);
+    row.querySelector(".kind").textContent = event.kind;
+    row.querySelector(".text").textContent = event.text;
+    row.querySelector(".who").textContent = event.author || "";
+    var tbody = group.querySelector("tbody");
+    var later = Array.prototype.slice.call(tbody.querySelectorAll("tr.event")).filter(function (other) {
+      return new Date(other.dataset.at) > at;
+    })[0];
+    tbody.insertBefore(row, later || tbody.querySelector("tr.none"));
+    group.open = true;
+    setupHighlight(row);
+    countEvents();
+    return row;
+  }
+
+  function setupEventForm(form) {
+    var messages = document.getElementById("event-messages");
+    // The API's field names, as this form names them, and what to say when it refuses one.
+    var slots = { occurred_at: "time", text: "text", author: "author", kind: "kind" };
+    var refused = {
+      occurred_at: "This day and time cannot be used: check the year.",
+      text: "This text cannot be saved: keep it shorter.",
+      author: "Keep the name under 320 characters.",
+      kind: "Choose a kind from the list."
+    };
+
+    function mark(name, text) {
+      var slot = form.querySelector('[data-error-for="' + name + '"]');
+      if (slot) slot.textContent = text;
+      var field = form.querySelector('[data-field="' + name + '"]');
+      if (field) field.classList.add("invalid");
+    }
+    function clear() {
+      form.querySelectorAll(".field-error").forEach(function (node) { node.textContent = ""; });
+      form.querySelectorAll(".field.invalid").forEach(function (node) { node.classList.remove("invalid"); });
+      messages.replaceChildren();
+    }
+
+    form.addEventListener("submit", function (submitted) {
+      submitted.preventDefault();
+      clear();
+      var date = form.elements.date.value, time = form.elements.time.value, text = form.elements.text.value.trim();
+      var problems = 0;
+      if (!date) { mark("date", "Give the day it happened."); problems++; }
+      if (!time) { mark("time", "Give the time it happened."); problems++; }
+      if (!text) { mark("text", "Say what happened."); problems++; }
+      var at = problems ? null : zonedInstant(date, time);
+      if (!problems && !at) { mark("time", "The clocks skip this time in " + zone + ": give another."); problems++; }
+      if (problems) {
+        messages.replaceChildren(el("div", { "class": "error" }, "The event was not added: see the marked fields."));
+        return;
+      }
+      var body = { occurred_at: at.toISOString(), text: text, kind: form.elements.kind.value };
+      var author = form.elements.author.value.trim();
+      if (author) body.author = author;
+      var button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      api("POST", form.dataset.url, body).then(function (result) {
+        button.disabled = false;
+        if (!result.ok || !result.data || !result.data.items) {
+          var fields = Object.keys(errorOf(result).fields);
+          fields.forEach(function (name) { mark(slots[name.split(".")[0]] || "text", refused[name.split(".")[0]] || "Check this field."); });
+          var lead = fields.length ? "The event was not added: see the marked fields."
+            : result.status === 0 ? "The event was not added: Hindsight did not answer. Check the connection and try again."
+            : "The event was not added. Reload the page and try again.";
+          messages.replaceChildren(el("div", { "class": "error" }, lead));
+          return;
+        }
+        var event = result.data.items[0];
+        placeEvent(event);
+        messages.replaceChildren(el("div", { "class": "flash" }, "Added the event at " + moment(event.occurred_at) + "."));
+        form.elements.text.value = "";
+        form.elements.author.value = "";
+        form.elements.time.value = "";
+        form.elements.time.focus();
+      });
+    });
+    form.querySelector("button[type=submit]").disabled = false;
+  }
+
+  if (phasesBox) {
+    phasesBox.querySelectorAll("tr.event").forEach(setupHighlight);
+    var eventForm = document.getElementById("new-event");
+    if (eventForm) setupEventForm(eventForm);
+  }
+
   // -- action items -----------------------------------------------------------------------
 
   var card = document.getElementById("action-items-card");
@@ -67,6 +271,8 @@
   var tbody = document.querySelector("#items tbody");
   var rowTemplate = document.getElementById("item-row");
   var maxWeeks = card.dataset.maxWeeks;
+  var readonly = card.dataset.readonly === "true";  // a completed retro: no capture, no splits
+  var syncWords = JSON.parse(card.dataset.syncWords || "{}");
   // The capture form's fields as the page names them, and the server's "is required" in words.
   var fieldLabels = { title: "Action", owner: "Owner", due_date: "Due date", priority: "Priority", description: "Description" };
   var required = { title: "Say what will be done.", owner: "Choose an owner.", due_date: "Give a due date." };
@@ -87,9 +293,7 @@
   function warningsFor(item) {
     var found = [];
     if (item.due_date < todayIso) found.push("The due date, " + day(item.due_date) + ", is already past.");
-    if (item.oversized) {
-      found.push("Due more than " + maxWeeks + " weeks away: consider splitting it (the “Split into smaller items” link in its row).");
-    }
+    if (item.oversized) found.push("Due more than " + maxWeeks + " weeks away: split it into smaller items.");
     return found;
   }
 
@@ -110,7 +314,28 @@
     tbody.querySelector("tr.empty").hidden = rows > 0;
   }
 
+  // The Jira cell: the issue key as a link to the issue, the sync state in words, a way on when it failed.
+  function renderSync(cell, item) {
+    cell.replaceChildren();
+    if (item.jira_key) {
+      var key = card.dataset.jiraUrl
+        ? el("a", { "class": "jira-key", href: card.dataset.jiraUrl + "/browse/" + encodeURIComponent(item.jira_key) }, item.jira_key)
+        : el("span", { "class": "jira-key" }, item.jira_key);
+      cell.appendChild(key);
+      cell.appendChild(document.createTextNode(" "));
+    }
+    cell.appendChild(el("span", { "class": "sync-state " + item.sync_status }, syncWords[item.sync_status] || item.sync_status));
+    if (item.sync_status === "failed") {
+      cell.appendChild(document.createTextNode(" "));
+      cell.appendChild(el("a", { "class": "retry", href: urlFor(card.dataset.pageUrl, item.id) }, "Retry"));
+    }
+  }
+
+  function rowOf(id) { return tbody.querySelector('tr[data-id="' + Number(id) + '"]'); }
+
   function addRow(item) {
+    var existing = rowOf(item.id);
+    if (existing) { refreshRow(existing, item); return existing; }  // the poll saw it first
     var row = rowTemplate.content.firstElementChild.cloneNode(true);
     row.dataset.id = String(item.id);
     row.dataset.owner = item.owner;
@@ -130,6 +355,7 @@
     var select = row.querySelector("select.item-status");
     select.value = item.status;
     select.setAttribute("aria-label", "Status of " + item.title);
+    renderSync(row.querySelector("td.sync"), item);
     tbody.insertBefore(row, tbody.querySelector("tr.empty"));
     row.classList.add("fresh");
     setupRow(row);
@@ -154,7 +380,16 @@
         }
       });
     });
-    if (row.dataset.oversized === "true" && (previous === "open" || previous === "in_progress")) offerSplit(row);
+    if (!readonly && row.dataset.oversized === "true" && (previous === "open" || previous === "in_progress")) offerSplit(row);
+  }
+
+  // What the poll learnt of an item: its status (unless someone is changing it here) and its Jira state.
+  function refreshRow(row, item) {
+    var select = row.querySelector("select.item-status");
+    if (select && !select.disabled && document.activeElement !== select && select.value !== item.status) {
+      select.value = item.status;
+    }
+    renderSync(row.querySelector("td.sync"), item);
   }
 
   function offerSplit(row) {
@@ -225,17 +460,41 @@
         box.remove();
         offer.remove();
         var warnings = [];
+        var still = [];
         result.data.items.forEach(function (item) {
           addRow(item);
+          if (item.oversized) still.push("“" + item.title + "”");
           warnings = warnings.concat(warningsFor(item).map(function (w) { return "“" + item.title + "”: " + w; }));
         });
-        showOutcome("Split into " + result.data.items.length + " items.", warnings);
+        if (still.length) {
+          // Still too big: not a success, whatever the API answered.
+          showMessages(["Split into " + result.data.items.length + " items, but " + still.join(", ") +
+            (still.length === 1 ? " is" : " are") + " still due more than " + maxWeeks + " weeks away: split " +
+            (still.length === 1 ? "it" : "them") + " again."], "warning");
+          warnings.filter(function (w) { return w.indexOf("weeks away") === -1; }).forEach(function (text) {
+            messages.appendChild(el("div", { "class": "warning" }, text));
+          });
+        } else {
+          showOutcome("Split into " + result.data.items.length + " items.", warnings);
+        }
       });
     });
     return box;
   }
 
-  form.addEventListener("submit", function (event) {
+  function offerSplitNow(row) {
+    var now = el("button", { type: "button", "class": "secondary split-now" }, "Split it now");
+    now.addEventListener("click", function () {
+      var offer = row.querySelector(".split-offer");
+      if (offer && !offer.hidden) offer.click();
+      var first = row.querySelector("form.split input");
+      if (first) first.focus();
+      now.remove();
+    });
+    messages.appendChild(now);
+  }
+
+  if (form) form.addEventListener("submit", function (event) {
     event.preventDefault();
     clearFieldErrors();
     var data = {};
@@ -265,8 +524,9 @@
         return;
       }
       var item = result.data;
-      addRow(item);
+      var row = addRow(item);
       showOutcome("Added “" + item.title + "” for " + nameOf(item.owner) + ".", warningsFor(item));
+      if (item.oversized) offerSplitNow(row);
       // Every field back to its start (owner "Choose an owner", priority medium): the next item
       // must not silently get this one's owner.
       form.reset();
@@ -275,5 +535,31 @@
   });
 
   tbody.querySelectorAll("tr[data-id]").forEach(setupRow);
-  form.querySelector("button[type=submit]").disabled = false;
+  if (form) form.querySelector("button[type=submit]").disabled = false;
+
+  // -- live sync state: the items are read again every few seconds while the page is in view --
+
+  var polling = false;
+  function poll() {
+    if (polling || document.visibilityState !== "visible") return;
+    polling = true;
+    api("GET", card.dataset.listUrl).then(function (result) {
+      polling = false;
+      // A failed read changes nothing on the page: the next turn tries again.
+      if (!result.ok || !result.data || !Array.isArray(result.data.items)) return;
+      result.data.items.forEach(function (item) {
+        var row = rowOf(item.id);
+        if (row) {
+          refreshRow(row, item);
+        } else if (item.retrospective_id !== undefined) {
+          addRow(item);  // captured by someone else in the meeting
+        }
+      });
+    });
+  }
+  var every = Number(card.dataset.pollSeconds) || 10;
+  window.setInterval(poll, every * 1000);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") poll();
+  });
 })();

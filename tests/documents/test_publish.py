@@ -1,5 +1,7 @@
 """Publishing a retro's document to Confluence through the API, against the loopback Confluence."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from tests.documents.conftest import document
@@ -147,7 +149,11 @@ def test_an_unreachable_confluence_answers_503(make_app):
 
 def test_publishing_a_completed_retro_marks_it_published(confluence, resolved, client, auth):
     _incident, retro = resolved()
-    client.patch(f"/api/v1/retrospectives/{retro['id']}", headers=auth, json={"status": "completed"})
+    # A retro is completed once its meeting has happened: this one was held a minute ago.
+    held = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    completed = client.patch(f"/api/v1/retrospectives/{retro['id']}", headers=auth,
+                             json={"scheduled_for": held, "status": "completed"})
+    assert completed.status_code == 200, completed.get_json()
     assert publish(client, retro["id"], auth).status_code == 200
     assert client.get(f"/api/v1/retrospectives/{retro['id']}", headers=auth).get_json()["status"] == "published"
 

@@ -64,13 +64,13 @@ def test_the_demo_meeting_page_reads_in_meeting_order(app, signed_in, live_serve
     page.goto(f"{live_server}/incidents/{incident_id}")
     page.click("text=Facilitate the meeting")
     page.wait_for_url(f"{live_server}/retrospectives/{retro_id}/facilitate")
-    headings = page.locator("main > h2").all_inner_texts()
+    headings = page.locator("details.agenda > summary h2").all_inner_texts()
     assert [h.split("(")[0].strip() for h in headings] == [
-        "1Ground rules", "2Timeline review", "3Discussion: the document's sections", "4Action items"]
-    events = page.locator(".timeline tr.event").count()
+        "1Ground rules", "2Timeline review", "3Discussion: the document's sections", "4Action items", "5Wrap-up"]
+    events = page.locator("#timeline-phases tr.event").count()
     assert events >= 40 and f"({events} events)" in headings[1] and headings[3].endswith("(5)")
     assert page.locator("ol.rules li").first.inner_text().startswith("We are here to learn")
-    assert "Alert: checkout-api p99 latency" in page.locator(".timeline tr.event").first.inner_text()
+    assert "Alert: checkout-api p99 latency" in page.locator("#timeline-phases tr.event").first.inner_text()
     assert page.locator("#items tr[data-id]").count() == 5
     # The demo's status-page item was due yesterday.
     assert page.locator("#items tr[data-id]:has-text('overdue')").all_inner_texts()[0].startswith("Status page template")
@@ -89,6 +89,8 @@ def test_a_section_is_saved_and_a_stale_save_offers_the_current_text(app, browse
         theirs.set_default_timeout(10_000)
         sign_in(theirs, live_server)
         theirs.goto(url)  # both tabs now edit summary at version 1
+        for tab in (mine, theirs):  # the discussion step starts folded: the agenda bar opens it
+            tab.click(".meeting-nav a[href='#document']")
 
         editor = mine.locator("#section-summary")
         editor.locator("[data-tab=write]").click()  # a section with text opens in its preview
