@@ -277,7 +277,7 @@ def test_a_completed_retro_is_read_only_until_reopened_with_a_reason(app, client
     client.put(f"/api/v1/retrospectives/{retro['id']}/highlights/{alert_event}", headers=admin[1])
     web = sign_in(app, "fran@example.com")
     before = _page(web, retro["id"])
-    assert before.find_all("form", id="new-item") and before.find_all("section", class_="card editor")
+    assert before.find_all("form", id="new-item") and before.find_all("details", class_="card editor")
 
     done = _post(web, retro["id"], "complete")
     assert done.status_code == 302 and done.headers["Location"].endswith("/facilitate#wrap-up")
@@ -286,8 +286,8 @@ def test_a_completed_retro_is_read_only_until_reopened_with_a_reason(app, client
     assert "completed it on" in html.by_id("completed-notice").text
     # No capture form, no editors, no add-event form, no highlight toggles: the meeting is over.
     assert html.find_all("form", id="new-item") == [] and html.find_all(id="new-event") == []
-    assert html.find_all("section", class_="card editor") == [] and html.find_all("textarea", name="body") == []
-    assert html.find_all("section", class_="card section-readonly")
+    assert html.find_all("details", class_="card editor") == [] and html.find_all("textarea", name="body") == []
+    assert html.find_all("details", class_="card editor readonly")
     assert html.find_all("button", class_="highlight") == [] and "Highlighted" in html.by_id("phase-detection").text
     assert html.find_all("button", type="submit") and "Complete the retro" not in html.text
     history = html.by_id("retro-history").text
@@ -306,7 +306,7 @@ def test_a_completed_retro_is_read_only_until_reopened_with_a_reason(app, client
     assert reopened.status_code == 302
     html = Page.of(web.get(reopened.headers["Location"]))
     assert "The retro is reopened" in html.text
-    assert html.find_all("form", id="new-item") and html.find_all("section", class_="card editor")
+    assert html.find_all("form", id="new-item") and html.find_all("details", class_="card editor")
     history = html.by_id("retro-history").text
     assert "Reopened by Fran Facilitator" in history and "“We missed the DNS follow-up.”" in history
     assert history.index("Reopened") < history.index("Completed")  # newest first
