@@ -23,7 +23,7 @@ from app.extensions import settings
 from app.incidents.service import timeline_rows
 from app.people.models import Person
 from app.retros import flows, highlights, service
-from app.retros.meeting import timeline_phases
+from app.retros.meeting import rows_html, timeline_phases
 from app.retros.models import RetroStatus, Retrospective
 from app.retros.schemas import RetroReopen
 from app.retros.wording import not_ready_in_words
@@ -93,14 +93,16 @@ def reopen(retro_id: int):
 def _facilitate_page(session: Session, retro_id: int, *, error: HindsightError | None = None,
                      reopen_reason: str = "") -> str:
     config = settings()
-    view = documents.get_document(session, viewer=g.user, retro_id=retro_id, settings=config)
-    retro = view.retro
-    sections = {s.key: s for s in view.sections}
+    # The sections as saved, not the assembled document: the page shows the live tables itself,
+    # and assembling them (5,000 events in Markdown) would cost more than the whole page.
+    retro = service.get_retrospective(session, viewer=g.user, retro_id=retro_id)
+    all_sections = documents.sections_of(session, retro.id)
+    sections = {s.key: s for s in all_sections}
     items, _total, _next = actions.list_items(
         session, viewer=g.user, settings=config, retrospective_id=retro.id, limit=config.action_items.max_page_size,
     )
     events = timeline_rows(session, incident_id=retro.incident_id)
-    mode, phases = timeline_phases(retro.incident, events, zone=config.zone)
+    mode, phases = timeline_phases(retro.incident, events, zone=config.zone, year=org_now(config).year)
     problem = in_words(error, labels={"reason": "Reason"}) if error is not None else None
     if problem is not None and "reason" in problem.fields:
         # The validator's note ("String should have at least 3 characters") said as the form asks it.
@@ -119,14 +121,14 @@ def _facilitate_page(session: Session, retro_id: int, *, error: HindsightError |
         highlighted=highlights.highlighted_event_ids(session, retro=retro),
         ground_rules_section=sections.get("ground_rules"), timeline_section=sections.get("timeline"),
         items_section=sections.get("action_items"),
-        sections=[s for s in view.sections if s.key not in LIVE_SECTIONS and s.key != "ground_rules"],
+        sections=[s for s in all_sections if s.key not in LIVE_SECTIONS and s.key != "ground_rules"],
         items=items, owners=_possible_owners(retro), retro_warnings=retro.warnings,
         statuses=documents.STATUS_LABELS, priorities=list(Priority),
         max_weeks=config.action_items.max_weeks, timezone=config.timezone, today=org_today(config),
         readonly=retro.status in RetroStatus.done(), jira_url=config.jira.url.rstrip("/"), sync_words=SYNC_WORDS,
         problem=problem, reasons=reasons, reopen_reason=reopen_reason,
         poll_seconds=POLL_SECONDS, max_page_size=config.action_items.max_page_size,
-        event_kinds=EVENT_KINDS, event_day=_event_day(events, retro, config.zone),
+        event_kinds=EVENT_KINDS, event_rows=rows_html, event_day=_event_day(events, retro, config.zone),
     )
 
 

@@ -112,25 +112,47 @@
     timelineMessages.replaceChildren(el("div", { "class": kind }, text));
   }
 
-  function setupHighlight(row) {
-    var button = row.querySelector("button.highlight");
-    if (!button) return;
-    button.disabled = false;
-    button.addEventListener("click", function () {
-      var on = button.getAttribute("aria-pressed") !== "true";
-      button.disabled = true;
-      api(on ? "PUT" : "DELETE", withId(phasesBox.dataset.highlightUrl, row.dataset.id)).then(function (result) {
-        button.disabled = false;
-        if (result.ok && result.data) {
-          button.setAttribute("aria-pressed", result.data.highlighted ? "true" : "false");
-          row.classList.toggle("highlighted", result.data.highlighted);
-          timelineMessages.replaceChildren();
-        } else if (result.status === 422) {
-          sayOnTimeline("The retro is completed, so its highlights no longer change: reopen it first.", "error");
-        } else {
-          sayOnTimeline("The highlight was not saved: check the connection and try again.", "error");
-        }
-      });
+  // Highlight toggles are made by this script (they do nothing without it), for the rows of the
+  // groups that are open: a long incident has thousands of rows, most in closed groups.
+  function addToggle(row) {
+    var cell = row.querySelector("td.mark");
+    if (!cell || cell.querySelector("button.highlight")) return;
+    var on = row.classList.contains("highlighted");
+    cell.replaceChildren();
+    var button = el("button", { type: "button", "class": "highlight", "aria-pressed": on ? "true" : "false" }, "Highlight");
+    button.appendChild(el("span", { "class": "visually-hidden" }, " the event at " + row.querySelector(".time").textContent));
+    cell.appendChild(button);
+  }
+
+  function addToggles(group) {
+    if (group.open) group.querySelectorAll("tr.event").forEach(addToggle);
+  }
+
+  function toggleHighlight(row, button) {
+    var on = button.getAttribute("aria-pressed") !== "true";
+    button.disabled = true;
+    api(on ? "PUT" : "DELETE", withId(phasesBox.dataset.highlightUrl, row.dataset.id)).then(function (result) {
+      button.disabled = false;
+      if (result.ok && result.data) {
+        button.setAttribute("aria-pressed", result.data.highlighted ? "true" : "false");
+        row.classList.toggle("highlighted", result.data.highlighted);
+        timelineMessages.replaceChildren();
+      } else if (result.status === 422) {
+        sayOnTimeline("The retro is completed, so its highlights no longer change: reopen it first.", "error");
+      } else {
+        sayOnTimeline("The highlight was not saved: check the connection and try again.", "error");
+      }
+    });
+  }
+
+  function setupHighlights() {
+    phasesBox.querySelectorAll("details.phase").forEach(function (group) {
+      addToggles(group);
+      group.addEventListener("toggle", function () { addToggles(group); });
+    });
+    phasesBox.addEventListener("click", function (event) {
+      var button = event.target.closest("button.highlight");
+      if (button && !button.disabled) toggleHighlight(button.closest("tr.event"), button);
     });
   }
 
@@ -186,7 +208,7 @@
     })[0];
     tbody.insertBefore(row, later || tbody.querySelector("tr.none"));
     group.open = true;
-    setupHighlight(row);
+    addToggle(row);
     countEvents();
     return row;
   }
@@ -257,7 +279,7 @@
   }
 
   if (phasesBox) {
-    phasesBox.querySelectorAll("tr.event").forEach(setupHighlight);
+    if (phasesBox.hasAttribute("data-editable")) setupHighlights();
     var eventForm = document.getElementById("new-event");
     if (eventForm) setupEventForm(eventForm);
   }

@@ -102,8 +102,9 @@ def _seed(app: Any) -> dict[str, Any]:
     from app.retros.schemas import RetroUpdate
 
     config = settings(app)
-    # Started late yesterday evening (local), resolved three hours later: the timeline crosses midnight.
-    started = (datetime.now(timezone.utc) - timedelta(days=1)).replace(hour=21, minute=40, second=0, microsecond=0)
+    # Started late in the evening two days ago, resolved three hours later: the timeline crosses midnight
+    # and the resolution is in the past whatever the hour of the run.
+    started = (datetime.now(timezone.utc) - timedelta(days=2)).replace(hour=21, minute=40, second=0, microsecond=0)
     resolved = started + timedelta(hours=3)
     with job_session(app) as session:
         admin = create_user(session, email="admin@example.com", name="Ada Admin", is_admin=True)
