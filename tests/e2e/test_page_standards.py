@@ -33,6 +33,9 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str]]:
         ("retro-schedule", f"/retrospectives/{ids['retro']}/schedule"),
         ("retro-facilitate", f"/retrospectives/{ids['retro']}/facilitate"),
         ("document", f"/retrospectives/{ids['retro']}/document"),
+        ("templates", "/templates"),
+        ("template", "/templates/standard"),
+        ("template-new", "/templates/new"),
         ("error-404", "/incidents/999999"),
     ]
 
