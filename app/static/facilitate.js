@@ -3,33 +3,13 @@
 (function () {
   "use strict";
 
-  var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
-
-  function api(method, url, body) {
-    return fetch(url, {
-      method: method,
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf },
-      body: body === undefined ? undefined : JSON.stringify(body)
-    }).then(function (response) {
-      return response.json().catch(function () { return null; }).then(function (data) {
-        return { status: response.status, ok: response.ok, data: data };
-      });
-    }, function () {
-      return { status: 0, ok: false, data: { error: { message: "Hindsight did not answer: check the connection and try again." } } };
-    });
-  }
-
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
+  var api = window.Hindsight.api, el = window.Hindsight.el;  // pages.js
 
   function errorOf(result) {
     var error = (result.data && result.data.error) || {};
-    return { code: error.code, message: error.message || "The request failed (" + result.status + ").", fields: error.fields || {}, current: error.current };
+    var fallback = result.status === 0 ? "Hindsight did not answer: check the connection and try again."
+      : "The request failed (" + result.status + ").";
+    return { code: error.code, message: error.message || fallback, fields: error.fields || {}, current: error.current };
   }
 
   // -- times and people in words ----------------------------------------------------------

@@ -6,6 +6,36 @@
 (function () {
   "use strict";
 
+  // What the pages that call the JSON API share (editor.js, facilitate.js; loaded after this file):
+  // a fetch that sends the CSRF token and never throws (a network failure is status 0), and an
+  // element made with its text (data from the server only ever goes into textContent).
+  var csrf = document.querySelector('meta[name="csrf-token"]');
+
+  function api(method, url, body) {
+    return fetch(url, {
+      method: method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json",
+                 "X-CSRFToken": csrf ? csrf.getAttribute("content") : "" },
+      body: body === undefined ? undefined : JSON.stringify(body)
+    }).then(function (response) {
+      return response.json().catch(function () { return null; }).then(function (data) {
+        return { status: response.status, ok: response.ok, data: data };
+      });
+    }, function () {
+      return { status: 0, ok: false, data: null };
+    });
+  }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  window.Hindsight = { api: api, el: el };
+
   document.querySelectorAll("form[data-busy]").forEach(function (form) {
     var button = form.querySelector("button[type=submit]");
     if (!button) return;

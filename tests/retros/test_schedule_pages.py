@@ -9,35 +9,13 @@ import pytest
 from app.db import get_session
 from app.retros.models import Retrospective
 from tests.fakes.smtp import smtp_server  # noqa: F401  (fixture)
+from tests.retros.conftest import FRIDAY
 from tests.web import csrf_token as _csrf
 from tests.web import Page, sign_in
 
-# A Friday afternoon in the past: the deadline is Wednesday 2026-11-25 15:30 UTC, 16:30 in Berlin.
-FRIDAY = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
 # What a page must never show: API field names, codes, ISO timestamps.
 API_WORDS = re.compile(r"override_reason|scheduled_for|participants\.\d|_not_allowed|_past_deadline|_involved"
                        r"|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}|\+00:00")
-
-
-@pytest.fixture
-def settings_overrides():
-    return {"timezone": "Europe/Berlin", "retro": {"ground_rules": ["Blame <b>systems</b>, not people."]}}
-
-
-@pytest.fixture
-def team(app, factory, admin):
-    """A private incident resolved on FRIDAY: responder commands it, fran facilitates, outsider is neither."""
-    factory.user(email="responder@example.com", name="Rita Responder")
-    factory.user(email="fran@example.com", name="Fran Facilitator")
-    factory.user(email="outsider@example.com", name="Otto Outsider")
-    incident, retro = factory.resolved_incident(
-        admin[1], resolved_at=FRIDAY, visibility="private", commander="responder@example.com",
-        title="Payments <script>alert(1)</script> outage",
-    )
-    web = app.test_client()
-    assert web.patch(f"/api/v1/retrospectives/{retro['id']}", json={"facilitator": "fran@example.com"},
-                     headers=admin[1]).status_code == 200
-    return incident, retro
 
 
 def _retro(app, retro_id: int) -> dict:
