@@ -191,3 +191,52 @@ def test_an_item_split_from_another_links_to_it_and_its_history_names_people(app
     # Read, not the form's option values: the item page's edit form carries "wont_do" as a value.
     assert "Won&#39;t do" in history and "wont_do" not in Page(history).text
     assert f'<a href="/action-items/{child["id"]}">#{child["id"]}</a>' in history  # "split into"
+
+
+def test_no_page_shows_api_words_raw_times_or_exceptions(app, demo):
+    """What people read on every page of the demo: no field or code names (`override_reason`,
+    `wont_do`), no ISO timestamps, no Python exception names. Documents' own text, source
+    listings and code samples are left out: they are what people wrote."""
+    incident_id, retro_id = demo
+    web = sign_in(app, "admin@example.com")
+    api_words = _api_words(web.get("/api/v1/openapi.json").get_json())
+    assert {"override_reason", "wont_do", "scheduled_for", "retro_past_deadline"} <= api_words
+    paths = ["/", "/incidents/new", f"/incidents/{incident_id}", f"/retrospectives/{retro_id}/schedule",
+             f"/retrospectives/{retro_id}/facilitate", f"/retrospectives/{retro_id}/document", "/action-items",
+             "/templates", "/templates/standard", "/templates/new"]
+    items = re.findall(r'href="/action-items/(\d+)"', web.get("/action-items").get_data(as_text=True))
+    paths += [f"/action-items/{number}" for number in sorted(set(items))[:3]]
+    for path in paths:
+        response = web.get(path)
+        assert response.status_code == 200, path
+        html = response.get_data(as_text=True)
+        for tag in ("textarea", "pre", "code", "script", "template"):
+            html = re.sub(rf"<{tag}[^>]*>.*?</{tag}>", " ", html, flags=re.S)
+        html = re.sub(r"<div [^>]*data-document-text[^>]*>.*?<!--/document-text-->", " ", html, flags=re.S)
+        text = re.sub(r"<[^>]+>", " ", html)
+        shown = set(re.findall(r"\b[a-z]+_[a-z_]+\b", text)) & api_words
+        assert not shown, (path, sorted(shown))
+        assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", text), path
+        assert not re.search(r"Traceback|Error\(|Exception\b|HTTPConnectionPool", text), path
+
+
+def _api_words(spec) -> set[str]:  # type: ignore[no-untyped-def]
+    """Every field name, enum value and error code with an underscore that the API names."""
+    words: set[str] = set()
+
+    def walk(node) -> None:  # type: ignore[no-untyped-def]
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "properties" and isinstance(value, dict):
+                    words.update(name for name in value if "_" in name)
+                if key == "enum" and isinstance(value, list):
+                    words.update(v for v in value if isinstance(v, str) and "_" in v)
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(spec)
+    source = "\n".join(path.read_text() for path in (ROOT / "app").rglob("*.py"))
+    words.update(re.findall(r"""code=["']([a-z]+_[a-z_]+)["']""", source))
+    return words
