@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, not_, select, union_all
+from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, func, literal, not_, select, text, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from app.actions.models import ActionItem, ActionItemChange, ActionStatus
@@ -100,6 +100,10 @@ class _Query:
         if until:
             self.where.append(Incident.resolved_at < day_end(settings, until))
         dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            # These are short queries (tens of milliseconds) that PostgreSQL's JIT would spend hundreds compiling:
+            # its cost estimate of the visibility rule's EXISTS clauses is far above what they take. This transaction only.
+            session.execute(text("SET LOCAL jit = off"))
         start = day_start(settings, since) - timedelta(days=1) if since else EARLIEST
         self.calendar = OrgCalendar(zone=settings.zone, dialect=dialect, start=start, end=now)
         self.month = self.calendar.month(Incident.resolved_at).label("month")
@@ -108,13 +112,9 @@ class _Query:
     def cells(self, query: Select) -> list[Any]:
         return list(self.session.execute(query.where(*self.where).group_by(*query.selected_columns[:3])))
 
-    def incidents(self) -> list[Any]:
-        return list(self.session.execute(
-            select(Incident.severity, self.month, func.count(Incident.id))
-            .where(*self.where, Incident.resolved_at.is_not(None)).group_by(Incident.severity, self.month)
-        ))
-
     def retros(self) -> list[Any]:
+        """Resolved incidents and their retros per (severity, month, retro status): the incidents count rides
+        along (each has at most one retro), so the viewer's incidents are found once for both."""
         held = Retrospective.status.in_(RetroStatus.done())
         live = Retrospective.status != RetroStatus.WITHDRAWN
         met = Retrospective.scheduled_for <= Retrospective.deadline_at
@@ -122,7 +122,8 @@ class _Query:
         gone = Retrospective.deadline_at < self.now
         query = (
             select(
-                Incident.severity, self.month, Retrospective.status, func.count(Retrospective.id).label("total"),
+                Incident.severity, self.month, Retrospective.status,
+                _count(Incident.resolved_at.is_not(None)).label("incidents"), func.count(Retrospective.id).label("total"),
                 _count(and_(live, met)).label("scheduled_within"),
                 _count(and_(live, missed)).label("scheduled_past"),
                 _count(and_(live, Retrospective.scheduled_for.is_(None), gone)).label("unscheduled_past"),
@@ -130,7 +131,7 @@ class _Query:
                 _count(and_(held, missed)).label("held_past"),
                 _count(and_(live, not_(held), gone)).label("not_held_past"),
             )
-            .join(Incident, Incident.id == Retrospective.incident_id)
+            .select_from(Incident).outerjoin(Retrospective, Retrospective.incident_id == Incident.id)
         )
         return self.cells(query)
 
@@ -142,6 +143,8 @@ class _Query:
         )
 
     def items(self) -> list[Any]:
+        """Counts per (severity, month): added up per retro first (an integer key), so that the month is
+        worked out once per incident rather than once per item."""
         done = (
             select(ActionItemChange.action_item_id, func.max(ActionItemChange.at).label("at"))
             .where(ActionItemChange.field == "status", ActionItemChange.new == ActionStatus.DONE,
@@ -151,11 +154,11 @@ class _Query:
         is_done = ActionItem.status == ActionStatus.DONE
         done_on = self.calendar.date(done.c.at)
         still_open = ActionItem.status.in_(ActionStatus.still_open())
-        age_limits = [day_start(self.settings, self.today - timedelta(days=days)) for days in (7, 30, 90)]
-        recent, month_old, quarter_old = age_limits
-        query = (
+        recent, month_old, quarter_old = (day_start(self.settings, self.today - timedelta(days=days)) for days in (7, 30, 90))
+        per_retro = (
             select(
-                Incident.severity, self.month, ActionItem.status, func.count(ActionItem.id).label("total"),
+                ActionItem.retrospective_id.label("retro_id"),
+                *(_count(ActionItem.status == status).label(f"status {status}") for status in ActionStatus),
                 _count(ActionItem.oversized.is_(True)).label("oversized"),
                 _count(ActionItem.is_overdue(self.today)).label("overdue"),
                 _count(and_(is_done, done_on <= ActionItem.due_date)).label("on_time"),
@@ -166,16 +169,21 @@ class _Query:
                 .label("age 31-90"),
                 _count(and_(still_open, ActionItem.created_at < quarter_old)).label("age 90+"),
             )
-            .join(Retrospective, Retrospective.id == ActionItem.retrospective_id)
-            .join(Incident, Incident.id == Retrospective.incident_id)
             .outerjoin(done, done.c.action_item_id == ActionItem.id)
+            .group_by(ActionItem.retrospective_id)
+            .subquery("per_retro")
         )
-        return self.cells(query)
+        names = [*(f"status {status}" for status in ActionStatus), *ITEM_COUNTS]
+        return list(self.session.execute(
+            select(Incident.severity, self.month, *(cast(func.sum(per_retro.c[name]), Integer).label(name) for name in names))
+            .join_from(per_retro, Retrospective, Retrospective.id == per_retro.c.retro_id)
+            .join(Incident, Incident.id == Retrospective.incident_id)
+            .where(*self.where).group_by(Incident.severity, self.month)
+        ))
 
-    def hours(self) -> list[Any]:
-        """(measure, dimension, key, median, p90) for the hours from resolution to the retro's meeting:
-        measure "scheduled" over every retro with a meeting time, "held" over held ones."""
-        base = (
+    def _meetings(self) -> Any:
+        """Each retro with a meeting time: its incident's severity and month, the hours since resolution, held or not."""
+        return (
             select(
                 Incident.severity.label("severity"), self.month,
                 hours_between(Retrospective.scheduled_for, Incident.resolved_at).label("hours"),
@@ -184,8 +192,14 @@ class _Query:
             .join(Incident, Incident.id == Retrospective.incident_id)
             .where(*self.where, Retrospective.status != RetroStatus.WITHDRAWN,
                    Retrospective.scheduled_for.is_not(None), Incident.resolved_at.is_not(None))
-            .cte("meetings")
         )
+
+    def hours(self) -> list[tuple[str, str, str, float | None, float | None]]:
+        """(measure, dimension, key, median, p90) for the hours from resolution to the retro's meeting:
+        measure "scheduled" over every retro with a meeting time, "held" over held ones."""
+        if self.calendar.postgresql:
+            return self._hours_postgresql()
+        base = self._meetings().cte("meetings")
         keys = {ALL: literal(""), SEVERITY: base.c.severity, MONTH: base.c.month}
         parts = []
         for measure in ("scheduled", "held"):
@@ -202,10 +216,32 @@ class _Query:
         ).subquery("ranked")
         share = lambda numerator, denominator: percentile_share(  # noqa: E731
             ranked.c.rank, ranked.c.n, ranked.c.hours, numerator=numerator, denominator=denominator)
-        return list(self.session.execute(
+        return [tuple(row) for row in self.session.execute(  # type: ignore[misc]
             select(ranked.c.measure, ranked.c.dimension, ranked.c.key, func.sum(share(1, 2)), func.sum(share(9, 10)))
             .group_by(ranked.c.measure, ranked.c.dimension, ranked.c.key)
-        ))
+        )]
+
+    def _hours_postgresql(self) -> list[tuple[str, str, str, float | None, float | None]]:
+        """The same figures with PostgreSQL's own percentile_cont, over grouping sets: one pass."""
+        base = self._meetings().subquery("meetings")
+        held = base.c.held.is_(True)
+        rows = self.session.execute(
+            select(
+                base.c.severity, base.c.month, func.grouping(base.c.severity, base.c.month),
+                func.percentile_cont(0.5).within_group(base.c.hours),
+                func.percentile_cont(0.5).within_group(base.c.hours).filter(held),
+                func.percentile_cont(0.9).within_group(base.c.hours).filter(held),
+            ).group_by(func.grouping_sets(tuple_(), base.c.severity, base.c.month))
+        )
+        found = []
+        for severity, month, grouping, scheduled_p50, held_p50, held_p90 in rows:
+            # GROUPING(severity, month) sets a bit for each column not grouped on.
+            dimension, key = {3: (ALL, ""), 1: (SEVERITY, severity), 2: (MONTH, month)}[grouping]
+            if scheduled_p50 is not None:  # (the grand total row comes even when there is no meeting at all)
+                found.append(("scheduled", dimension, key, scheduled_p50, None))
+            if held_p50 is not None:
+                found.append(("held", dimension, key, held_p50, held_p90))
+        return found
 
 
 def compute_metrics(
@@ -226,11 +262,11 @@ def compute_metrics(
             found.append(tallies.setdefault((MONTH, month), _Tally()))
         return found
 
-    for severity, month, count in query.incidents():
-        for tally in groups(severity, month):
-            tally.incidents += count
     for row in query.retros():
         for tally in groups(row.severity, row.month):
+            tally.incidents += row.incidents
+            if row.status is None:  # an incident without a retro
+                continue
             tally.retro_status[row.status] += row.total
             tally.retros.update({name: row._mapping[name] for name in RETRO_COUNTS})
     for severity, month, rule, count in query.overrides():
@@ -238,7 +274,7 @@ def compute_metrics(
             tally.overrides[rule] += count
     for row in query.items():
         for tally in groups(row.severity, row.month):
-            tally.item_status[row.status] += row.total
+            tally.item_status.update({status.value: row._mapping[f"status {status}"] for status in ActionStatus})
             tally.items.update({name: row._mapping[name] for name in ITEM_COUNTS})
     for measure, dimension, key, median, p90 in query.hours():
         tally = tallies.setdefault((dimension, key), _Tally())
