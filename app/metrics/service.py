@@ -3,9 +3,10 @@
 Every figure is about the incidents resolved in the period (organisation-local days) that the viewer may
 see (`visible_incidents`, the one rule for private incidents), their retros and their action items;
 `by_month` groups them by the month their incident was resolved in, in the organisation's zone. "Today"
-(overdue, ages) is the organisation's. The figures come from a few aggregate queries, the same on SQLite
-and PostgreSQL: counts per (severity, month, status) cell, which are added up here into the groups, and
-percentiles by window functions over each group.
+(overdue, ages) is the organisation's. The figures come from four aggregate queries on SQLite and
+PostgreSQL alike: counts per (severity, month) cell, which are added up here into the groups (a few dozen
+cells, never the rows), and the percentiles of each group: PostgreSQL's percentile_cont over grouping
+sets, elsewhere the same interpolation by window functions (`app.metrics.sql.percentile_share`).
 """
 
 from __future__ import annotations
