@@ -168,7 +168,7 @@ def _retro(session: Session, rng: random.Random, *, incident: Incident, place: i
     retro.status = RetroStatus.PUBLISHED if place % 3 == 0 else RetroStatus.COMPLETED
     retro.updated_at = slot + timedelta(hours=1)
     _items(session, rng, retro_id=retro.id, made=slot + timedelta(minutes=50), count=5 + place * 3 % 5, thing=thing,
-           owners=[people[email] for email in RESPONDERS], settings=settings, now=now, admin=admin)
+           owners=incident.responders(), settings=settings, now=now, admin=admin)
 
 
 def _items(session: Session, rng: random.Random, *, retro_id: int, made: datetime, count: int, thing: str,

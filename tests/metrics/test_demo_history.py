@@ -96,5 +96,7 @@ def test_the_historys_facts_agree_with_each_other_and_with_now(app, demo):
             assert (changes[-1].new if changes else ActionStatus.OPEN) == item.status
             if item.status == ActionStatus.DONE:
                 assert changes[-1].new == ActionStatus.DONE
+            responders = {person.id for person in retro.incident.responders()}
+            assert item.owner_id in responders or not retro.incident.is_private  # private: owners from the team
             if retro.incident.external_id.startswith(HISTORY_PREFIX):
                 assert item.due_date > item.created_at.date()  # (the main demo's status-page item was due yesterday)
