@@ -232,3 +232,17 @@ def _without_empty(value):
     if isinstance(value, dict):
         return {key: _without_empty(inner) for key, inner in value.items() if inner != {}}
     return value
+
+
+def test_today_is_the_organisations_when_its_date_is_ahead_of_utcs(app, fixture):
+    outsider = fixture["outsider"][0]
+    late_evening = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)  # 00:30 on 2 Dec in Berlin
+    with app.app_context():
+        berlin = compute_metrics(get_session(), viewer=outsider, since=None, until=None, settings=app_settings(app),
+                                 now=late_evening)
+        utc = compute_metrics(get_session(), viewer=outsider, since=None, until=None,
+                              settings=load_settings(overrides={"timezone": "UTC"}, environ={}), now=late_evening)
+    assert (berlin.as_of, utc.as_of) == (date(2026, 12, 2), date(2026, 12, 1))
+    # e3 was due on 1 Dec: overdue on Berlin's 2 Dec, not yet on UTC's 1 Dec.
+    assert (berlin.action_items.overdue, utc.action_items.overdue) == (4, 3)
+    assert berlin.action_items.open_age_days == {"0-7": 1, "8-30": 3, "31-90": 1, "90+": 1}
