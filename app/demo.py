@@ -1,4 +1,5 @@
-"""`hindsight demo`: a realistic SEV1 database failover outage, resolved, with its retro booked."""
+"""`hindsight demo`: a realistic SEV1 database failover outage, resolved, with its retro booked, after
+four months of history (app/demo_history.py) for the board and the insights."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from app.auth.service import create_user, find_user
 from app.incidents import flows as incident_flows, service as incidents
 from app.incidents.models import Incident
 from app.incidents.schemas import EventCreate, IncidentCreate, IncidentUpdate, LinkIn
+from app.demo_history import load_history
 from app.people.service import get_or_create_person
 from app.retros.flows import update_retrospective
 from app.retros.schemas import RetroUpdate
@@ -104,7 +106,8 @@ ROLES = [
 
 
 def load_demo(session: Session, *, settings: Settings, now: datetime | None = None) -> tuple[Incident, bool]:
-    """Load the demo incident once; returns it and whether it was created now."""
+    """Load the demo incident and its history once; returns the incident and whether it was created now."""
+    now = now or datetime.now(timezone.utc)
     existing = session.scalar(select(Incident).where(Incident.external_id == DEMO_EXTERNAL_ID))
     if existing is not None:
         return existing, False
@@ -114,7 +117,7 @@ def load_demo(session: Session, *, settings: Settings, now: datetime | None = No
         create_user(session, email=DEMO_LOGIN[0], password=DEMO_LOGIN[1], is_admin=True,
                     hash_method=settings.auth.password_hash_method)
     # Recent, so that the suggested slot and the deadline lie ahead of whoever loads the demo.
-    start = ((now or datetime.now(timezone.utc)) - STARTED_AGO).replace(second=0, microsecond=0)
+    start = (now - STARTED_AGO).replace(second=0, microsecond=0)
     local_start = start.astimezone(settings.zone)
     impact = (f"{local_start:%H:%M} to {local_start + timedelta(minutes=IMPACT_MINUTES):%H:%M} "
               f"{local_start.tzname() or settings.timezone}")
@@ -166,10 +169,11 @@ def load_demo(session: Session, *, settings: Settings, now: datetime | None = No
             session, retro=retro, data=RetroUpdate(facilitator="facilitator@example.com"), actor=admin, settings=settings
         )
     if retro is not None:
-        today = (now or datetime.now(timezone.utc)).date()
+        today = now.date()
         for title, owner, days, priority in ACTION_ITEMS:
             create_item(
                 session, retro=retro, actor=admin, via="system", settings=settings,
                 data=ActionItemCreate(title=title, owner=owner, due_date=today + timedelta(days=days), priority=priority),
             )
+    load_history(session, settings=settings, now=now, admin=admin)
     return incident, True

@@ -1,23 +1,248 @@
-"""Retro and action-item figures over incidents resolved in a period, private ones included only for those who may see them."""
+"""Retro and action-item figures over the incidents resolved in a period, overall, by severity and by month.
+
+Every figure is about the incidents resolved in the period (organisation-local days) that the viewer may
+see (`visible_incidents`, the one rule for private incidents), their retros and their action items;
+`by_month` groups them by the month their incident was resolved in, in the organisation's zone. "Today"
+(overdue, ages) is the organisation's. The figures come from four aggregate queries on SQLite and
+PostgreSQL alike: counts per (severity, month) cell, which are added up here into the groups (a few dozen
+cells, never the rows), and the percentiles of each group: PostgreSQL's percentile_cont over grouping
+sets, elsewhere the same interpolation by window functions (`app.metrics.sql.percentile_share`).
+"""
 
 from __future__ import annotations
 
-import statistics
-from datetime import date, datetime
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, func, literal, not_, select, text, tuple_, union_all
 from sqlalchemy.orm import Session
 
-from app.actions.models import ActionItem, ActionStatus
+from app.actions.models import ActionItem, ActionItemChange, ActionStatus
 from app.auth.models import User
 from app.core.dates import day_end, day_start, org_today
 from app.db import utcnow
 from app.incidents.access import visible_incidents
-from app.incidents.models import Incident
-from app.metrics.schemas import ActionItemFigures, Metrics, RetroFigures
+from app.incidents.models import Incident, Severity
+from app.metrics.schemas import (
+    AGE_BUCKETS, ActionItemFigures, Figures, Metrics, MonthFigures, RetroFigures,
+)
+from app.metrics.sql import OrgCalendar, hours_between, percentile_share
 from app.retros.models import RetroOverride, RetroStatus, Retrospective
 from config import Settings
+
+# The first instant from which figures are kept in the organisation's zone when no period starts them.
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+ALL, SEVERITY, MONTH = "all", "severity", "month"
+RETRO_COUNTS = ("scheduled_within", "scheduled_past", "unscheduled_past", "held_within", "held_past", "not_held_past")
+ITEM_COUNTS = ("oversized", "overdue", "on_time", "late", *(f"age {bucket}" for bucket in AGE_BUCKETS))
+
+
+@dataclass
+class _Tally:
+    """One group's counts, added up from the cells that fall in it."""
+
+    incidents: int = 0
+    retros: Counter[str] = field(default_factory=Counter)
+    retro_status: Counter[str] = field(default_factory=Counter)
+    overrides: Counter[str] = field(default_factory=Counter)
+    items: Counter[str] = field(default_factory=Counter)
+    item_status: Counter[str] = field(default_factory=Counter)
+    hours: dict[str, float | None] = field(default_factory=dict)
+
+    def figures(self) -> dict[str, Any]:
+        retros, items = self.retros, self.items
+        decided = retros["held_within"] + retros["held_past"] + retros["not_held_past"]
+        item_status = {status.value: 0 for status in ActionStatus} | dict(self.item_status)
+        total_items = sum(item_status.values())
+        return {
+            "incidents": self.incidents,
+            "retrospectives": RetroFigures(
+                total=sum(self.retro_status.values()),
+                by_status={status.value: 0 for status in RetroStatus} | dict(self.retro_status),
+                scheduled_within_deadline=retros["scheduled_within"], scheduled_past_deadline=retros["scheduled_past"],
+                unscheduled_past_deadline=retros["unscheduled_past"],
+                median_hours_resolution_to_retro=self.hours.get("scheduled_p50"),
+                overrides=dict(self.overrides),
+                held=sum(self.retro_status[status] for status in RetroStatus.done()),
+                held_within_deadline=retros["held_within"], held_past_deadline=retros["held_past"],
+                not_held_past_deadline=retros["not_held_past"],
+                share_held_within_deadline=round(retros["held_within"] / decided, 3) if decided else None,
+                median_hours_resolution_to_held=self.hours.get("held_p50"),
+                p90_hours_resolution_to_held=self.hours.get("held_p90"),
+            ),
+            "action_items": ActionItemFigures(
+                total=total_items, by_status=item_status, overdue=items["overdue"], oversized=items["oversized"],
+                done_ratio=round(item_status[ActionStatus.DONE] / total_items, 3) if total_items else None,
+                created=total_items, completed=item_status[ActionStatus.DONE],
+                completed_by_due_date=items["on_time"], completed_late=items["late"],
+                open_age_days={bucket: items[f"age {bucket}"] for bucket in AGE_BUCKETS},
+            ),
+        }
+
+
+def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    """How many rows of the group meet `condition`."""
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+class _Query:
+    """The parts every query shares: the period, the viewer's incidents, the month of resolution."""
+
+    def __init__(self, session: Session, *, viewer: User, since: date | None, until: date | None,
+                 settings: Settings, now: datetime) -> None:
+        self.session = session
+        self.now = now
+        self.today = org_today(settings, now)
+        self.where: list[ColumnElement[bool]] = [visible_incidents(viewer)]
+        if since:
+            self.where.append(Incident.resolved_at >= day_start(settings, since))
+        if until:
+            self.where.append(Incident.resolved_at < day_end(settings, until))
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            # These are short queries (tens of milliseconds) that PostgreSQL's JIT would spend hundreds compiling:
+            # its cost estimate of the visibility rule's EXISTS clauses is far above what they take. This transaction only.
+            session.execute(text("SET LOCAL jit = off"))
+        start = day_start(settings, since) - timedelta(days=1) if since else EARLIEST
+        self.calendar = OrgCalendar(zone=settings.zone, dialect=dialect, start=start, end=now)
+        self.month = self.calendar.month(Incident.resolved_at).label("month")
+        self.settings = settings
+
+    def cells(self, query: Select) -> list[Any]:
+        return list(self.session.execute(query.where(*self.where).group_by(*query.selected_columns[:3])))
+
+    def retros(self) -> list[Any]:
+        """Resolved incidents and their retros per (severity, month, retro status): the incidents count rides
+        along (each has at most one retro), so the viewer's incidents are found once for both."""
+        held = Retrospective.status.in_(RetroStatus.done())
+        live = Retrospective.status != RetroStatus.WITHDRAWN
+        met = Retrospective.scheduled_for <= Retrospective.deadline_at
+        missed = Retrospective.scheduled_for > Retrospective.deadline_at
+        gone = Retrospective.deadline_at < self.now
+        query = (
+            select(
+                Incident.severity, self.month, Retrospective.status,
+                _count(Incident.resolved_at.is_not(None)).label("incidents"), func.count(Retrospective.id).label("total"),
+                _count(and_(live, met)).label("scheduled_within"),
+                _count(and_(live, missed)).label("scheduled_past"),
+                _count(and_(live, Retrospective.scheduled_for.is_(None), gone)).label("unscheduled_past"),
+                _count(and_(held, met)).label("held_within"),
+                _count(and_(held, missed)).label("held_past"),
+                _count(and_(live, not_(held), gone)).label("not_held_past"),
+            )
+            .select_from(Incident).outerjoin(Retrospective, Retrospective.incident_id == Incident.id)
+        )
+        return self.cells(query)
+
+    def overrides(self) -> list[Any]:
+        return self.cells(
+            select(Incident.severity, self.month, RetroOverride.rule, func.count(RetroOverride.id))
+            .join(Retrospective, Retrospective.id == RetroOverride.retrospective_id)
+            .join(Incident, Incident.id == Retrospective.incident_id)
+        )
+
+    def items(self) -> list[Any]:
+        """Counts per (severity, month): added up per retro first (an integer key), so that the month is
+        worked out once per incident rather than once per item."""
+        done = (
+            select(ActionItemChange.action_item_id, func.max(ActionItemChange.at).label("at"))
+            .where(ActionItemChange.field == "status", ActionItemChange.new == ActionStatus.DONE,
+                   ActionItemChange.applied.is_(True))
+            .group_by(ActionItemChange.action_item_id).subquery("done")
+        )
+        is_done = ActionItem.status == ActionStatus.DONE
+        done_on = self.calendar.date(done.c.at)
+        still_open = ActionItem.status.in_(ActionStatus.still_open())
+        recent, month_old, quarter_old = (day_start(self.settings, self.today - timedelta(days=days)) for days in (7, 30, 90))
+        per_retro = (
+            select(
+                ActionItem.retrospective_id.label("retro_id"),
+                *(_count(ActionItem.status == status).label(f"status {status}") for status in ActionStatus),
+                _count(ActionItem.oversized.is_(True)).label("oversized"),
+                _count(ActionItem.is_overdue(self.today)).label("overdue"),
+                _count(and_(is_done, done_on <= ActionItem.due_date)).label("on_time"),
+                _count(and_(is_done, done_on > ActionItem.due_date)).label("late"),
+                _count(and_(still_open, ActionItem.created_at >= recent)).label("age 0-7"),
+                _count(and_(still_open, ActionItem.created_at < recent, ActionItem.created_at >= month_old)).label("age 8-30"),
+                _count(and_(still_open, ActionItem.created_at < month_old, ActionItem.created_at >= quarter_old))
+                .label("age 31-90"),
+                _count(and_(still_open, ActionItem.created_at < quarter_old)).label("age 90+"),
+            )
+            .outerjoin(done, done.c.action_item_id == ActionItem.id)
+            .group_by(ActionItem.retrospective_id)
+            .subquery("per_retro")
+        )
+        names = [*(f"status {status}" for status in ActionStatus), *ITEM_COUNTS]
+        return list(self.session.execute(
+            select(Incident.severity, self.month, *(cast(func.sum(per_retro.c[name]), Integer).label(name) for name in names))
+            .join_from(per_retro, Retrospective, Retrospective.id == per_retro.c.retro_id)
+            .join(Incident, Incident.id == Retrospective.incident_id)
+            .where(*self.where).group_by(Incident.severity, self.month)
+        ))
+
+    def _meetings(self) -> Any:
+        """Each retro with a meeting time: its incident's severity and month, the hours since resolution, held or not."""
+        return (
+            select(
+                Incident.severity.label("severity"), self.month,
+                hours_between(Retrospective.scheduled_for, Incident.resolved_at).label("hours"),
+                Retrospective.status.in_(RetroStatus.done()).label("held"),
+            )
+            .join(Incident, Incident.id == Retrospective.incident_id)
+            .where(*self.where, Retrospective.status != RetroStatus.WITHDRAWN,
+                   Retrospective.scheduled_for.is_not(None), Incident.resolved_at.is_not(None))
+        )
+
+    def hours(self) -> list[tuple[str, str, str, float | None, float | None]]:
+        """(measure, dimension, key, median, p90) for the hours from resolution to the retro's meeting:
+        measure "scheduled" over every retro with a meeting time, "held" over held ones."""
+        if self.calendar.postgresql:
+            return self._hours_postgresql()
+        base = self._meetings().cte("meetings")
+        keys = {ALL: literal(""), SEVERITY: base.c.severity, MONTH: base.c.month}
+        parts = []
+        for measure in ("scheduled", "held"):
+            for dimension, key in keys.items():
+                part = select(literal(measure).label("measure"), literal(dimension).label("dimension"),
+                              key.label("key"), base.c.hours)
+                parts.append(part.where(base.c.held.is_(True)) if measure == "held" else part)
+        rows = union_all(*parts).subquery("grouped")
+        window = {"partition_by": (rows.c.measure, rows.c.dimension, rows.c.key)}
+        ranked = select(
+            rows.c.measure, rows.c.dimension, rows.c.key, rows.c.hours,
+            func.row_number().over(order_by=rows.c.hours, **window).label("rank"),
+            func.count().over(**window).label("n"),
+        ).subquery("ranked")
+        share = lambda numerator, denominator: percentile_share(  # noqa: E731
+            ranked.c.rank, ranked.c.n, ranked.c.hours, numerator=numerator, denominator=denominator)
+        return [tuple(row) for row in self.session.execute(  # type: ignore[misc]
+            select(ranked.c.measure, ranked.c.dimension, ranked.c.key, func.sum(share(1, 2)), func.sum(share(9, 10)))
+            .group_by(ranked.c.measure, ranked.c.dimension, ranked.c.key)
+        )]
+
+    def _hours_postgresql(self) -> list[tuple[str, str, str, float | None, float | None]]:
+        """The same figures with PostgreSQL's own percentile_cont, over grouping sets: one pass."""
+        base = self._meetings().subquery("meetings")
+        held = base.c.held.is_(True)
+        rows = self.session.execute(
+            select(
+                base.c.severity, base.c.month, func.grouping(base.c.severity, base.c.month),
+                func.percentile_cont(0.5).within_group(base.c.hours),
+                func.percentile_cont(0.5).within_group(base.c.hours).filter(held),
+                func.percentile_cont(0.9).within_group(base.c.hours).filter(held),
+            ).group_by(func.grouping_sets(tuple_(), base.c.severity, base.c.month))
+        )
+        found = []
+        for severity, month, grouping, scheduled_p50, held_p50, held_p90 in rows:
+            # GROUPING(severity, month) sets a bit for each column not grouped on.
+            dimension, key = {3: (ALL, ""), 1: (SEVERITY, severity), 2: (MONTH, month)}[grouping]
+            if scheduled_p50 is not None:  # (the grand total row comes even when there is no meeting at all)
+                found.append(("scheduled", dimension, key, scheduled_p50, None))
+            if held_p50 is not None:
+                found.append(("held", dimension, key, held_p50, held_p90))
+        return found
 
 
 def compute_metrics(
@@ -25,80 +250,57 @@ def compute_metrics(
     now: datetime | None = None,
 ) -> Metrics:
     """Figures over the incidents resolved between `since` and `until` (inclusive, organisation-local days)
-    that `viewer` may see. Retros of incidents reopened since count by status only."""
+    that `viewer` may see, overall, by severity and by month of resolution. Retros of incidents reopened
+    since they were booked count overall and by severity, by status only (they have no month)."""
     now = now or utcnow()
-    today = org_today(settings, now)
+    query = _Query(session, viewer=viewer, since=since, until=until, settings=settings, now=now)
+    tallies: dict[tuple[str, str], _Tally] = {(ALL, ""): _Tally()}
+    tallies.update({(SEVERITY, severity.value): _Tally() for severity in Severity})
 
-    def _period(query: Select, since: date | None, until: date | None) -> Select:
-        if since:
-            query = query.where(Incident.resolved_at >= day_start(settings, since))
-        if until:
-            query = query.where(Incident.resolved_at < day_end(settings, until))
-        return query
+    def groups(severity: str, month: str | None) -> list[_Tally]:
+        found = [tallies[(ALL, "")], tallies.setdefault((SEVERITY, severity), _Tally())]
+        if month is not None:
+            found.append(tallies.setdefault((MONTH, month), _Tally()))
+        return found
 
-    visible = visible_incidents(viewer)
-    incidents = session.scalar(_period(select(func.count(Incident.id)).where(visible, Incident.resolved_at.is_not(None)), since, until)) or 0
+    for row in query.retros():
+        for tally in groups(row.severity, row.month):
+            tally.incidents += row.incidents
+            if row.status is None:  # an incident without a retro
+                continue
+            tally.retro_status[row.status] += row.total
+            tally.retros.update({name: row._mapping[name] for name in RETRO_COUNTS})
+    for severity, month, rule, count in query.overrides():
+        for tally in groups(severity, month):
+            tally.overrides[rule] += count
+    for row in query.items():
+        for tally in groups(row.severity, row.month):
+            tally.item_status.update({status.value: row._mapping[f"status {status}"] for status in ActionStatus})
+            tally.items.update({name: row._mapping[name] for name in ITEM_COUNTS})
+    for measure, dimension, key, median, p90 in query.hours():
+        tally = tallies.setdefault((dimension, key), _Tally())
+        tally.hours[f"{measure}_p50"] = round(median, 1)
+        if measure == "held":
+            tally.hours["held_p90"] = round(p90, 1)
 
-    retro_rows = session.execute(
-        _period(
-            select(Retrospective.status, Retrospective.scheduled_for, Retrospective.deadline_at, Incident.resolved_at)
-            .join(Incident, Incident.id == Retrospective.incident_id).where(visible),
-            since, until,
-        )
-    ).all()
-    by_status = {status.value: 0 for status in RetroStatus}
-    within = past = unscheduled_late = 0
-    hours = []
-    for status, scheduled_for, deadline_at, resolved_at in retro_rows:
-        by_status[status] = by_status.get(status, 0) + 1
-        if status == RetroStatus.WITHDRAWN:
-            continue  # its incident was reopened before the retro was scheduled
-        if scheduled_for is None:
-            unscheduled_late += deadline_at < now
-            continue
-        if scheduled_for <= deadline_at:
-            within += 1
-        else:
-            past += 1
-        if resolved_at is not None:  # None: the incident was reopened after its retro was booked
-            hours.append((scheduled_for - resolved_at).total_seconds() / 3600)
-    overrides = dict(
-        session.execute(
-            _period(
-                select(RetroOverride.rule, func.count(RetroOverride.id))
-                .join(Retrospective, Retrospective.id == RetroOverride.retrospective_id)
-                .join(Incident, Incident.id == Retrospective.incident_id)
-                .where(visible).group_by(RetroOverride.rule),
-                since, until,
-            )
-        ).all()
-    )
-
-    def items(*columns: Any) -> Select:
-        query = (
-            select(*columns)
-            .join(Retrospective, Retrospective.id == ActionItem.retrospective_id)
-            .join(Incident, Incident.id == Retrospective.incident_id)
-            .where(visible)
-        )
-        return _period(query, since, until)
-
-    item_rows = session.execute(items(ActionItem.status, func.count(ActionItem.id)).group_by(ActionItem.status)).all()
-    items_by_status = {status.value: 0 for status in ActionStatus} | {status: count for status, count in item_rows}
-    base_items = items(func.count(ActionItem.id))
-    overdue = session.scalar(base_items.where(ActionItem.is_overdue(today))) or 0
-    oversized = session.scalar(base_items.where(ActionItem.oversized.is_(True))) or 0
-    total_items = sum(items_by_status.values())
+    months = _every_month(sorted(key for dimension, key in tallies if dimension == MONTH))
     return Metrics(
-        since=since, until=until, incidents=incidents,
-        retrospectives=RetroFigures(
-            total=len(retro_rows), by_status=by_status, scheduled_within_deadline=within,
-            scheduled_past_deadline=past, unscheduled_past_deadline=unscheduled_late,
-            median_hours_resolution_to_retro=round(statistics.median(hours), 1) if hours else None,
-            overrides=overrides,
-        ),
-        action_items=ActionItemFigures(
-            total=total_items, by_status=items_by_status, overdue=overdue, oversized=oversized,
-            done_ratio=round(items_by_status["done"] / total_items, 3) if total_items else None,
-        ),
+        since=since, until=until, as_of=query.today, timezone=settings.timezone,
+        **tallies[(ALL, "")].figures(),
+        by_severity={key: Figures(**tally.figures()) for (dimension, key), tally in sorted(tallies.items())
+                     if dimension == SEVERITY},
+        by_month=[MonthFigures(month=month, **tallies.get((MONTH, month), _Tally()).figures()) for month in months],
     )
+
+
+def _every_month(months: list[str]) -> list[str]:
+    """Every month from the first to the last given, gaps filled (a chart shows a month without incidents as 0)."""
+    if not months:
+        return []
+    year, month = map(int, months[0].split("-"))
+    last = tuple(map(int, months[-1].split("-")))
+    found = []
+    while (year, month) <= last:
+        found.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return found

@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from app.cli import main
+from app.demo import DEMO_EXTERNAL_ID
 from app.incidents.models import Incident, TimelineEvent
 
 
@@ -66,13 +67,21 @@ def test_demo_loads_a_realistic_incident_once(env):
     assert "already loaded" in run(env, "demo").output
     engine = create_engine(env["HINDSIGHT_DATABASE_URL"])
     with engine.connect() as conn:
-        incident = conn.execute(select(Incident.id, Incident.severity, Incident.status)).one()
-        events = conn.scalar(select(func.count()).select_from(TimelineEvent))
-        kinds = set(conn.scalars(select(TimelineEvent.kind)))
-        commanders = conn.execute(text("SELECT count(*) FROM incident_roles WHERE role = 'commander'")).scalar()
-        retros = conn.execute(text("SELECT count(*) FROM retrospectives")).scalar()
-        items = conn.execute(text("SELECT count(*) FROM action_items")).scalar()
-        sections = conn.execute(text("SELECT count(*) FROM document_sections")).scalar()
+        # The demo incident, found by its external id among the history loaded with it.
+        incident = conn.execute(select(Incident.id, Incident.severity, Incident.status)
+                                .where(Incident.external_id == DEMO_EXTERNAL_ID)).one()
+        mine = {"id": incident.id}
+        events = conn.scalar(select(func.count()).select_from(TimelineEvent).where(TimelineEvent.incident_id == incident.id))
+        kinds = set(conn.scalars(select(TimelineEvent.kind).where(TimelineEvent.incident_id == incident.id)))
+        commanders = conn.execute(text("SELECT count(*) FROM incident_roles WHERE role = 'commander' AND incident_id = :id"),
+                                  mine).scalar()
+        retros = conn.execute(text("SELECT count(*) FROM retrospectives WHERE incident_id = :id"), mine).scalar()
+        items = conn.execute(text("SELECT count(*) FROM action_items a JOIN retrospectives r ON r.id = a.retrospective_id "
+                                  "WHERE r.incident_id = :id"), mine).scalar()
+        sections = conn.execute(text("SELECT count(*) FROM document_sections s JOIN retrospectives r "
+                                     "ON r.id = s.retrospective_id WHERE r.incident_id = :id"), mine).scalar()
+        history = conn.execute(text("SELECT count(*) FROM incidents WHERE external_id <> :demo"),
+                               {"demo": DEMO_EXTERNAL_ID}).scalar()
     engine.dispose()
     assert incident.severity == "SEV1" and incident.status == "resolved"
     assert events >= 40
@@ -81,6 +90,7 @@ def test_demo_loads_a_realistic_incident_once(env):
     assert retros == 1
     assert items == 5
     assert sections >= 8  # the standard template, prefilled
+    assert history >= 30  # months of history for the board and the insights (tests/metrics/test_demo_history.py)
 
 
 def test_the_demos_facts_agree_with_each_other_and_with_now(env):
@@ -92,9 +102,10 @@ def test_the_demos_facts_agree_with_each_other_and_with_now(env):
     loaded_at = datetime.now(timezone.utc)
     engine = create_engine(env["HINDSIGHT_DATABASE_URL"])
     with Session(engine) as session:
-        incident = session.scalars(select(Incident)).one()
-        events = session.scalars(select(TimelineEvent).order_by(TimelineEvent.occurred_at)).all()
-        retro = session.scalars(select(Retrospective)).one()
+        incident = session.scalars(select(Incident).where(Incident.external_id == DEMO_EXTERNAL_ID)).one()
+        events = session.scalars(select(TimelineEvent).where(TimelineEvent.incident_id == incident.id)
+                                 .order_by(TimelineEvent.occurred_at)).all()
+        retro = session.scalars(select(Retrospective).where(Retrospective.incident_id == incident.id)).one()
         # Every event lies within the incident's times; the resolution is the last one.
         assert all(incident.started_at <= e.occurred_at <= incident.resolved_at for e in events)
         assert events[-1].kind == "resolution" and events[-1].occurred_at == incident.resolved_at

@@ -1,0 +1,206 @@
+"""GET /api/v1/metrics over 20,000 incidents and 100,000 action items on PostgreSQL, against one hand-written
+aggregate SQL query that computes the same figures (GROUPING SETS, percentile_cont, JSON built by PostgreSQL)."""
+
+from __future__ import annotations
+
+import random
+import statistics
+import tempfile
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import insert, text
+
+from benchmarks.common import Outcome, make_app, median_seconds, scratch_postgres
+
+NAME = "metrics"
+DESCRIPTION = "metrics API over 20,000 incidents and 100,000 action items on PostgreSQL vs one hand-written query"
+INCIDENTS = 20_000
+ITEMS = 100_000
+PEOPLE = 50
+TARGET_RATIO = 2.0
+ROUNDS = 11
+ZONE = "Europe/Berlin"
+NOW = datetime.now(timezone.utc)
+
+# The same figures as app/metrics/service.py, in one statement, as someone would write it by hand.
+BASELINE = """
+WITH vis AS (
+  SELECT i.id, i.severity, i.resolved_at, to_char(timezone(:zone, i.resolved_at), 'YYYY-MM') AS month
+  FROM incidents i
+  WHERE (:admin OR i.visibility = 'public'
+     OR EXISTS (SELECT 1 FROM incident_roles ro WHERE ro.incident_id = i.id AND ro.person_id = :person)
+     OR EXISTS (SELECT 1 FROM retrospectives rr WHERE rr.incident_id = i.id AND rr.facilitator_id = :person)
+     OR EXISTS (SELECT 1 FROM retro_participants pa JOIN retrospectives rp ON rp.id = pa.retrospective_id
+                WHERE rp.incident_id = i.id AND pa.person_id = :person))
+),
+r AS (
+  SELECT v.severity, v.month, r.status, r.deadline_at, r.scheduled_for, r.id,
+         r.status IN ('completed', 'published') AS held, r.status <> 'withdrawn' AS live,
+         EXTRACT(EPOCH FROM r.scheduled_for - v.resolved_at) / 3600.0 AS hours, v.resolved_at
+  FROM retrospectives r JOIN vis v ON v.id = r.incident_id
+),
+retro_figures AS (
+  SELECT severity, month, GROUPING(severity, month) AS grouping, count(*) AS total,
+         count(*) FILTER (WHERE status = 'pending') AS pending, count(*) FILTER (WHERE status = 'scheduled') AS scheduled,
+         count(*) FILTER (WHERE status = 'completed') AS completed, count(*) FILTER (WHERE status = 'published') AS published,
+         count(*) FILTER (WHERE status = 'withdrawn') AS withdrawn,
+         count(*) FILTER (WHERE live AND scheduled_for <= deadline_at) AS scheduled_within,
+         count(*) FILTER (WHERE live AND scheduled_for > deadline_at) AS scheduled_past,
+         count(*) FILTER (WHERE live AND scheduled_for IS NULL AND deadline_at < :now) AS unscheduled_past,
+         count(*) FILTER (WHERE held AND scheduled_for <= deadline_at) AS held_within,
+         count(*) FILTER (WHERE held AND scheduled_for > deadline_at) AS held_past,
+         count(*) FILTER (WHERE live AND NOT held AND deadline_at < :now) AS not_held_past,
+         percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) FILTER (WHERE live AND hours IS NOT NULL) AS scheduled_p50,
+         percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) FILTER (WHERE held AND hours IS NOT NULL) AS held_p50,
+         percentile_cont(0.9) WITHIN GROUP (ORDER BY hours) FILTER (WHERE held AND hours IS NOT NULL) AS held_p90
+  FROM r GROUP BY GROUPING SETS ((), (severity), (month))
+),
+overrides AS (
+  SELECT severity, month, rule, GROUPING(severity, month) AS grouping, count(*) AS n
+  FROM retro_overrides o JOIN r ON r.id = o.retrospective_id
+  GROUP BY GROUPING SETS ((rule), (severity, rule), (month, rule))
+),
+done AS (
+  SELECT action_item_id, max(at) AS at FROM action_item_history
+  WHERE field = 'status' AND new = 'done' AND applied GROUP BY action_item_id
+),
+item_figures AS (
+  SELECT v.severity, v.month, GROUPING(v.severity, v.month) AS grouping, count(*) AS total,
+         count(*) FILTER (WHERE a.status = 'open') AS open, count(*) FILTER (WHERE a.status = 'in_progress') AS in_progress,
+         count(*) FILTER (WHERE a.status = 'done') AS done, count(*) FILTER (WHERE a.status = 'wont_do') AS wont_do,
+         count(*) FILTER (WHERE a.oversized) AS oversized,
+         count(*) FILTER (WHERE a.status IN ('open', 'in_progress') AND a.due_date < :today) AS overdue,
+         count(*) FILTER (WHERE a.status = 'done' AND timezone(:zone, d.at)::date <= a.due_date) AS on_time,
+         count(*) FILTER (WHERE a.status = 'done' AND timezone(:zone, d.at)::date > a.due_date) AS late,
+         count(*) FILTER (WHERE a.status IN ('open', 'in_progress') AND a.created_at >= :age7) AS age_0_7,
+         count(*) FILTER (WHERE a.status IN ('open', 'in_progress') AND a.created_at < :age7 AND a.created_at >= :age30) AS age_8_30,
+         count(*) FILTER (WHERE a.status IN ('open', 'in_progress') AND a.created_at < :age30 AND a.created_at >= :age90) AS age_31_90,
+         count(*) FILTER (WHERE a.status IN ('open', 'in_progress') AND a.created_at < :age90) AS age_90
+  FROM action_items a JOIN retrospectives r ON r.id = a.retrospective_id JOIN vis v ON v.id = r.incident_id
+  LEFT JOIN done d ON d.action_item_id = a.id
+  GROUP BY GROUPING SETS ((), (v.severity), (v.month))
+),
+incident_figures AS (
+  SELECT severity, month, GROUPING(severity, month) AS grouping, count(*) AS n
+  FROM vis WHERE resolved_at IS NOT NULL GROUP BY GROUPING SETS ((), (severity), (month))
+)
+SELECT json_build_object(
+  'incidents', (SELECT json_agg(x) FROM incident_figures x), 'retros', (SELECT json_agg(x) FROM retro_figures x),
+  'overrides', (SELECT json_agg(x) FROM overrides x), 'items', (SELECT json_agg(x) FROM item_figures x))::text
+"""
+
+
+def _rows(rng: random.Random) -> dict[str, list[dict[str, Any]]]:
+    """Incidents over two years, their commanders, retros (every state), participants, overrides, items and history."""
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in
+                                             ("incidents", "roles", "retros", "participants", "overrides", "items", "history")}
+    item_id = 0
+    for n in range(1, INCIDENTS + 1):
+        started = NOW - timedelta(days=730 * (INCIDENTS - n) / INCIDENTS + 1, minutes=rng.randint(0, 600))
+        resolved = started + timedelta(minutes=rng.randint(20, 600))
+        rows["incidents"].append({"id": n, "title": f"Incident {n}", "severity": rng.choice(("SEV0", "SEV1", "SEV1", "SEV2", "SEV2")),
+                                  "status": "resolved", "visibility": "private" if n % 20 == 0 else "public",
+                                  "description": "", "started_at": started, "resolved_at": resolved,
+                                  "created_at": started, "updated_at": resolved})
+        commander = rng.randint(1, PEOPLE)
+        rows["roles"].append({"incident_id": n, "person_id": commander, "role": "commander", "started_at": started})
+        status = rng.choices(("completed", "published", "scheduled", "pending", "withdrawn"), (50, 25, 8, 12, 5))[0]
+        deadline = resolved + timedelta(days=3)
+        meeting = resolved + timedelta(hours=rng.uniform(4, 130)) if status in ("completed", "published", "scheduled") else None
+        rows["retros"].append({"id": n, "incident_id": n, "status": status, "deadline_at": deadline,
+                               "target_at": resolved + timedelta(days=2), "scheduled_for": meeting, "template": "standard",
+                               "created_at": resolved, "updated_at": resolved, "facilitator_id": PEOPLE + 1})
+        rows["participants"] += [{"retrospective_id": n, "person_id": p} for p in {commander, rng.randint(1, PEOPLE)}]
+        if meeting is not None and meeting > deadline:
+            rows["overrides"].append({"retrospective_id": n, "rule": "retro_past_deadline", "reason": "offsite",
+                                      "detail": "", "at": resolved})
+        for _ in range(ITEMS // INCIDENTS):
+            item_id += 1
+            made = resolved + timedelta(days=2)
+            due = (made + timedelta(days=rng.randint(3, 40))).date()
+            state = rng.choices(("open", "in_progress", "done", "wont_do"), (30, 10, 50, 10))[0]
+            rows["items"].append({"id": item_id, "retrospective_id": n, "title": f"Item {item_id}", "description": "",
+                                  "owner_id": rng.randint(1, PEOPLE), "due_date": due, "status": state, "priority": "medium",
+                                  "oversized": (due - made.date()).days > 28, "sync_status": "off",
+                                  "created_at": made, "updated_at": made})
+            rows["history"].append({"action_item_id": item_id, "field": "created", "new": f"Item {item_id}", "via": "api",
+                                    "applied": True, "at": made})
+            if state == "done":
+                rows["history"].append({"action_item_id": item_id, "field": "status", "old": "open", "new": "done",
+                                        "via": "api", "applied": True, "at": made + timedelta(days=rng.randint(1, 45))})
+    return rows
+
+
+def run() -> dict[str, Outcome]:
+    from app.actions.models import ActionItem, ActionItemChange
+    from app.auth.service import create_token, create_user
+    from app.core.dates import day_start, org_today
+    from app.db import database, get_session
+    from app.extensions import settings as app_settings
+    from app.incidents.models import Incident, IncidentRole
+    from app.people.models import Person
+    from app.retros.models import RetroOverride, RetroParticipant, Retrospective
+
+    outcomes: dict[str, Outcome] = {}
+    with scratch_postgres() as url, tempfile.TemporaryDirectory() as instance:
+        app = make_app(url, instance, timezone=ZONE)
+        rows = _rows(random.Random(5))
+        with app.app_context():
+            session = get_session()
+            session.execute(insert(Person), [{"id": p, "name": f"Person {p}", "email": f"p{p}@example.com", "timezone": "UTC"}
+                                             for p in range(1, PEOPLE + 2)])
+            session.execute(text("SELECT setval('people_id_seq', :n)"), {"n": PEOPLE + 1})
+            for model, name in ((Incident, "incidents"), (IncidentRole, "roles"), (Retrospective, "retros"),
+                                (RetroParticipant, "participants"), (RetroOverride, "overrides"), (ActionItem, "items"),
+                                (ActionItemChange, "history")):
+                for start in range(0, len(rows[name]), 20_000):
+                    session.execute(insert(model), rows[name][start:start + 20_000])
+            session.commit()
+            session.execute(text("ANALYZE"))
+            admin = create_user(session, email="admin@example.com", is_admin=True)
+            member = create_user(session, email="p7@example.com")
+            tokens = {"admin": create_token(session, user=admin), "member": create_token(session, user=member)}
+            viewers = {"admin": (True, admin.person_id), "member": (False, member.person_id)}
+            session.commit()
+            settings = app_settings(app)
+            today = org_today(settings)
+            ages = {f"age{days}": day_start(settings, today - timedelta(days=days)) for days in (7, 30, 90)}
+        engine = database(app).engine
+        client = app.test_client()
+        client.get("/api/v1/metrics", headers={"Authorization": f"Bearer {tokens['admin']}"})  # warm up
+        for who, token in tokens.items():
+            headers = {"Authorization": f"Bearer {token}"}
+
+            def api() -> None:
+                response = client.get("/api/v1/metrics", headers=headers)
+                assert response.status_code == 200 and response.get_json()["action_items"]["total"] > 0
+
+            is_admin, person = viewers[who]
+            params = {"zone": ZONE, "admin": is_admin, "person": person, "now": NOW, "today": today, **ages}
+
+            def baseline(jit: str) -> None:
+                with engine.begin() as conn:
+                    conn.execute(text(f"SET LOCAL jit = {jit}"))
+                    body = conn.execute(text(BASELINE), params).scalar()
+                assert body and '"total"' in body
+
+            # Taken in turns, so that a busy machine slows each alike. The query's best time counts: with
+            # PostgreSQL's JIT (the server default) or without (as the service runs its queries).
+            runs = {"api": api, "jit": lambda: baseline("on"), "off": lambda: baseline("off")}
+            samples: dict[str, list[float]] = {name: [] for name in runs}
+            for _ in range(ROUNDS):
+                for name, fn in runs.items():
+                    samples[name].append(median_seconds(fn, repeat=1, warmup=0))
+            api_s, base_jit_s = statistics.median(samples["api"]), statistics.median(samples["jit"])
+            base_s = min(base_jit_s, statistics.median(samples["off"]))
+            ratio = api_s / base_s
+            outcomes[f"metrics_api_{who}"] = Outcome(
+                metrics={"median_ms": round(api_s * 1000, 1), "baseline_ms": round(base_s * 1000, 1),
+                         "baseline_jit_ms": round(base_jit_s * 1000, 1), "ratio": round(ratio, 2)},
+                target=TARGET_RATIO, ok=ratio <= TARGET_RATIO,
+                notes=[f"{INCIDENTS} incidents, {len(rows['items'])} action items, {len(rows['history'])} history rows; "
+                       f"as {'an admin' if is_admin else 'a member (the visibility rule applied)'}"],
+            )
+        engine.dispose()
+    return outcomes
