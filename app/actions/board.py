@@ -1,0 +1,292 @@
+"""The action-item board's reads: one filtered, sorted page of rows in one query, and its count.
+
+What the board shows of each item (its owner, its incident's title and severity, its snooze) is
+joined into that one query, so a page of 50 costs the same few queries as a page of 5. Every
+filter is applied in SQL; who may see what is the one rule of `app.incidents.access`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from app.actions.models import ActionItem, ActionStatus, SyncStatus
+from app.auth.models import User
+from app.core.errors import NotFound, ValidationFailed
+from app.incidents.access import visible_incidents
+from app.incidents.models import Incident, IncidentRole, Severity, Visibility
+from app.people.models import Person
+from app.reminders.models import ReminderSnooze
+from app.retros.models import RetroParticipant, Retrospective
+
+SCOPES = ("all", "mine", "incidents")
+SORTS = ("overdue", "due", "owner", "status", "severity", "updated")
+MAX_ID = 2**31 - 1
+MAX_PAGE = 10_000
+
+
+@dataclass(frozen=True)
+class BoardQuery:
+    """What a board view shows: its scope, filters, sort and page; all of it kept in the URL."""
+
+    scope: str = "all"
+    q: str = ""
+    owner: str = ""
+    status: str = ""
+    severity: str = ""
+    incident: int | None = None
+    retrospective_id: int | None = None
+    due_before: date | None = None
+    sync: str = ""
+    overdue: bool = False
+    sort: str = "overdue"
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> BoardQuery:
+        """The view a URL's query asks for; anything not understood is left out rather than refused."""
+        def choice(name: str, allowed: tuple[str, ...] | list[str], default: str = "") -> str:
+            value = (args.get(name) or "").strip()
+            return value if value in allowed else default
+
+        def number(name: str, top: int = MAX_ID) -> int | None:
+            value = (args.get(name) or "").strip().lstrip("#")
+            return int(value) if value.isdigit() and 1 <= int(value) <= top else None
+
+        try:
+            due_before = date.fromisoformat(args.get("due_before") or "") if args.get("due_before") else None
+        except ValueError:
+            due_before = None
+        return cls(
+            scope=choice("scope", SCOPES, "all"), q=(args.get("q") or "").strip()[:200],
+            owner=(args.get("owner") or "").strip()[:200], status=choice("status", [s.value for s in ActionStatus]),
+            severity=choice("severity", [s.value for s in Severity]), incident=number("incident"),
+            retrospective_id=number("retrospective_id"), due_before=due_before,
+            sync=choice("sync", [s.value for s in SyncStatus]), overdue=args.get("overdue") == "true",
+            sort=choice("sort", SORTS, "overdue"), page=number("page", MAX_PAGE) or 1,
+        )
+
+    def to_args(self, **changes: Any) -> dict[str, str]:
+        """The URL query of this view (with `changes`), defaults left out so links stay short."""
+        view = replace(self, **changes)
+        default = BoardQuery()
+        args: dict[str, str] = {}
+        for item in fields(self):
+            value = getattr(view, item.name)
+            if value == getattr(default, item.name):
+                continue
+            args[item.name] = ("true" if value else "") if isinstance(value, bool) else \
+                value.isoformat() if isinstance(value, date) else str(value)
+        return args
+
+    @property
+    def filtered(self) -> bool:
+        """Whether anything narrows the view besides its scope."""
+        return any(self.to_args(scope="all", sort="overdue", page=1).values())
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """One item as the board shows it."""
+
+    id: int
+    title: str
+    due_date: date
+    status: str
+    priority: str
+    oversized: bool
+    jira_key: str | None
+    sync_status: str
+    updated_at: datetime
+    owner_id: int
+    owner_name: str
+    owner_email: str
+    retrospective_id: int
+    incident_id: int
+    incident_title: str
+    severity: str
+    private: bool
+    overdue: bool
+    snoozed_until: date | None
+
+    @property
+    def still_open(self) -> bool:
+        return self.status in ActionStatus.still_open()
+
+    def days_late(self, today: date) -> int:
+        """How many days an overdue item is past its due date."""
+        return (today - self.due_date).days
+
+
+@dataclass(frozen=True)
+class BoardPage:
+    rows: list[BoardRow]
+    total: int
+    page: int
+    size: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.page * self.size < self.total
+
+    @property
+    def first_number(self) -> int:
+        return (self.page - 1) * self.size + 1 if self.rows else 0
+
+    @property
+    def last_number(self) -> int:
+        return (self.page - 1) * self.size + len(self.rows)
+
+
+def like_pattern(text: str) -> str:
+    """`text` as a LIKE pattern matching it anywhere, its own `%`, `_` and `\\` taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _involved(person_id: int | None) -> ColumnElement[bool]:
+    """The item's incident is one the person held a role in, or whose retro they facilitate or take part in."""
+    role = aliased(IncidentRole)
+    participant = aliased(RetroParticipant)
+    return or_(
+        Retrospective.facilitator_id == person_id,
+        select(role.id).where(role.incident_id == Incident.id, role.person_id == person_id)
+        .correlate_except(role).exists(),
+        select(participant.id).where(participant.retrospective_id == Retrospective.id,
+                                     participant.person_id == person_id).correlate_except(participant).exists(),
+    )
+
+
+_STATUS_ORDER = {status.value: n for n, status in enumerate(ActionStatus)}
+_SEVERITY_ORDER = {severity.value: n for n, severity in enumerate(Severity)}
+
+
+def _filtered(query: Select[Any], view: BoardQuery, *, viewer: User, today: date) -> Select[Any]:
+    query = query.where(visible_incidents(viewer))
+    if view.scope == "mine":
+        query = query.where(ActionItem.owner_id == viewer.person_id)
+    elif view.scope == "incidents":
+        query = query.where(_involved(viewer.person_id))
+    if view.q:
+        query = query.where(ActionItem.title.ilike(like_pattern(view.q), escape="\\"))
+    if view.owner:
+        query = query.where(or_(Person.name.ilike(like_pattern(view.owner), escape="\\"),
+                                Person.email == view.owner.lower()))
+    if view.status:
+        query = query.where(ActionItem.status == view.status)
+    if view.severity:
+        query = query.where(Incident.severity == view.severity)
+    if view.incident is not None:
+        query = query.where(Retrospective.incident_id == view.incident)
+    if view.retrospective_id is not None:
+        query = query.where(ActionItem.retrospective_id == view.retrospective_id)
+    if view.due_before is not None:
+        query = query.where(ActionItem.due_date < view.due_before)
+    if view.sync:
+        query = query.where(ActionItem.sync_status == view.sync)
+    if view.overdue:
+        query = query.where(ActionItem.is_overdue(today))
+    return query
+
+
+def _joined(query: Select[Any], *, people: bool = True) -> Select[Any]:
+    joined = (query.select_from(ActionItem)
+              .join(Retrospective, Retrospective.id == ActionItem.retrospective_id)
+              .join(Incident, Incident.id == Retrospective.incident_id))
+    return joined.join(Person, Person.id == ActionItem.owner_id) if people else joined
+
+
+def _order(sort: str, overdue: ColumnElement[bool]) -> list[Any]:
+    late_first = case((overdue, 0), else_=1)
+    then = [ActionItem.due_date, ActionItem.id]
+    if sort == "due":
+        return then
+    if sort == "owner":
+        return [Person.name, Person.id, late_first, *then]
+    if sort == "status":
+        return [case(_STATUS_ORDER, value=ActionItem.status, else_=len(_STATUS_ORDER)), late_first, *then]
+    if sort == "severity":
+        return [case(_SEVERITY_ORDER, value=Incident.severity, else_=len(_SEVERITY_ORDER)), late_first, *then]
+    if sort == "updated":
+        return [ActionItem.updated_at.desc(), ActionItem.id.desc()]
+    return [late_first, *then]
+
+
+def board_page(session: Session, *, viewer: User, view: BoardQuery, today: date, size: int) -> BoardPage:
+    """One page of the board: the rows of `view` the viewer may see, sorted, with how many match in all.
+
+    `today` is the organisation's day (what "overdue" is measured against). Two queries, whatever the size.
+    """
+    overdue = ActionItem.is_overdue(today)
+    columns = (
+        ActionItem.id, ActionItem.title, ActionItem.due_date, ActionItem.status, ActionItem.priority,
+        ActionItem.oversized, ActionItem.jira_key, ActionItem.sync_status, ActionItem.updated_at,
+        ActionItem.owner_id, Person.name.label("owner_name"), Person.email.label("owner_email"),
+        ActionItem.retrospective_id, Incident.id.label("incident_id"), Incident.title.label("incident_title"),
+        Incident.severity, (Incident.visibility == Visibility.PRIVATE).label("private"), overdue.label("overdue"),
+        ReminderSnooze.until.label("snoozed_until"),
+    )
+    rows_query = _filtered(_joined(select(*columns)), view, viewer=viewer, today=today) \
+        .outerjoin(ReminderSnooze, ReminderSnooze.action_item_id == ActionItem.id)
+    counting = _joined(select(func.count(ActionItem.id)), people=bool(view.owner))
+    total = session.scalar(_filtered(counting, view, viewer=viewer, today=today)) or 0
+    page = view.page
+    if total and (page - 1) * size >= total:
+        page = (total - 1) // size + 1  # past the end (items closed meanwhile): the last page instead
+    found = session.execute(rows_query.order_by(*_order(view.sort, overdue)).limit(size).offset((page - 1) * size))
+    rows = [BoardRow(**{**row._mapping, "private": bool(row.private), "overdue": bool(row.overdue)}) for row in found]
+    return BoardPage(rows=rows, total=total, page=page, size=size)
+
+
+def people_names(session: Session) -> list[Person]:
+    """Everyone who may be typed into an owner field, by name (for the page's suggestions)."""
+    return list(session.scalars(select(Person).order_by(Person.name, Person.id)))
+
+
+def find_owner(session: Session, text: str, *, field: str = "owner") -> Person:
+    """The person typed into an owner field: an email, or a name (any case) only one person has.
+
+    Raises ValidationFailed `unknown_person` when nobody matches and `ambiguous_person` when several do.
+    """
+    typed = text.strip()
+    if not typed:
+        raise ValidationFailed("An owner is required.", fields={field: "is required"})
+    found = list(session.scalars(
+        select(Person).where(or_(Person.email == typed.lower(), func.lower(Person.name) == typed.lower()))
+        .order_by(Person.id).limit(3)
+    ))
+    exact = [p for p in found if p.email == typed.lower()]
+    if exact:
+        return exact[0]
+    if not found:
+        raise ValidationFailed(f"No person is called {typed}.", code="unknown_person",
+                               fields={field: "no such person"})
+    if len(found) > 1:
+        raise ValidationFailed(f"More than one person is called {typed}.", code="ambiguous_person",
+                               fields={field: "more than one person has this name"})
+    return found[0]
+
+
+def items_for_change(session: Session, *, viewer: User, item_ids: list[int]) -> list[ActionItem]:
+    """The items to change, locked, in id order; NotFound if any is missing or hidden from the viewer.
+
+    All or nothing: a list naming an item the viewer may not see changes none, and says no more than
+    "not found" (the same answer as for an item that does not exist).
+    """
+    wanted = sorted(set(item_ids))
+    if not wanted:
+        return []
+    query = (select(ActionItem).join(Retrospective, Retrospective.id == ActionItem.retrospective_id)
+             .join(Incident, Incident.id == Retrospective.incident_id)
+             .where(ActionItem.id.in_(wanted), visible_incidents(viewer))
+             .order_by(ActionItem.id).with_for_update(of=ActionItem))
+    items = list(session.scalars(query))
+    if len(items) != len(wanted):
+        raise NotFound("One of the action items does not exist.")
+    return items
+
