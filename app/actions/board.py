@@ -265,10 +265,10 @@ def find_owner(session: Session, text: str, *, field: str = "owner") -> Person:
         return exact[0]
     if not found:
         raise ValidationFailed(f"No person is called {typed}.", code="unknown_person",
-                               fields={field: "no such person"})
+                               fields={field: "pick someone from the list, or type their email."})
     if len(found) > 1:
         raise ValidationFailed(f"More than one person is called {typed}.", code="ambiguous_person",
-                               fields={field: "more than one person has this name"})
+                               fields={field: "more than one person has this name: type their email."})
     return found[0]
 
 
