@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, func, literal, not_, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from app.actions.models import ActionItem, ActionStatus, SyncStatus
@@ -28,6 +28,7 @@ SCOPES = ("all", "mine", "incidents")
 SORTS = ("overdue", "due", "owner", "status", "severity", "updated")
 MAX_ID = 2**31 - 1
 MAX_PAGE = 10_000
+COUNT_UP_TO = 1000
 
 
 @dataclass(frozen=True)
@@ -126,13 +127,14 @@ class BoardRow:
 @dataclass(frozen=True)
 class BoardPage:
     rows: list[BoardRow]
-    total: int
+    total: int  # how many match, or the bound counted up to when not `exact`
+    exact: bool
     page: int
     size: int
 
     @property
     def has_next(self) -> bool:
-        return self.page * self.size < self.total
+        return self.page * self.size < self.total or (not self.exact and len(self.rows) == self.size)
 
     @property
     def first_number(self) -> int:
@@ -217,10 +219,28 @@ def _order(sort: str, overdue: ColumnElement[bool]) -> list[Any]:
     return [late_first, *then]
 
 
-def board_page(session: Session, *, viewer: User, view: BoardQuery, today: date, size: int) -> BoardPage:
-    """One page of the board: the rows of `view` the viewer may see, sorted, with how many match in all.
+def _late_first(rows_query: Select[Any], overdue: ColumnElement[bool], *, offset: int, size: int) -> Select[Any]:
+    """The rows overdue first, then by due date: the overdue ones and the rest each read in due-date order.
 
-    `today` is the organisation's day (what "overdue" is measured against). Two queries, whatever the size.
+    Two branches of one query, each able to walk the (due_date, id) index and stop after the
+    rows the page needs, instead of sorting every visible item by a flag that changes each day.
+    """
+    wanted = offset + size
+    branches = [
+        select(rows_query.add_columns(literal(rank).label("late_rank")).where(late)
+               .order_by(ActionItem.due_date, ActionItem.id).limit(wanted).subquery())
+        for rank, late in ((0, overdue), (1, not_(overdue)))
+    ]
+    both = union_all(*branches).subquery()
+    columns = [column for column in both.c if column.name != "late_rank"]
+    return select(*columns).order_by(both.c.late_rank, both.c.due_date, both.c.id).limit(size).offset(offset)
+
+
+def board_page(session: Session, *, viewer: User, view: BoardQuery, today: date, size: int) -> BoardPage:
+    """One page of the board: the rows of `view` the viewer may see, sorted, with how many match.
+
+    `today` is the organisation's day (what "overdue" is measured against). Two queries, whatever the
+    size: the count (exact up to `COUNT_UP_TO` or the end of the page asked for) and the rows.
     """
     overdue = ActionItem.is_overdue(today)
     columns = (
@@ -233,14 +253,21 @@ def board_page(session: Session, *, viewer: User, view: BoardQuery, today: date,
     )
     rows_query = _filtered(_joined(select(*columns)), view, viewer=viewer, today=today) \
         .outerjoin(ReminderSnooze, ReminderSnooze.action_item_id == ActionItem.id)
-    counting = _joined(select(func.count(ActionItem.id)), people=bool(view.owner))
-    total = session.scalar(_filtered(counting, view, viewer=viewer, today=today)) or 0
+    # Counted up to a bound: "more than 1,000" is all a person needs of a broad view, and it stays fast.
+    bound = max(COUNT_UP_TO, view.page * size) + 1
+    matching = _filtered(_joined(select(ActionItem.id), people=bool(view.owner)), view, viewer=viewer, today=today)
+    total = session.scalar(select(func.count()).select_from(matching.limit(bound).subquery())) or 0
+    exact = total < bound
     page = view.page
-    if total and (page - 1) * size >= total:
+    if exact and total and (page - 1) * size >= total:
         page = (total - 1) // size + 1  # past the end (items closed meanwhile): the last page instead
-    found = session.execute(rows_query.order_by(*_order(view.sort, overdue)).limit(size).offset((page - 1) * size))
+    offset = (page - 1) * size
+    if view.sort == "overdue":
+        found = session.execute(_late_first(rows_query, overdue, offset=offset, size=size))
+    else:
+        found = session.execute(rows_query.order_by(*_order(view.sort, overdue)).limit(size).offset(offset))
     rows = [BoardRow(**{**row._mapping, "private": bool(row.private), "overdue": bool(row.overdue)}) for row in found]
-    return BoardPage(rows=rows, total=total, page=page, size=size)
+    return BoardPage(rows=rows, total=total if exact else bound - 1, exact=exact, page=page, size=size)
 
 
 def people_names(session: Session) -> list[Person]:
