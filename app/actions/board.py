@@ -7,18 +7,19 @@ filter is applied in SQL; who may see what is the one rule of `app.incidents.acc
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, literal, not_, or_, select, union_all
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, case, func, literal, not_, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from app.actions.models import ActionItem, ActionStatus, SyncStatus
 from app.auth.models import User
 from app.core.errors import NotFound, ValidationFailed
-from app.incidents.access import visible_incidents
+from app.incidents.access import incident_visible_to, visible_incidents
 from app.incidents.models import Incident, IncidentRole, Severity, Visibility
 from app.people.models import Person
 from app.reminders.models import ReminderSnooze
@@ -151,8 +152,27 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _involved(person_id: int | None) -> ColumnElement[bool]:
-    """The item's incident is one the person held a role in, or whose retro they facilitate or take part in."""
+# The viewer's person id, a parameter of the board's queries: the clauses below that name it are built
+# once (building their aliases takes longer than running the query) and shared by every request.
+VIEWER = "board_viewer"
+_viewer = bindparam(VIEWER, type_=Integer)
+
+
+@functools.cache
+def _visible_to_viewer() -> ColumnElement[bool]:
+    """The one visibility rule (`incident_visible_to`), for the viewer given as the `VIEWER` parameter."""
+    return incident_visible_to(_viewer)
+
+
+def _visibility(viewer: User) -> ColumnElement[bool]:
+    """`visible_incidents(viewer)`, its clause for non-admins built once for everyone."""
+    return visible_incidents(viewer) if viewer.is_admin else _visible_to_viewer()
+
+
+@functools.cache
+def _involved() -> ColumnElement[bool]:
+    """The item's incident is one the viewer held a role in, or whose retro they facilitate or take part in."""
+    person_id = _viewer
     role = aliased(IncidentRole)
     participant = aliased(RetroParticipant)
     return or_(
@@ -168,12 +188,12 @@ _STATUS_ORDER = {status.value: n for n, status in enumerate(ActionStatus)}
 _SEVERITY_ORDER = {severity.value: n for n, severity in enumerate(Severity)}
 
 
-def _filtered(query: Select[Any], view: BoardQuery, *, viewer: User, today: date) -> Select[Any]:
-    query = query.where(visible_incidents(viewer))
+def _filtered(query: Select[Any], view: BoardQuery, *, visible: ColumnElement[bool], today: date) -> Select[Any]:
+    query = query.where(visible)
     if view.scope == "mine":
-        query = query.where(ActionItem.owner_id == viewer.person_id)
+        query = query.where(ActionItem.owner_id == _viewer)
     elif view.scope == "incidents":
-        query = query.where(_involved(viewer.person_id))
+        query = query.where(_involved())
     if view.q:
         query = query.where(ActionItem.title.ilike(like_pattern(view.q), escape="\\"))
     if view.owner:
@@ -251,28 +271,38 @@ def board_page(session: Session, *, viewer: User, view: BoardQuery, today: date,
         Incident.severity, (Incident.visibility == Visibility.PRIVATE).label("private"), overdue.label("overdue"),
         ReminderSnooze.until.label("snoozed_until"),
     )
-    rows_query = _filtered(_joined(select(*columns)), view, viewer=viewer, today=today) \
+    # The visibility rule, built once: both queries share it.
+    where = {"visible": _visibility(viewer), "today": today}
+    params = {VIEWER: viewer.person_id}
+    rows_query = _filtered(_joined(select(*columns)), view, **where) \
         .outerjoin(ReminderSnooze, ReminderSnooze.action_item_id == ActionItem.id)
     # Counted up to a bound: "more than 1,000" is all a person needs of a broad view, and it stays fast.
     bound = max(COUNT_UP_TO, view.page * size) + 1
-    matching = _filtered(_joined(select(ActionItem.id), people=bool(view.owner)), view, viewer=viewer, today=today)
-    total = session.scalar(select(func.count()).select_from(matching.limit(bound).subquery())) or 0
+    matching = _filtered(_joined(select(ActionItem.id), people=bool(view.owner)), view, **where)
+    total = session.scalar(select(func.count()).select_from(matching.limit(bound).subquery()), params) or 0
     exact = total < bound
     page = view.page
     if exact and total and (page - 1) * size >= total:
         page = (total - 1) // size + 1  # past the end (items closed meanwhile): the last page instead
     offset = (page - 1) * size
     if view.sort == "overdue":
-        found = session.execute(_late_first(rows_query, overdue, offset=offset, size=size))
+        found = session.execute(_late_first(rows_query, overdue, offset=offset, size=size), params)
+    elif view.sort in ("due", "updated"):  # read from an index in that order
+        found = session.execute(rows_query.order_by(*_order(view.sort, overdue)).limit(size).offset(offset), params)
     else:
-        found = session.execute(rows_query.order_by(*_order(view.sort, overdue)).limit(size).offset(offset))
+        # Sorted by what no index holds: the page's ids are picked sorting narrow rows (the keys alone),
+        # then read in full: sorting every visible item's whole row would spill to disk.
+        order = _order(view.sort, overdue)
+        picked = matching.join(Person, Person.id == ActionItem.owner_id) if not view.owner else matching
+        ids = picked.order_by(*order).limit(size).offset(offset).subquery()
+        found = session.execute(rows_query.join(ids, ids.c.id == ActionItem.id).order_by(*order), params)
     rows = [BoardRow(**{**row._mapping, "private": bool(row.private), "overdue": bool(row.overdue)}) for row in found]
     return BoardPage(rows=rows, total=total if exact else bound - 1, exact=exact, page=page, size=size)
 
 
-def people_names(session: Session) -> list[Person]:
-    """Everyone who may be typed into an owner field, by name (for the page's suggestions)."""
-    return list(session.scalars(select(Person).order_by(Person.name, Person.id)))
+def people_names(session: Session) -> list[Any]:
+    """Everyone who may be typed into an owner field, by name (for the page's suggestions): rows of name and email."""
+    return list(session.execute(select(Person.name, Person.email).order_by(Person.name, Person.id)))
 
 
 def find_owner(session: Session, text: str, *, field: str = "owner") -> Person:
