@@ -6,7 +6,7 @@ push follow); a refusal shows the form again with what was typed (422), a succes
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from app.actions import board_pages, flows, forms, service
