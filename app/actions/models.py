@@ -53,7 +53,12 @@ VIA = ("web", "api", "jira", "system")
 
 class ActionItem(Base):
     __tablename__ = "action_items"
-    __table_args__ = (Index("ix_action_items_owner_status_due", "owner_id", "status", "due_date"),)
+    __table_args__ = (
+        Index("ix_action_items_owner_status_due", "owner_id", "status", "due_date"),
+        # The board's first page: overdue first then by due date, or last changed first (app/actions/board.py).
+        Index("ix_action_items_due_date_id", "due_date", "id"),
+        Index("ix_action_items_updated_at_id", "updated_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     retrospective_id: Mapped[int] = mapped_column(ForeignKey("retrospectives.id", ondelete="CASCADE"), index=True)

@@ -1,4 +1,4 @@
-"""HTML pages of the actions domain: the items you may see, and one item to read and change.
+"""HTML pages of the actions domain: the board of the items you may see, and one item to read and change.
 
 The forms post to these routes and go the API's way (the same flows, so the history and the Jira
 push follow); a refusal shows the form again with what was typed (422), a success redirects.
@@ -6,10 +6,11 @@ push follow); a refusal shows the form again with what was typed (422), a succes
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response
 
-from app.actions import flows, forms, service
+from app.actions import board_pages, flows, forms, service
+from app.actions.board import BoardQuery
 from app.actions.schemas import ActionItemSplit, ActionItemUpdate
 from app.actions.sync import sync_view
 from app.actions.wording import refusal, run_in_words, sync_in_words
@@ -31,20 +32,15 @@ bp = Blueprint("actions_pages", __name__)
 @page
 @login_required
 def items():
-    """The action items the user may see, by due date; `?overdue=true` and `?retrospective_id=N` narrow it."""
-    overdue = request.args.get("overdue") == "true"
-    retro_id = request.args.get("retrospective_id", type=int)
-    if retro_id is not None and not 1 <= retro_id <= 2**31 - 1:
-        retro_id = None
-    config = settings()
-    found, total, next_cursor = service.list_items(
-        get_session(), viewer=g.user, settings=config, overdue=True if overdue else None,
-        retrospective_id=retro_id, cursor=request.args.get("cursor") or None,
-    )
-    return render_template(
-        "pages/action_items.html", items=found, total=total, next_cursor=next_cursor, overdue=overdue,
-        retro_id=retro_id, today=org_today(config), may_sync=g.user.is_admin and config.jira.enabled,
-    )
+    """The board: the items the user may see, overdue first, narrowed and sorted by what the URL's query says."""
+    return board_pages.show(BoardQuery.from_args(request.args))
+
+
+# The board's forms (app/actions/board_pages.py), on this blueprint.
+bp.add_url_rule("/action-items/<int:item_id>/board", "board_change", board_pages.change, methods=["POST"])
+bp.add_url_rule("/action-items/<int:item_id>/board/snooze", "board_snooze", board_pages.snooze, methods=["POST"])
+bp.add_url_rule("/action-items/<int:item_id>/board/sync", "board_retry", board_pages.retry, methods=["POST"])
+bp.add_url_rule("/action-items/bulk-status", "bulk_status", board_pages.bulk_status, methods=["POST"])
 
 
 @bp.post("/action-items/sync-jira")

@@ -31,6 +31,7 @@ says("not_owner", "Only the item's owner or an admin can snooze or wake its remi
 says("not_snoozed", "This item's reminders are not snoozed (any more): nothing to wake.")
 says("jira_off", "Jira is not set up for this Hindsight, so there is nothing to send.")
 says("admins_only", "Only admins can run the whole Jira sync. Ask one, or retry a single item from its page.")
+says("ambiguous_person", "More than one person has that name: type the email of the one you mean.")
 
 # Each form field's note when what was typed is not valid (validation's own text names types and values).
 FIELD_NOTES = {

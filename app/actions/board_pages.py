@@ -1,0 +1,235 @@
+"""The action-item board's page and its forms: a row's inline change, snooze and Jira retry, bulk status.
+
+The views are registered on the actions pages' blueprint (`app.actions.pages`). Every form carries
+the board's view (its query string) and returns to it; a change goes the API's way (the same
+flows: the history row, the Jira push after the commit). A refusal shows the board again (422)
+with the row's form open and what was typed kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from flask import flash, g, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
+
+from app.actions import board, flows, service
+from app.actions.forms import when_for
+from app.actions.models import ActionStatus, SyncStatus
+from app.actions.schemas import ActionItemUpdate
+from app.actions.sync import sync_view
+from app.actions.wording import refusal, sync_in_words
+from app.auth.pages import login_required
+from app.core.api import validate
+from app.core.dates import org_today
+from app.core.errors import HindsightError, NotFound, ValidationFailed
+from app.core.pages import page
+from app.core.templating import status_label
+from app.core.wording import PageError
+from app.db import get_session
+from app.extensions import settings
+from app.incidents.models import Severity
+from app.reminders import flows as reminders
+from app.reminders.schemas import SnoozeCreate
+
+ROW_FIELDS = ("owner", "due_date", "status")
+SORT_LABELS = {
+    "overdue": "Overdue first, then due date", "due": "Due date, earliest first", "owner": "Owner, A to Z",
+    "status": "Status", "severity": "Severity, worst first", "updated": "Last changed, newest first",
+}
+SCOPE_LABELS = {"all": "All I may see", "mine": "Mine", "incidents": "My incidents'"}
+SYNC_LABELS = {"pending": "Waiting to be sent", "synced": "Up to date", "failed": "Failed to send", "off": "Not sent (Jira off)"}
+
+
+def show(view: board.BoardQuery, *, error: PageError | None = None, editing: int | None = None,
+         values: Mapping[str, str] | None = None, form: str | None = None, selected: set[int] | None = None) -> str:
+    """The board for `view`; after a refusal, `form` ("row", "snooze", "bulk") is shown again with `values`."""
+    session = get_session()
+    config = settings()
+    today = org_today(config)
+    found = board.board_page(session, viewer=g.user, view=view, today=today, size=config.action_items.page_size)
+    return render_template(
+        "pages/action_items.html", board=found, view=view, today=today, error=error, editing=editing,
+        form=form, values=dict(values or {}), selected=selected or set(), back=_query_string(view),
+        statuses=list(ActionStatus), severities=list(Severity), sync_states=list(SyncStatus),
+        sync_labels=SYNC_LABELS, sort_labels=SORT_LABELS, scope_labels=SCOPE_LABELS,
+        people=board.people_names(session), jira_base=config.jira.url.rstrip("/") if config.jira.url else None,
+        jira_enabled=config.jira.enabled, may_sync=g.user.is_admin and config.jira.enabled,
+        snooze_min=(today + timedelta(days=1)).isoformat(),
+        snooze_max=(today + timedelta(days=config.reminders.max_snooze_days)).isoformat(),
+        link=lambda **changes: url_for("actions_pages.items", **view.to_args(**changes)),
+    )
+
+
+def _query_string(view: board.BoardQuery) -> str:
+    return urlencode(view.to_args())
+
+
+def _view_of_form() -> board.BoardQuery:
+    """The board view a form came from (its `view` field), read as a URL's query is: never a redirect elsewhere."""
+    return board.BoardQuery.from_args(MultiDict(parse_qsl(request.form.get("view", ""))))
+
+
+def _back(view: board.BoardQuery, item_id: int | None = None) -> Response:
+    anchor = f"item-{item_id}" if item_id is not None else None
+    return redirect(url_for("actions_pages.items", **view.to_args(), _anchor=anchor))
+
+
+def _not_the_item(exc: HindsightError) -> bool:
+    return isinstance(exc, NotFound) and exc.code == "not_found"
+
+
+def _refused(exc: HindsightError, *, view: board.BoardQuery, item_id: int | None, form: str,
+             values: Mapping[str, str], fields: tuple[str, ...], **facts: Any) -> tuple[str, int]:
+    """The board again after a refusal: nothing of the attempt kept, what was typed shown."""
+    get_session().rollback()
+    said = refusal(exc, form_fields=fields, **facts)
+    status = 403 if exc.status == 403 else 422
+    return show(view, error=said, editing=item_id, values=values, form=form), status
+
+
+@page
+@login_required
+def change(item_id: int):
+    """A row's inline change of owner, due date or status: only the fields changed from what the row showed."""
+    session = get_session()
+    view = _view_of_form()
+    item = service.get_item(session, viewer=g.user, item_id=item_id, for_update=True)
+    values = {name: request.form.get(name, "").strip() for name in ROW_FIELDS}
+    loaded = {name: request.form.get(f"loaded_{name}", "").strip() for name in ROW_FIELDS}
+    body: dict[str, Any] = {name: values[name] for name in ("due_date", "status") if values[name] != loaded[name]}
+    try:
+        if values["owner"].lower() != loaded["owner"].lower():
+            body["owner"] = board.find_owner(session, values["owner"]).email
+        if not body:
+            flash(f"Nothing changed on #{item_id}.")
+            return _back(view, item_id)
+        data = validate(ActionItemUpdate, body)
+        flows.update_item(session, item=item, data=data, actor=g.user, via="web", settings=settings())
+    except HindsightError as exc:
+        if _not_the_item(exc):
+            raise
+        return _refused(exc, view=view, item_id=item_id, form="row", values=values, fields=ROW_FIELDS,
+                        owner_name=values["owner"])
+    flash(f"Saved #{item_id} “{item.title}”.")
+    if "due_date" in body and item.due_date < org_today(settings()) and item.status in ActionStatus.still_open():
+        flash(f"The due date of #{item_id}, {when_for(settings())(item.due_date)}, is already past.", "warning")
+    return _back(view, item_id)
+
+
+@page
+@login_required
+def snooze(item_id: int):
+    """Snooze a row's reminders until a day, with a reason (its owner or an admin), as the item page does."""
+    session = get_session()
+    config = settings()
+    view = _view_of_form()
+    service.get_item(session, viewer=g.user, item_id=item_id)
+    values = {name: request.form.get(name, "").strip() for name in ("until", "reason")}
+    try:
+        data = validate(SnoozeCreate, values)
+        reminders.snooze_item(session, viewer=g.user, item_id=item_id, until=data.until, reason=data.reason,
+                              settings=config, via="web")
+    except HindsightError as exc:
+        if _not_the_item(exc):
+            raise
+        latest = org_today(config) + timedelta(days=config.reminders.max_snooze_days)
+        return _refused(exc, view=view, item_id=item_id, form="snooze", values=values, fields=("until", "reason"),
+                        notes={"until": f"Pick a day after today, no later than {when_for(config)(latest)}."})
+    flash(f"Reminders of #{item_id} snoozed until {when_for(config)(data.until)}.")
+    return _back(view, item_id)
+
+
+@page
+@login_required
+def retry(item_id: int):
+    """A row's "Retry now": the item pushed to Jira at once; the outcome in words, back on the board."""
+    session = get_session()
+    config = settings()
+    view = _view_of_form()
+    item = service.get_item(session, viewer=g.user, item_id=item_id)
+    try:
+        flows.retry_push(session, item=item, settings=config)
+    except HindsightError as exc:
+        if _not_the_item(exc):
+            raise
+        session.rollback()
+        flash(refusal(exc, form_fields=()).message, "error")
+        return _back(view, item_id)
+    state = sync_view(session, item=item)
+    if state.status == SyncStatus.SYNCED:
+        flash(f"#{item_id} pushed to Jira as {state.jira_key}.")
+    elif state.status == SyncStatus.FAILED:
+        flash(f"#{item_id}: {sync_in_words(state, when=when_for(config))}", "error")
+    else:
+        flash(f"Another push of #{item_id} is under way; reload in a minute to see how it went.", "warning")
+    return _back(view, item_id)
+
+
+def _selected_ids() -> list[int]:
+    ids = [int(raw) for raw in request.form.getlist("ids") if raw.isdigit() and 1 <= int(raw) <= board.MAX_ID]
+    if len(ids) != len(request.form.getlist("ids")):
+        raise ValidationFailed("An item of the list is not one the board gave.", fields={"ids": "not an item"})
+    return ids
+
+
+def _set_statuses(session: Session, *, ids: list[int], target: str) -> tuple[list[str], list[str], list[str]]:
+    """(changed, already so, refused) for each item, in words; refused ones changed since the board was read."""
+    changed, same, refused = [], [], []
+    for item in board.items_for_change(session, viewer=g.user, item_ids=ids):
+        seen = request.form.get(f"seen_{item.id}")
+        name = f"#{item.id} “{item.title}”"
+        if seen and seen != item.status:
+            refused.append(f"{name} was changed by someone else meanwhile (it is now {status_label(item.status)})")
+        elif item.status == target:
+            same.append(name)
+        else:
+            flows.update_item(session, item=item, data=ActionItemUpdate(status=target), actor=g.user, via="web",
+                              settings=settings())
+            changed.append(name)
+    return changed, same, refused
+
+
+@page
+@login_required
+def bulk_status():
+    """Set the status of the selected items, in one transaction; the refused ones are named in words."""
+    session = get_session()
+    view = _view_of_form()
+    target = request.form.get("status", "")
+    try:
+        ids = _selected_ids()
+        if not ids:
+            raise ValidationFailed("Select at least one item first.", code="nothing_selected",
+                                   fields={"ids": "select at least one"})
+        data = validate(ActionItemUpdate, {"status": target})
+        changed, same, refused = _set_statuses(session, ids=ids, target=str(data.status))
+    except HindsightError as exc:
+        if _not_the_item(exc):
+            raise
+        get_session().rollback()
+        said = refusal(exc, form_fields=("status",))
+        if exc.code == "nothing_selected":
+            said = PageError(code=exc.code, message="Select at least one item first, with the boxes in the first column.")
+        elif "status" in said.fields:
+            said = PageError(code=said.code, message="Pick the status to set.", fields=said.fields)
+        selected = {int(raw) for raw in request.form.getlist("ids") if raw.isdigit() and int(raw) <= board.MAX_ID}
+        return show(view, error=said, form="bulk", values={"status": target}, selected=selected), 422
+    word = status_label(target)
+    if changed:
+        flash(f"Set {_count(len(changed), 'item')} to {word}.")
+    if same:
+        flash(f"Already {word}, left as {'it was' if len(same) == 1 else 'they were'}: {', '.join(same)}.", "warning")
+    if refused:
+        flash(f"Not changed: {'; '.join(refused)}. Check {'it' if len(refused) == 1 else 'them'} and try again.",
+              "error")
+    return _back(view)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
