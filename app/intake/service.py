@@ -29,17 +29,17 @@ def external_id(source: str, ref: str) -> str:
 
 
 def claim_delivery(session: Session, *, event: IntakeEvent) -> bool:
-    """Record that `event` is being applied; False if it was already (a redelivery changes nothing)."""
-    try:
-        with session.begin_nested():
-            session.add(IntakeDelivery(
-                source=event.source, event_id=event.event_id, event_type=event.event_type,
-                incident_ref=event.ref, occurred_at=event.occurred_at,
-            ))
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
+    """Record that `event` is being applied; False if it was already (a redelivery changes nothing).
+
+    An INSERT that does nothing on a conflict, not a SAVEPOINT: on PostgreSQL it waits for a concurrent
+    delivery of the same event to commit or roll back; on SQLite it is the request's first write, which
+    takes the write lock (waiting its turn) before anything else is read.
+    """
+    insert = dialect_insert(session, IntakeDelivery).values(
+        source=event.source, event_id=event.event_id, event_type=event.event_type,
+        incident_ref=event.ref, occurred_at=event.occurred_at, received_at=utcnow(),
+    ).on_conflict_do_nothing(index_elements=["source", "event_id"]).returning(IntakeDelivery.id)
+    return session.execute(insert).scalar() is not None
 
 
 def _linked(session: Session, *, source: str, ref: str) -> IntakeIncident | None:
