@@ -12,7 +12,7 @@ from app.core.errors import ValidationFailed
 from app.db import get_session, utcnow
 from app.extensions import settings
 from app.incidents.schemas import IncidentRead
-from app.intake import events, flows, generic, service, signatures
+from app.intake import events, flows, service, signatures
 from app.intake.models import Sender
 from app.intake.schemas import (
     SOURCE_PATTERN, ExternalIncidentPut, SenderUserList, SenderUserPut, SenderUserRead, WebhookReceived,
@@ -77,7 +77,7 @@ def _source(source: str) -> str:
 @endpoint("Create or update an incident by another tool's id; its external_id is {source}:{external_id}",
           body=ExternalIncidentPut, response=IncidentRead, status=201, also=(200,), tags=TAGS, errors=(409,))
 def put_external_incident(user, source: str, external_id: str, body: ExternalIncidentPut):
-    incident, created = generic.put_external(
+    incident, created = flows.put_external(
         get_session(), source=_source(source), ref=external_id, data=body, viewer=user, settings=settings(),
     )
     return IncidentRead.model_validate(incident), 201 if created else 200

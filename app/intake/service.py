@@ -107,7 +107,10 @@ def apply_details(*, link: IntakeIncident, incident: Incident, event: IntakeEven
             incident.started_at = min(start, utcnow())
     if event.title and (event.action in (Action.OPEN, Action.UPDATE) or not link.opened):
         incident.title = event.title[:300]
-    if event.severity is not None and (link.severity_at is None or event.occurred_at >= link.severity_at):
+    # Severity follows the opening, a priority change and an update; other events' copies of the incident
+    # may be older than a priority change that arrives after them.
+    sets_severity = event.action in (Action.OPEN, Action.SEVERITY, Action.UPDATE)
+    if sets_severity and event.severity is not None and (link.severity_at is None or event.occurred_at >= link.severity_at):
         incident.severity = event.severity
         link.severity_at = event.occurred_at
     if event.url and all(existing.url != event.url for existing in incident.links):

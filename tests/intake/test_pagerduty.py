@@ -201,3 +201,29 @@ def test_a_malformed_body_is_400_and_stores_nothing(client, auth, body):
     error = answer.get_json()["error"]
     assert error["code"] in {"malformed_json", "malformed_webhook"} and error["message"]
     assert client.get("/api/v1/incidents", headers=auth).get_json()["items"] == []
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_any_arrival_order_ends_in_the_same_incident(send, client, auth, seed):
+    import random
+
+    start = MONDAY - timedelta(hours=2)
+    events = [
+        _triggered(at=start),
+        paging.pd_event("incident.acknowledged", occurred_at=start + timedelta(minutes=3),
+                        data=paging.pd_incident(created_at=start)),
+        paging.pd_event("incident.annotated", occurred_at=start + timedelta(minutes=9),
+                        data=paging.pd_note("PGR0VU2", "Found it")),
+        paging.pd_event("incident.priority_updated", occurred_at=start + timedelta(minutes=20),
+                        data=paging.pd_incident(created_at=start, priority="P2")),
+        _resolved(created_at=start),
+    ]
+    order = events[:]
+    random.Random(seed).shuffle(order)
+    for event in order + order[:2]:  # and two of them again
+        assert send.pagerduty(event).status_code == 200
+    [incident] = incident_by_external_id(client, auth, "pagerduty:PGR0VU2")
+    assert (incident["started_at"], incident["resolved_at"]) == ("2026-11-30T08:00:00Z", "2026-11-30T10:00:00Z")
+    assert incident["status"] == "resolved" and incident["severity"] == "SEV1"  # P2, the latest priority
+    assert incident["title"] == "The server is on fire."
+    assert len(timeline(client, auth, incident["id"])) == 5
