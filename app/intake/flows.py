@@ -39,15 +39,24 @@ class Received:
 
 
 def receive(session: Session, *, event: IntakeEvent | None, settings: Settings) -> Received:
-    """Apply `event` once, in whatever order the sender's events arrive."""
+    """Apply `event` once, in whatever order the sender's events arrive.
+
+    An event that only adds a timeline line to a known incident (most of them) is one read and one
+    insert that its line's unique key makes idempotent; any other is claimed in the deliveries first and
+    applied on its incident's link row, locked.
+    """
     if event is None:
         return Received("ignored")
-    author = _author(session, event=event, settings=settings)
+    found = service.known(session, event=event)
+    author = _author(session, event=event, found=found, settings=settings)
+    if event.action == Action.NOTE and found.link is not None:
+        added = service.add_line(session, incident_id=found.link.incident_id, event=event, author=author)
+        return Received("applied" if added else "duplicate", found.link.incident_id)
     if not service.claim_delivery(session, event=event):
         return Received("duplicate")
     link, incident = service.incident_of(session, event=event)
     service.apply_details(link=link, incident=incident, event=event)
-    service.add_line(session, incident=incident, event=event, author=author)
+    service.add_line(session, incident_id=incident.id, event=event, author=author)
     if event.action in (Action.RESOLVE, Action.REOPEN) and service.status_is_newer(link=link, event=event):
         if event.action == Action.RESOLVE:
             _resolve(session, incident=incident, event=event, settings=settings)
@@ -68,18 +77,18 @@ def _resolve(session: Session, *, incident: Incident, event: IntakeEvent, settin
     incidents.update_incident(session, incident=incident, data=change, actor=None, settings=settings)
 
 
-def _author(session: Session, *, event: IntakeEvent, settings: Settings) -> str | None:
+def _author(session: Session, *, event: IntakeEvent, found: service.Known, settings: Settings) -> str | None:
     """The person who did it, by name, when their email is known (in the event, stored, or looked up once
     through PagerDuty's API); otherwise the name the sender gives."""
-    email = event.agent_email
-    if email is None and event.agent_id and event.source == Sender.PAGERDUTY:
-        known = service.sender_user(session, source=event.source, user_id=event.agent_id)
-        if known is not None:
-            email = known.email
-        elif settings.pagerduty.api_token:
-            email = _look_up(session, user_id=event.agent_id, settings=settings)
-    person = find_person(session, email) if email else None
-    return person.name if person is not None else event.agent_name
+    if found.author:
+        return found.author
+    unknown_pagerduty_user = event.source == Sender.PAGERDUTY and event.agent_id and not found.sender_user_known
+    if unknown_pagerduty_user and settings.pagerduty.api_token:
+        email = _look_up(session, user_id=event.agent_id or "", settings=settings)
+        person = find_person(session, email) if email else None
+        if person is not None:
+            return person.name
+    return event.agent_name
 
 
 def _look_up(session: Session, *, user_id: str, settings: Settings) -> str | None:

@@ -22,7 +22,9 @@ class Sender(StrEnum):
 
 
 class IntakeDelivery(Base):
-    """One sender event, applied once: a second delivery of the same id changes nothing."""
+    """One sender event that changes its incident (or creates it), applied once: a second delivery of the
+    same id changes nothing. An event that only adds a timeline line to a known incident needs no row
+    here: the timeline's unique (incident, external id) keeps it once."""
 
     __tablename__ = "intake_deliveries"
     __table_args__ = (UniqueConstraint("source", "event_id"),)

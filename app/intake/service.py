@@ -7,18 +7,19 @@ PostgreSQL, the write lock on SQLite).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import literal, null, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import dialect_insert, utcnow
-from app.incidents.models import Incident, IncidentLink, IncidentStatus, Severity, Visibility
-from app.incidents.schemas import EventCreate
-from app.incidents.service import add_events
+from app.incidents.models import Incident, IncidentLink, IncidentStatus, Severity, TimelineEvent, Visibility
 from app.intake.events import Action, IntakeEvent
 from app.intake.models import IntakeDelivery, IntakeIncident, Sender, SenderUser
+from app.people.models import Person
+from app.people.service import normalise_email
 
 SENDER_NAMES = {Sender.PAGERDUTY: "PagerDuty", Sender.ROOTLY: "Rootly", Sender.INCIDENTIO: "incident.io"}
 
@@ -42,8 +43,49 @@ def claim_delivery(session: Session, *, event: IntakeEvent) -> bool:
     return session.execute(insert).scalar() is not None
 
 
-def _linked(session: Session, *, source: str, ref: str) -> IntakeIncident | None:
-    return session.scalar(select(IntakeIncident).where(IntakeIncident.source == source, IntakeIncident.ref == ref))
+def _linked(session: Session, *, source: str, ref: str, lock: bool = False) -> IntakeIncident | None:
+    query = select(IntakeIncident).where(IntakeIncident.source == source, IntakeIncident.ref == ref)
+    if lock:
+        # Changes to one sender incident are applied one at a time, each on what the last one left.
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.scalar(query)
+
+
+@dataclass(frozen=True)
+class Known:
+    """What is known before applying an event: its incident (if any) and its author, in one query."""
+
+    link: IntakeIncident | None
+    author: str | None  # the matched person's name
+    sender_user_known: bool  # the PagerDuty user is stored (with or without an email)
+
+
+def known(session: Session, *, event: IntakeEvent) -> Known:
+    """The event's incident link and its author's person, read in one round trip on the common path."""
+    columns = [_author_name(event).label("author"), _sender_user_id(event).label("sender_user")]
+    row = session.execute(
+        select(IntakeIncident, *columns).where(IntakeIncident.source == event.source, IntakeIncident.ref == event.ref)
+    ).first()
+    if row is None:
+        row = session.execute(select(null(), *columns)).first()  # a new incident: its author alone
+    assert row is not None
+    return Known(link=row[0], author=row[1], sender_user_known=row[2] is not None)
+
+
+def _sender_user_id(event: IntakeEvent):  # type: ignore[no-untyped-def]
+    if event.agent_id is None:
+        return literal(None)
+    return (select(SenderUser.id).where(SenderUser.source == event.source, SenderUser.user_id == event.agent_id)
+            .scalar_subquery())
+
+
+def _author_name(event: IntakeEvent):  # type: ignore[no-untyped-def]
+    if event.agent_email:
+        return select(Person.name).where(Person.email == normalise_email(event.agent_email)).scalar_subquery()
+    if event.agent_id is None:
+        return literal(None)
+    return (select(Person.name).join(SenderUser, SenderUser.email == Person.email)
+            .where(SenderUser.source == event.source, SenderUser.user_id == event.agent_id).scalar_subquery())
 
 
 def incident_of(session: Session, *, event: IntakeEvent) -> tuple[IntakeIncident, Incident]:
@@ -53,7 +95,7 @@ def incident_of(session: Session, *, event: IntakeEvent) -> tuple[IntakeIncident
     from the incident data it carries; the opening event fills it in when it comes. An incident already
     holding the external id (made through the API) is adopted.
     """
-    link = _linked(session, source=event.source, ref=event.ref)
+    link = _linked(session, source=event.source, ref=event.ref, lock=True)
     if link is None:
         try:
             with session.begin_nested():
@@ -66,7 +108,7 @@ def incident_of(session: Session, *, event: IntakeEvent) -> tuple[IntakeIncident
             link = _linked(session, source=event.source, ref=event.ref)
             if link is None:
                 raise
-    incident = session.get(Incident, link.incident_id)
+    incident = session.get(Incident, link.incident_id, populate_existing=True)
     assert incident is not None  # the link's foreign key cascades
     return link, incident
 
@@ -113,7 +155,7 @@ def apply_details(*, link: IntakeIncident, incident: Incident, event: IntakeEven
     if sets_severity and event.severity is not None and (link.severity_at is None or event.occurred_at >= link.severity_at):
         incident.severity = event.severity
         link.severity_at = event.occurred_at
-    if event.url and all(existing.url != event.url for existing in incident.links):
+    if event.action == Action.OPEN and event.url and all(existing.url != event.url for existing in incident.links):
         incident.links.append(IncidentLink(title=f"{SENDER_NAMES[Sender(event.source)]} incident", url=event.url))
 
 
@@ -125,15 +167,17 @@ def status_is_newer(*, link: IntakeIncident, event: IntakeEvent) -> bool:
     return True
 
 
-def add_line(session: Session, *, incident: Incident, event: IntakeEvent, author: str | None) -> None:
-    """The event's timeline line (by its event id, so never twice), with `source` the sender's name."""
+def add_line(session: Session, *, incident_id: int, event: IntakeEvent, author: str | None) -> bool:
+    """The event's timeline line, `external_id` its event id and `source` the sender's name; False if the
+    incident has it already (the timeline's own unique key: a line-only event needs no other record)."""
     if not event.text:
-        return
-    line = EventCreate(
-        occurred_at=event.occurred_at, text=event.text[:20_000], author=(author or None) and author[:320],
-        kind=event.kind, external_id=event.event_id[:200],
-    )
-    add_events(session, incident=incident, events=[line], source=event.source)
+        return True
+    insert = dialect_insert(session, TimelineEvent).values(
+        incident_id=incident_id, occurred_at=event.occurred_at, text=event.text[:20_000],
+        author=author[:320] if author else None, kind=event.kind, source=event.source,
+        external_id=event.event_id[:200], created_at=utcnow(),
+    ).on_conflict_do_nothing(index_elements=["incident_id", "external_id"]).returning(TimelineEvent.id)
+    return session.execute(insert).scalar() is not None
 
 
 def sender_user(session: Session, *, source: str, user_id: str) -> SenderUser | None:
