@@ -71,8 +71,6 @@ def _object(value: Any, what: str, field: str) -> dict[str, Any]:
 
 
 def _text(value: Any, what: str, field: str, *, limit: int = 200) -> str:
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
     if not isinstance(value, str) or not value.strip() or len(value) > limit or _CONTROL.search(value):
         raise _malformed(what, field)
     return value.strip()

@@ -57,4 +57,15 @@ def test_two_events_of_one_new_incident_at_once_make_one_incident(app):
                           data=paging.pd_incident(created_at=AT))
     answers = _all_at_once(app, [trigger, ack])
     assert [a.status_code for a in answers] == [200, 200]
-    assert _counts(app) == (1, 2, 2)
+    incidents, lines, _deliveries = _counts(app)
+    assert (incidents, lines) == (1, 2)
+
+
+def test_a_note_delivered_twice_at_once_to_a_known_incident_is_one_line(app):
+    trigger = paging.pd_event("incident.triggered", occurred_at=AT, data=paging.pd_incident(created_at=AT))
+    _all_at_once(app, [trigger])
+    note = paging.pd_event("incident.annotated", occurred_at=AT + timedelta(minutes=2),
+                           data=paging.pd_note("PGR0VU2", "Rolled back"))
+    answers = _all_at_once(app, [note, note, note])
+    assert sorted(a.get_json()["outcome"] for a in answers) == ["applied", "duplicate", "duplicate"]
+    assert _counts(app)[:2] == (1, 2)

@@ -139,3 +139,27 @@ def test_incidentio_updates_after_the_resolution_keep_its_time(send, client, aut
             created_at=STARTED, updated_at=MONDAY + timedelta(minutes=minutes), category="closed")), message_id=message)
     [incident] = incident_by_external_id(client, auth, f"incidentio:{IID}")
     assert incident["resolved_at"] == "2026-11-30T10:00:00Z"
+
+
+@pytest.mark.parametrize("payload", [
+    [],
+    {"event": {"type": "incident.created", "issued_at": "2026-11-30T08:00:00Z"}, "data": {"id": "x"}},
+    {"event": {"id": "e1", "type": "incident.created", "issued_at": "2026-11-30T08:00:00Z"}, "data": {}},
+    {"event": {"id": "e1", "type": "incident.created", "issued_at": "not a time"}, "data": {"id": "x"}},
+    {"event": {"id": "e\u0000", "type": "incident.created", "issued_at": "2026-11-30T08:00:00Z"}, "data": {"id": "x"}},
+])
+def test_rootly_malformed_bodies_are_400_and_store_nothing(send, client, auth, payload):
+    answer = send.rootly(payload)
+    assert answer.status_code == 400 and answer.get_json()["error"]["code"] == "malformed_webhook"
+    assert client.get("/api/v1/incidents", headers=auth).get_json()["items"] == []
+
+
+@pytest.mark.parametrize("payload", [
+    {"event_type": 5},
+    {"event_type": "public_incident.incident_created_v2"},
+    {"event_type": "public_incident.incident_created_v2", "public_incident.incident_created_v2": {"name": "no id"}},
+])
+def test_incidentio_malformed_bodies_are_400_and_store_nothing(send, client, auth, payload):
+    answer = send.incidentio(payload)
+    assert answer.status_code == 400 and answer.get_json()["error"]["code"] == "malformed_webhook"
+    assert client.get("/api/v1/incidents", headers=auth).get_json()["items"] == []
