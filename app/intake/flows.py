@@ -54,7 +54,7 @@ def receive(session: Session, *, event: IntakeEvent | None, settings: Settings) 
         return Received("applied" if added else "duplicate", found.link.incident_id)
     if not service.claim_delivery(session, event=event):
         return Received("duplicate")
-    link, incident = service.incident_of(session, event=event)
+    link, incident = service.incident_of(session, event=event, seen=found.link)
     service.apply_details(link=link, incident=incident, event=event)
     service.add_line(session, incident_id=incident.id, event=event, author=author)
     if event.action in (Action.RESOLVE, Action.REOPEN) and service.status_is_newer(link=link, event=event):

@@ -43,14 +43,6 @@ def claim_delivery(session: Session, *, event: IntakeEvent) -> bool:
     return session.execute(insert).scalar() is not None
 
 
-def _linked(session: Session, *, source: str, ref: str, lock: bool = False) -> IntakeIncident | None:
-    query = select(IntakeIncident).where(IntakeIncident.source == source, IntakeIncident.ref == ref)
-    if lock:
-        # Changes to one sender incident are applied one at a time, each on what the last one left.
-        query = query.with_for_update().execution_options(populate_existing=True)
-    return session.scalar(query)
-
-
 @dataclass(frozen=True)
 class Known:
     """What is known before applying an event: its incident (if any) and its author, in one query."""
@@ -88,28 +80,33 @@ def _author_name(event: IntakeEvent):  # type: ignore[no-untyped-def]
             .where(SenderUser.source == event.source, SenderUser.user_id == event.agent_id).scalar_subquery())
 
 
-def incident_of(session: Session, *, event: IntakeEvent) -> tuple[IntakeIncident, Incident]:
-    """The incident of the event's sender incident, made from what the event carries if it is the first.
+def incident_of(
+    session: Session, *, event: IntakeEvent, seen: IntakeIncident | None,
+) -> tuple[IntakeIncident, Incident]:
+    """The incident of the event's sender incident (`seen`: its link as `known` found it, or None), its link
+    row locked; made from what the event carries if it is the first.
 
     An event other than the opening one (a resolution that overtook its trigger) makes a placeholder
     from the incident data it carries; the opening event fills it in when it comes. An incident already
     holding the external id (made through the API) is adopted.
     """
-    link = _linked(session, source=event.source, ref=event.ref, lock=True)
-    if link is None:
+    if seen is None:
         try:
             with session.begin_nested():
                 incident = _adoptable(session, event=event) or _new_incident(session, event=event)
                 link = IntakeIncident(source=event.source, ref=event.ref, incident_id=incident.id)
                 session.add(link)
                 session.flush()
+            return link, incident
         except IntegrityError:
-            # Another delivery of this sender incident made it first.
-            link = _linked(session, source=event.source, ref=event.ref)
-            if link is None:
-                raise
-    incident = session.get(Incident, link.incident_id, populate_existing=True)
-    assert incident is not None  # the link's foreign key cascades
+            pass  # another delivery of this sender incident made it first: apply this one on it
+    # Changes to one sender incident are applied one at a time, each on what the last one left.
+    query = (
+        select(IntakeIncident, Incident).join(Incident, Incident.id == IntakeIncident.incident_id)
+        .where(IntakeIncident.source == event.source, IntakeIncident.ref == event.ref)
+        .with_for_update(of=IntakeIncident).execution_options(populate_existing=True)
+    )
+    link, incident = session.execute(query).one()
     return link, incident
 
 
