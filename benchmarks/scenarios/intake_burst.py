@@ -75,7 +75,6 @@ class Serve(BaseApplication):
     def load_config(self):
         for key, value in gunicorn_options(host="127.0.0.1", port=int(sys.argv[1]), workers=int(sys.argv[2])).items():
             self.cfg.set(key, value)
-        self.cfg.set("accesslog", None)
     def load(self):
         return make()
 
