@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.db import Database
     from app.extensions import csrf
     from app.incidents import api as incidents_api, pages as incident_pages
+    from app.intake import api as intake_api
     from app.meta import api as meta_api
     from app.metrics import api as metrics_api
     from app.people import api as people_api
@@ -83,7 +84,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     templating.init_app(app)
 
     for module in (meta_api, auth_api, people_api, incidents_api, retros_api, actions_api,
-                   documents_api, reminders_api, metrics_api):
+                   documents_api, reminders_api, metrics_api, intake_api):
         csrf.exempt(module.bp)
         app.register_blueprint(module.bp)
     for module in (auth_pages, incident_pages, document_pages, action_pages, retro_pages, retro_schedule_pages,

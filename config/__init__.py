@@ -196,6 +196,42 @@ class AuthSettings(_Section):
         raise ValueError("must be werkzeug's scrypt[:n:r:p] or pbkdf2[:hash[:iterations]], e.g. scrypt")
 
 
+class PagerDutySettings(_Section):
+    webhook_secret: str = ""
+    api_token: str = ""
+    api_url: str = "https://api.pagerduty.com"
+    timeout_seconds: float = Field(5, gt=0, le=60)
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class RootlySettings(_Section):
+    webhook_secret: str = ""
+
+
+class IncidentIoSettings(_Section):
+    webhook_secret: str = ""
+
+
+def parse_severity_map(value: str) -> dict[str, str]:
+    """`P1=SEV0,P2=SEV1` as `{"p1": "SEV0", "p2": "SEV1"}` (names lower-cased); ValueError naming the bad pair."""
+    pairs: dict[str, str] = {}
+    for part in value.split(","):
+        if not part.strip():
+            continue
+        name, sep, level = part.partition("=")
+        level = level.strip().upper()
+        if not sep or not name.strip() or level not in {"SEV0", "SEV1", "SEV2"}:
+            raise ValueError(f"{part.strip()!r} is not NAME=SEV0, NAME=SEV1 or NAME=SEV2")
+        pairs[name.strip().lower()] = level
+    return pairs
+
+
 class Settings(_Section):
     """Every setting Hindsight reads, validated."""
 
@@ -217,6 +253,16 @@ class Settings(_Section):
     reminders: ReminderSettings = ReminderSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     auth: AuthSettings = AuthSettings()
+    severity_map: str = "P1=SEV0,P2=SEV1,P3=SEV2,P4=SEV2,P5=SEV2"
+    pagerduty: PagerDutySettings = PagerDutySettings()
+    rootly: RootlySettings = RootlySettings()
+    incidentio: IncidentIoSettings = IncidentIoSettings()
+
+    @field_validator("severity_map")
+    @classmethod
+    def _severity_map(cls, value: str) -> str:
+        parse_severity_map(value)
+        return value
 
     @field_validator("timezone")
     @classmethod

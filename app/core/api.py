@@ -40,6 +40,8 @@ class EndpointSpec:
     content_type: str = "application/json"
     # Error statuses this endpoint answers beyond the ones every endpoint may (e.g. 409, or 401 for a webhook).
     errors: tuple[int, ...] = ()
+    # Success statuses it answers beyond `status`, with the same response (201 created or 200 updated).
+    also: tuple[int, ...] = ()
 
 
 def field_errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
@@ -188,11 +190,14 @@ def endpoint(
     tags: tuple[str, ...] = (),
     admin: bool = False,
     errors: tuple[int, ...] = (),
+    also: tuple[int, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate a JSON view: see the module docstring. `admin=True` lets only admins call it (403);
-    `errors` names the error statuses it answers beyond the common ones, for the OpenAPI document."""
+    `errors` names the error statuses it answers beyond the common ones, and `also` the success statuses
+    beyond `status`, for the OpenAPI document."""
 
-    spec = EndpointSpec(summary, body, query, response, status, auth or admin, tags, admin=admin, errors=errors)
+    spec = EndpointSpec(summary, body, query, response, status, auth or admin, tags, admin=admin, errors=errors,
+                        also=also)
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)

@@ -106,7 +106,8 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                 content: dict[str, Any] = {}
                 if spec.response is not None:
                     content = {spec.content_type: {"schema": _schema(spec.response, components, "serialization")}}
-                operation["responses"][str(spec.status)] = {"description": "Success", "content": content}
+                for code in (spec.status, *spec.also):
+                    operation["responses"][str(code)] = {"description": "Success", "content": content}
             error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
             for code in _error_statuses(spec):
                 operation["responses"][str(code)] = {"description": "Error", "content": error_ref}

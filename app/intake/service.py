@@ -1,0 +1,205 @@
+"""Intake's own records: events applied once, the incident of each sender incident, sender users' emails.
+
+Two deliveries of one event, or two events of one new incident, may arrive at the same moment on two
+workers: unique constraints decide, and the loser reads what the winner wrote (READ COMMITTED on
+PostgreSQL, the write lock on SQLite).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import literal, null, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.db import dialect_insert, utcnow
+from app.incidents.models import Incident, IncidentLink, IncidentStatus, Severity, TimelineEvent, Visibility
+from app.intake.events import Action, IntakeEvent
+from app.intake.models import IntakeDelivery, IntakeIncident, Sender, SenderUser
+from app.people.models import Person
+from app.people.service import normalise_email
+
+SENDER_NAMES = {Sender.PAGERDUTY: "PagerDuty", Sender.ROOTLY: "Rootly", Sender.INCIDENTIO: "incident.io"}
+
+
+def external_id(source: str, ref: str) -> str:
+    """The incident's `external_id`: `<source>:<the sender's incident id>`."""
+    return f"{source}:{ref}"
+
+
+def claim_delivery(session: Session, *, event: IntakeEvent) -> bool:
+    """Record that `event` is being applied; False if it was already (a redelivery changes nothing).
+
+    An INSERT that does nothing on a conflict, not a SAVEPOINT: on PostgreSQL it waits for a concurrent
+    delivery of the same event to commit or roll back; on SQLite it is the request's first write, which
+    takes the write lock (waiting its turn) before anything else is read.
+    """
+    insert = dialect_insert(session, IntakeDelivery).values(
+        source=event.source, event_id=event.event_id, event_type=event.event_type,
+        incident_ref=event.ref, occurred_at=event.occurred_at, received_at=utcnow(),
+    ).on_conflict_do_nothing(index_elements=["source", "event_id"]).returning(IntakeDelivery.id)
+    return session.execute(insert).scalar() is not None
+
+
+@dataclass(frozen=True)
+class Known:
+    """What is known before applying an event: its incident (if any) and its author, in one query."""
+
+    link: IntakeIncident | None
+    author: str | None  # the matched person's name
+    sender_user_known: bool  # the PagerDuty user is stored (with or without an email)
+
+
+def known(session: Session, *, event: IntakeEvent) -> Known:
+    """The event's incident link and its author's person, read in one round trip on the common path."""
+    columns = [_author_name(event).label("author"), _sender_user_id(event).label("sender_user")]
+    row = session.execute(
+        select(IntakeIncident, *columns).where(IntakeIncident.source == event.source, IntakeIncident.ref == event.ref)
+    ).first()
+    if row is None:
+        row = session.execute(select(null(), *columns)).first()  # a new incident: its author alone
+    assert row is not None
+    return Known(link=row[0], author=row[1], sender_user_known=row[2] is not None)
+
+
+def _sender_user_id(event: IntakeEvent):  # type: ignore[no-untyped-def]
+    if event.agent_id is None:
+        return literal(None)
+    return (select(SenderUser.id).where(SenderUser.source == event.source, SenderUser.user_id == event.agent_id)
+            .scalar_subquery())
+
+
+def _author_name(event: IntakeEvent):  # type: ignore[no-untyped-def]
+    if event.agent_email:
+        return select(Person.name).where(Person.email == normalise_email(event.agent_email)).scalar_subquery()
+    if event.agent_id is None:
+        return literal(None)
+    return (select(Person.name).join(SenderUser, SenderUser.email == Person.email)
+            .where(SenderUser.source == event.source, SenderUser.user_id == event.agent_id).scalar_subquery())
+
+
+def incident_of(
+    session: Session, *, event: IntakeEvent, seen: IntakeIncident | None,
+) -> tuple[IntakeIncident, Incident]:
+    """The incident of the event's sender incident (`seen`: its link as `known` found it, or None), its link
+    row locked; made from what the event carries if it is the first.
+
+    An event other than the opening one (a resolution that overtook its trigger) makes a placeholder
+    from the incident data it carries; the opening event fills it in when it comes. An incident already
+    holding the external id (made through the API) is adopted.
+    """
+    if seen is None:
+        try:
+            with session.begin_nested():
+                incident = _adoptable(session, event=event) or _new_incident(session, event=event)
+                link = IntakeIncident(source=event.source, ref=event.ref, incident_id=incident.id)
+                session.add(link)
+                session.flush()
+            return link, incident
+        except IntegrityError:
+            pass  # another delivery of this sender incident made it first: apply this one on it
+    # Changes to one sender incident are applied one at a time, each on what the last one left.
+    query = (
+        select(IntakeIncident, Incident).join(Incident, Incident.id == IntakeIncident.incident_id)
+        .where(IntakeIncident.source == event.source, IntakeIncident.ref == event.ref)
+        .with_for_update(of=IntakeIncident).execution_options(populate_existing=True)
+    )
+    link, incident = session.execute(query).one()
+    return link, incident
+
+
+def _adoptable(session: Session, *, event: IntakeEvent) -> Incident | None:
+    wanted = external_id(event.source, event.ref)
+    linked = select(IntakeIncident.incident_id)
+    return session.scalar(
+        select(Incident).where(Incident.external_id == wanted, Incident.id.not_in(linked)).order_by(Incident.id).limit(1)
+    )
+
+
+def _new_incident(session: Session, *, event: IntakeEvent) -> Incident:
+    sender = SENDER_NAMES[Sender(event.source)]
+    started_at = event.occurred_at if event.action == Action.OPEN else (event.started_at or event.occurred_at)
+    incident = Incident(
+        title=(event.title or f"{sender} incident {event.ref}")[:300],
+        severity=event.severity or Severity.SEV2,
+        visibility=Visibility.PRIVATE if event.private else Visibility.PUBLIC,
+        external_id=external_id(event.source, event.ref), started_at=min(started_at, utcnow()),
+        status=IncidentStatus.INVESTIGATING, description="",
+    )
+    if event.url:
+        incident.links = [IncidentLink(title=f"{sender} incident", url=event.url)]
+    session.add(incident)
+    session.flush()
+    return incident
+
+
+def apply_details(*, link: IntakeIncident, incident: Incident, event: IntakeEvent) -> None:
+    """Title, start, severity and link from the event, each only if no later event set it already."""
+    if event.action == Action.OPEN:
+        if not link.opened:
+            link.opened = True
+            start = event.occurred_at
+            if incident.resolved_at is not None:
+                start = min(start, incident.resolved_at)  # never after the resolution
+            incident.started_at = min(start, utcnow())
+    if event.title and (event.action in (Action.OPEN, Action.UPDATE) or not link.opened):
+        incident.title = event.title[:300]
+    # Severity follows the opening, a priority change and an update; other events' copies of the incident
+    # may be older than a priority change that arrives after them.
+    sets_severity = event.action in (Action.OPEN, Action.SEVERITY, Action.UPDATE)
+    if sets_severity and event.severity is not None and (link.severity_at is None or event.occurred_at >= link.severity_at):
+        incident.severity = event.severity
+        link.severity_at = event.occurred_at
+    if event.action == Action.OPEN and event.url and all(existing.url != event.url for existing in incident.links):
+        incident.links.append(IncidentLink(title=f"{SENDER_NAMES[Sender(event.source)]} incident", url=event.url))
+
+
+def status_is_newer(*, link: IntakeIncident, event: IntakeEvent) -> bool:
+    """Whether a resolution or reopening is the latest one seen (an older one arriving late is not applied)."""
+    if link.status_at is not None and event.occurred_at < link.status_at:
+        return False
+    link.status_at = event.occurred_at
+    return True
+
+
+def add_line(session: Session, *, incident_id: int, event: IntakeEvent, author: str | None) -> bool:
+    """The event's timeline line, `external_id` its event id and `source` the sender's name; False if the
+    incident has it already (the timeline's own unique key: a line-only event needs no other record)."""
+    if not event.text:
+        return True
+    insert = dialect_insert(session, TimelineEvent).values(
+        incident_id=incident_id, occurred_at=event.occurred_at, text=event.text[:20_000],
+        author=author[:320] if author else None, kind=event.kind, source=event.source,
+        external_id=event.event_id[:200], created_at=utcnow(),
+    ).on_conflict_do_nothing(index_elements=["incident_id", "external_id"]).returning(TimelineEvent.id)
+    return session.execute(insert).scalar() is not None
+
+
+def sender_user(session: Session, *, source: str, user_id: str) -> SenderUser | None:
+    return session.scalar(select(SenderUser).where(SenderUser.source == source, SenderUser.user_id == user_id))
+
+
+def remember_user(session: Session, *, source: str, user_id: str, email: str | None, looked_up: bool) -> None:
+    """Store the email of a sender's user; a lookup never overwrites one stored meanwhile."""
+    now = utcnow()
+    values = {"source": source, "user_id": user_id, "email": email, "updated_at": now,
+              "looked_up_at": now if looked_up else None}
+    insert = dialect_insert(session, SenderUser).values(**values)
+    if looked_up:
+        insert = insert.on_conflict_do_nothing(index_elements=["source", "user_id"])
+    else:
+        insert = insert.on_conflict_do_update(index_elements=["source", "user_id"],
+                                              set_={"email": email, "updated_at": now})
+    session.execute(insert)
+    session.flush()
+
+
+def stored_users(session: Session, *, source: str) -> list[SenderUser]:
+    return list(session.scalars(select(SenderUser).where(SenderUser.source == source).order_by(SenderUser.user_id)))
+
+
+def when(event: IntakeEvent) -> datetime:
+    """The event's time, never in the future (a sender's clock a little ahead must not refuse a resolution)."""
+    return min(event.occurred_at, utcnow())
