@@ -8,7 +8,7 @@ import sqlalchemy as sa
 import app.db
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
