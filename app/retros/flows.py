@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
+from app.chat import flows as chat
 from app.documents.service import prepare_document
 from app.incidents.models import Incident
 from app.reminders.service import retro_schedule_changed
@@ -21,6 +22,7 @@ def book_retrospective(session: Session, *, incident: Incident, settings: Settin
     """
     retro = service.book_retrospective(session, incident=incident, settings=settings)
     prepare_document(session, retro=retro, settings=settings)
+    chat.retro_booked(session, retro=retro, settings=settings)
     return retro
 
 
@@ -31,6 +33,7 @@ def update_retrospective(
     previous_slot = retro.scheduled_for
     people_changed = bool({"participants", "facilitator"} & data.model_fields_set)
     service.update_retrospective(session, retro=retro, data=data, actor=actor)
+    chat.retro_changed(session, retro=retro, previous_slot=previous_slot, status_given="status" in data.model_fields_set, settings=settings)
     if retro.scheduled_for != previous_slot or (retro.scheduled_for is not None and people_changed):
         retro_schedule_changed(session, retro=retro, previous=previous_slot, settings=settings)
     return retro
