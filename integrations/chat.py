@@ -19,6 +19,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import requests
 
@@ -210,13 +211,23 @@ def _post(url: str, body: dict[str, Any], headers: dict[str, str], timeouts: Tim
             timeout=(timeouts.connect, timeouts.read), allow_redirects=False,
         )
     except requests.Timeout as exc:
-        raise ChatFailure("timeout", str(exc)) from None
+        raise ChatFailure("timeout", _redacted(str(exc), url)) from None
     except requests.ConnectionError as exc:
-        text = str(exc)
+        text = _redacted(str(exc), url)
         refused = "refused" in text.lower() or "errno 111" in text.lower()
         raise ChatFailure("unreachable", text, refused=refused) from None
     except requests.RequestException as exc:
-        raise ChatFailure("unreachable", str(exc)) from None
+        raise ChatFailure("unreachable", _redacted(str(exc), url)) from None
+
+
+def _redacted(text: str, url: str) -> str:
+    """`text` without the URL's path and query: a webhook URL's path (Slack) or query (Teams' `sig`) is its secret."""
+    parts = urlsplit(url)
+    secret = parts.path + (f"?{parts.query}" if parts.query else "")
+    for piece in (secret, parts.path, parts.query):
+        if piece and len(piece) > 1:
+            text = text.replace(piece, "/…")
+    return text
 
 
 def _raise_for_status(response: requests.Response) -> None:

@@ -64,8 +64,12 @@ def booked(settings: Settings, retro: Retrospective) -> ChatMessage:
     lines = [f"It must be held by {when(settings, retro.deadline_at)}."]
     if retro.suggested_slot is not None:
         lines.append(f"Suggested time: {when(settings, retro.suggested_slot)}.")
-    facilitator = retro.facilitator or retro.suggested_facilitator
-    lines.append(f"Facilitator: {name_of(facilitator)}." if facilitator else "No facilitator yet.")
+    if retro.facilitator is not None:
+        lines.append(f"Facilitator: {name_of(retro.facilitator)}.")
+    elif retro.suggested_facilitator is not None:
+        lines.append(f"Suggested facilitator: {name_of(retro.suggested_facilitator)} (not asked yet).")
+    else:
+        lines.append("No facilitator yet.")
     return ChatMessage(headline=f"Retro booked for {_label(retro)}", lines=tuple(lines), link=link,
                        link_label="Schedule the retro")
 

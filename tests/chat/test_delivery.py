@@ -231,3 +231,34 @@ def test_two_senders_at_once_never_send_a_message_twice(make_app, chat_server):
         got = sorted(r.text.splitlines()[0] for r in chat_server.received(path))
         assert got == sorted(texts)
     assert {r.status for r in outbox(app)} == {ChatStatus.SENT}
+
+
+def test_a_webhook_url_never_reaches_the_row_or_the_log(make_app, chat_server, caplog):
+    secret = "/services/T000/B000/XXXXSECRET"
+    app = make_app(**chat_settings(chat_server, slack={"webhook_url": f"{chat_server.url}{secret}"},
+                                   teams={"webhook_url": f"{chat_server.url}/workflows/abc/invoke?api-version=1&sig=SIGSECRET"}))
+    slack_id, teams_id = queue(app)
+    chat_server.stop()
+    try:
+        run(app)
+    finally:
+        chat_server.start()
+    for row_id in (slack_id, teams_id):
+        assert row(app, row_id).error_kind == "unreachable"
+        assert "SECRET" not in row(app, row_id).last_error
+    assert "SECRET" not in caplog.text
+
+
+def test_the_chat_job_is_scheduled_when_a_channel_is_on_and_sends_what_is_due(app, make_app, chat_server):
+    from app.chat.jobs import chat_job
+    from app.scheduler import job_specs
+
+    assert "chat.outbox" in [spec.id for spec in job_specs(settings_of(app))]
+    plain = make_app()
+    assert "chat.outbox" not in [spec.id for spec in job_specs(settings_of(plain))]
+    queue(app, "Due")
+    with app.app_context():
+        result = chat_job(get_session(), settings=settings_of(app))
+        get_session().commit()
+    assert result["sent"] == 2 and result["at_risk"] == 0
+    assert [r.text.splitlines()[0] for r in chat_server.received(SLACK)] == ["Due"]
