@@ -34,7 +34,7 @@ CHANNEL_WIDE = ("unreachable", "timeout", "rate_limited", "auth", "channel", "go
 # chat.postMessage errors, by what an admin has to do about them.
 _SLACK_AUTH = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive", "missing_scope",
                "no_permission", "not_allowed_token_type"}
-_SLACK_CHANNEL = {"channel_not_found", "not_in_channel", "is_archived", "restricted_action"}
+_SLACK_CHANNEL = {"channel_not_found", "not_in_channel", "is_archived", "channel_is_archived", "restricted_action"}
 _SLACK_SERVER = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
 

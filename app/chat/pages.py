@@ -50,7 +50,7 @@ def test_message(channel: str):
     try:
         call_outside(get_session(), lambda: target.send(messages.test(config)))
     except ChatFailure as failure:
-        flash(f"The test message was not sent. {failure_in_words(failure.kind, channel=channel, refused=failure.refused)}",
+        flash(f"The test message was not sent. {failure_in_words(failure.kind, channel=channel, refused=failure.refused, retried=False)}",
               "error")
     else:
         flash(f"Test message sent to {channel_name(channel)}.")

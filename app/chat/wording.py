@@ -21,9 +21,11 @@ def channel_name(channel: str) -> str:
     return CHANNEL_NAMES.get(channel, channel.capitalize())
 
 
-def failure_in_words(kind: str | None, *, channel: str, refused: bool = False) -> str:
-    """What went wrong with a chat channel, by the failure's kind."""
+def failure_in_words(kind: str | None, *, channel: str, refused: bool = False, retried: bool = True) -> str:
+    """What went wrong with a chat channel, by the failure's kind; `retried` False for a message sent once (a test)."""
     name = channel_name(channel)
     if kind == "unreachable" and refused:
         return f"{name} did not answer (connection refused)."
+    if kind == "rate_limited" and not retried:
+        return f"{name} asked Hindsight to slow down (too many messages): try again in a minute."
     return _FAILURES.get(kind or "", "The last message to {name} was not sent.").format(name=name)

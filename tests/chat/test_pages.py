@@ -94,7 +94,7 @@ def test_sending_a_test_message_says_it_was_sent(app, admin_web, chat_server):
 
 @pytest.mark.parametrize(("fail", "words"), [
     (lambda fake: fake.fail(500, "internal_error"), "Slack had a problem of its own."),
-    (lambda fake: fake.fail(429, "rate_limited", retry_after="30"), "Slack asked Hindsight to slow down"),
+    (lambda fake: fake.fail(429, "rate_limited", retry_after="30"), "Slack asked Hindsight to slow down (too many messages): try again in a minute."),
     (lambda fake: fake.fail(404, "no_service"), "The webhook address no longer exists"),
     (lambda fake: fake.stop(), "Slack did not answer (connection refused)."),
 ])
