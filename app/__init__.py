@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.documents import pages as document_pages
     from app.documents import template_pages
     from app.actions import pages as action_pages
+    from app.chat import pages as integrations_pages
 
     settings = settings or load_settings()
     app = Flask(
@@ -88,6 +89,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         csrf.exempt(module.bp)
         app.register_blueprint(module.bp)
     for module in (auth_pages, incident_pages, document_pages, action_pages, retro_pages, retro_schedule_pages,
-                   template_pages):
+                   template_pages, integrations_pages):
         app.register_blueprint(module.bp)
     return app

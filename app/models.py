@@ -8,3 +8,4 @@ from app.people import models as people  # noqa: F401
 from app.reminders import models as reminders  # noqa: F401
 from app.retros import models as retros  # noqa: F401
 from app.intake import models as intake  # noqa: F401
+from app.chat import models as chat  # noqa: F401

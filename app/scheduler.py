@@ -45,6 +45,7 @@ class JobSpec:
 def job_specs(settings: Settings) -> list[JobSpec]:
     """The jobs, with their stable ids and intervals."""
     from app.actions.jobs import jira_sync_job
+    from app.chat.jobs import chat_job
     from app.documents.jobs import republish_job
     from app.reminders.jobs import digest_job, nudge_job, outbox_job
 
@@ -58,6 +59,8 @@ def job_specs(settings: Settings) -> list[JobSpec]:
         specs.append(JobSpec("actions.jira_sync", jira_sync_job, settings.jira.sync_minutes * 60.0))
     if settings.confluence.enabled:
         specs.append(JobSpec("documents.republish", republish_job, tick))
+    if settings.slack.enabled or settings.teams.enabled:
+        specs.append(JobSpec("chat.outbox", chat_job, tick))
     return specs
 
 

@@ -163,6 +163,54 @@ class SmtpSettings(_Section):
         return bool(self.host)
 
 
+CHAT_MESSAGES = ["booked", "scheduled", "at_risk", "completed", "digest"]
+
+
+def _chat_messages(value: list[str]) -> list[str]:
+    kinds = [kind.strip().lower() for kind in value if kind.strip()]
+    unknown = [kind for kind in kinds if kind not in CHAT_MESSAGES]
+    if unknown:
+        raise ValueError(f"unknown message {unknown[0]!r}; choose from {', '.join(CHAT_MESSAGES)}")
+    return kinds
+
+
+class SlackSettings(_Section):
+    webhook_url: str = ""
+    bot_token: str = ""
+    channel: str = ""
+    api_url: str = "https://slack.com/api"
+    messages: list[str] = list(CHAT_MESSAGES)
+
+    _kinds = field_validator("messages")(_chat_messages)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.webhook_url or (self.bot_token and self.channel))
+
+
+class TeamsSettings(_Section):
+    webhook_url: str = ""
+    messages: list[str] = list(CHAT_MESSAGES)
+
+    _kinds = field_validator("messages")(_chat_messages)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.webhook_url)
+
+
+class ChatSettings(_Section):
+    connect_timeout_seconds: float = Field(5, gt=0, le=60)
+    read_timeout_seconds: float = Field(10, gt=0, le=120)
+    retry_base_seconds: float = Field(30, ge=0)
+    retry_max_seconds: float = Field(3600, gt=0)
+    claim_seconds: int = Field(600, ge=10)
+    give_up_hours: float = Field(24, gt=0)
+    batch: int = Field(20, ge=1, le=500)
+    digest_weekday: int = Field(1, ge=1, le=7)
+    digest_hour: int = Field(9, ge=0, le=23)
+
+
 class ReminderSettings(_Section):
     due_soon_days: int = Field(3, ge=0)
     hour: int = Field(9, ge=0, le=23)
@@ -250,6 +298,9 @@ class Settings(_Section):
     jira: JiraSettings = JiraSettings()
     confluence: ConfluenceSettings = ConfluenceSettings()
     smtp: SmtpSettings = SmtpSettings()
+    slack: SlackSettings = SlackSettings()
+    teams: TeamsSettings = TeamsSettings()
+    chat: ChatSettings = ChatSettings()
     reminders: ReminderSettings = ReminderSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     auth: AuthSettings = AuthSettings()

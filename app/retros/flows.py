@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from app.actions.models import ActionItem
 from app.auth.models import User
+from app.chat import flows as chat
 from app.core.errors import RuleViolation
 from app.db import utcnow
 from app.documents.service import prepare_document
@@ -25,6 +26,7 @@ def book_retrospective(session: Session, *, incident: Incident, settings: Settin
     """
     retro = service.book_retrospective(session, incident=incident, settings=settings)
     prepare_document(session, retro=retro, settings=settings)
+    chat.retro_booked(session, retro=retro, settings=settings)
     return retro
 
 
@@ -41,15 +43,16 @@ def update_retrospective(
     status = data.status
     fields = data.model_copy(update={"status": None}) if status is not None else data
     service.update_retrospective(session, retro=retro, data=fields, actor=actor)
+    chat.retro_changed(session, retro=retro, previous_slot=previous_slot, status_given=False, settings=settings)
     if status is not None:
-        change_status(session, retro=retro, status=status, reason=data.reason, actor=actor)
+        change_status(session, retro=retro, status=status, reason=data.reason, actor=actor, settings=settings)
     if retro.scheduled_for != previous_slot or (retro.scheduled_for is not None and people_changed):
         retro_schedule_changed(session, retro=retro, previous=previous_slot, settings=settings)
     return retro
 
 
 def change_status(
-    session: Session, *, retro: Retrospective, status: str, reason: str | None, actor: User | None,
+    session: Session, *, retro: Retrospective, status: str, reason: str | None, actor: User | None, settings: Settings,
 ) -> Retrospective:
     """`service.change_status` with what completing needs checked: the meeting and the retro's action items."""
     refusals = []
@@ -58,17 +61,25 @@ def change_status(
             select(ActionItem).where(ActionItem.retrospective_id == retro.id).order_by(ActionItem.id)
         ).all()
         refusals = service.completion_refusals(retro, items=items, now=utcnow())
-    return service.change_status(session, retro=retro, status=status, reason=reason, actor=actor, refusals=refusals)
+    completing = status == RetroStatus.COMPLETED and retro.status != RetroStatus.COMPLETED
+    service.change_status(session, retro=retro, status=status, reason=reason, actor=actor, refusals=refusals)
+    if completing:
+        chat.retro_changed(session, retro=retro, previous_slot=retro.scheduled_for, status_given=True, settings=settings)
+    return retro
 
 
-def complete_retrospective(session: Session, *, retro: Retrospective, actor: User, reason: str | None = None) -> Retrospective:
+def complete_retrospective(
+    session: Session, *, retro: Retrospective, actor: User, settings: Settings, reason: str | None = None,
+) -> Retrospective:
     """Complete the retro once its meeting has happened and every action item has an owner and a due date."""
-    return change_status(session, retro=retro, status=RetroStatus.COMPLETED, reason=reason, actor=actor)
+    return change_status(session, retro=retro, status=RetroStatus.COMPLETED, reason=reason, actor=actor, settings=settings)
 
 
-def reopen_retrospective(session: Session, *, retro: Retrospective, actor: User, reason: str) -> Retrospective:
+def reopen_retrospective(
+    session: Session, *, retro: Retrospective, actor: User, reason: str, settings: Settings,
+) -> Retrospective:
     """Reopen a completed retro (back to scheduled, or pending if it has no meeting time), with a reason kept."""
     if retro.status not in RetroStatus.done():
         raise RuleViolation("The retro is not completed, so there is nothing to reopen.", code="retro_not_completed")
     status = RetroStatus.SCHEDULED if retro.scheduled_for is not None else RetroStatus.PENDING
-    return change_status(session, retro=retro, status=status, reason=reason, actor=actor)
+    return change_status(session, retro=retro, status=status, reason=reason, actor=actor, settings=settings)

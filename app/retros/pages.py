@@ -59,7 +59,7 @@ def complete(retro_id: int):
     session = get_session()
     retro = service.get_retrospective(session, viewer=g.user, retro_id=retro_id)
     try:
-        flows.complete_retrospective(session, retro=retro, actor=g.user)
+        flows.complete_retrospective(session, retro=retro, actor=g.user, settings=settings())
     except HindsightError as exc:
         if exc.status == 404:
             raise
@@ -79,7 +79,7 @@ def reopen(retro_id: int):
     typed = request.form.get("reason", "")
     try:
         data = validate(RetroReopen, {"reason": typed})
-        flows.reopen_retrospective(session, retro=retro, actor=g.user, reason=data.reason)
+        flows.reopen_retrospective(session, retro=retro, actor=g.user, reason=data.reason, settings=settings())
     except HindsightError as exc:
         if exc.status == 404:
             raise

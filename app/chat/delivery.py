@@ -1,0 +1,196 @@
+"""Sending the chat outbox: claim, commit, post with no transaction open, record each outcome.
+
+A run claims due rows (status `sending`, a token, `claimed_until`) in one UPDATE that
+PostgreSQL lets only one process make (rows another holds are skipped) and SQLite
+serialises; the claim is committed before any channel is called (`app.db.call_outside`).
+A process that dies mid-send leaves claims that expire: the next run sends those rows, once.
+An outcome is recorded only on rows still claimed by this run's token. A failure backs the
+row off exponentially; a 429 waits as long as its Retry-After asks; a channel-wide failure
+(down, throttling, refused token) leaves that channel's other rows for the next try, unattempted.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import Flask, current_app
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.chat.models import ChatChannelName, ChatOutbox, ChatStatus
+from app.chat.service import give_up_before
+from app.db import after_commit, call_outside, outcome_session, utcnow
+from config import Settings
+from integrations.chat import ChatChannel, ChatFailure, ChatMessage, Timeouts, slack_channel, teams_channel
+
+log = logging.getLogger(__name__)
+
+
+def chat_channels(settings: Settings) -> dict[str, ChatChannel]:
+    """The channels that are on, by name (each one off is said once in the log)."""
+    timeouts = Timeouts(connect=settings.chat.connect_timeout_seconds, read=settings.chat.read_timeout_seconds)
+    slack = settings.slack
+    found: dict[str, ChatChannel | None] = {
+        ChatChannelName.SLACK.value: slack_channel(webhook_url=slack.webhook_url, bot_token=slack.bot_token,
+                                                   channel=slack.channel, api_url=slack.api_url, timeouts=timeouts),
+        ChatChannelName.TEAMS.value: teams_channel(webhook_url=settings.teams.webhook_url, timeouts=timeouts),
+    }
+    return {name: channel for name, channel in found.items() if channel is not None}
+
+
+@dataclass
+class DeliveryRun:
+    sent: int = 0
+    failed: int = 0
+    deferred: int = 0
+    given_up: int = 0
+    outcomes: dict[int, ChatFailure | None] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"sent": self.sent, "failed": self.failed, "deferred": self.deferred, "given_up": self.given_up}
+
+
+def deliver_after_commit(session: Session, ids: Sequence[int]) -> None:
+    """Try to send these rows as soon as the caller's transaction has committed."""
+    if not ids:
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    wanted = list(ids)
+    after_commit(session, lambda: _deliver_now(app, wanted))
+
+
+def _deliver_now(app: Flask, ids: list[int]) -> None:
+    settings = app.extensions["hindsight.settings"]
+    try:
+        with outcome_session(app) as session:
+            deliver(session, settings=settings, ids=ids)
+    except Exception:  # noqa: BLE001 - after the commit nothing may fail the request
+        # The rows stay pending (or claimed until their claim expires): the scheduler's job sends them.
+        log.exception("could not deliver chat messages %s after commit; the scheduler will retry", ids)
+
+
+def deliver(
+    session: Session, *, settings: Settings, ids: Iterable[int] | None = None, now: datetime | None = None,
+    channels: dict[str, ChatChannel] | None = None,
+) -> DeliveryRun:
+    """Send the due rows (or the given ids, due or not), recording each outcome on its row."""
+    now = now or utcnow()
+    channels = chat_channels(settings) if channels is None else channels
+    run = DeliveryRun()
+    if not channels:
+        return run
+    token = str(uuid.uuid4())
+    claimed = _claim(session, settings=settings, ids=ids, now=now, token=token, channels=list(channels))
+    if not claimed:
+        return run
+    rows = session.scalars(
+        select(ChatOutbox).where(ChatOutbox.id.in_(claimed)).order_by(ChatOutbox.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    work = [(row.id, row.channel, ChatMessage.from_json(row.message)) for row in rows]
+    # The claims are committed before any channel is called; the outcomes are recorded below.
+    outcomes = call_outside(session, lambda: _send_all(channels, work))
+    # Read the rows afresh: one whose claim expired meanwhile may have been claimed by another run.
+    rows = session.scalars(
+        select(ChatOutbox).where(ChatOutbox.id.in_(claimed)).order_by(ChatOutbox.id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    _record(session, rows, outcomes, settings=settings, token=token, run=run)
+    session.flush()
+    return run
+
+
+def _claim(
+    session: Session, *, settings: Settings, ids: Iterable[int] | None, now: datetime, token: str, channels: list[str],
+) -> list[int]:
+    expired = and_(ChatOutbox.status == ChatStatus.SENDING, ChatOutbox.claimed_until < now)
+    if ids is not None:
+        claimable = or_(ChatOutbox.status == ChatStatus.PENDING, expired)
+    else:
+        claimable = or_(and_(ChatOutbox.status == ChatStatus.PENDING, ChatOutbox.next_attempt_at <= now), expired)
+    due = select(ChatOutbox.id).where(claimable, ChatOutbox.channel.in_(channels))
+    if ids is not None:
+        due = due.where(ChatOutbox.id.in_(list(ids)))
+    due = due.order_by(ChatOutbox.id).limit(settings.chat.batch).with_for_update(skip_locked=True)
+    return list(session.scalars(
+        update(ChatOutbox)
+        .where(ChatOutbox.id.in_(due.scalar_subquery()), claimable)
+        .values(status=ChatStatus.SENDING, claim_token=token, attempts=ChatOutbox.attempts + 1, last_attempt_at=now,
+                claimed_until=now + timedelta(seconds=settings.chat.claim_seconds))
+        .returning(ChatOutbox.id)
+        .execution_options(synchronize_session=False)
+    ).all())
+
+
+# What `_send_all` returns per row: None (sent), a ChatFailure, or NOT_ATTEMPTED (its channel failed as a whole).
+NOT_ATTEMPTED = ChatFailure("not_attempted", "not attempted: the channel failed as a whole earlier in the run")
+
+
+def _send_all(channels: dict[str, ChatChannel], work: list[tuple[int, str, ChatMessage]]) -> dict[int, ChatFailure | None]:
+    outcomes: dict[int, ChatFailure | None] = {}
+    stopped: dict[str, ChatFailure] = {}
+    for row_id, name, message in work:
+        if name in stopped:
+            outcomes[row_id] = NOT_ATTEMPTED
+            continue
+        try:
+            channels[name].send(message)
+            outcomes[row_id] = None
+        except ChatFailure as failure:
+            outcomes[row_id] = failure
+            if failure.channel_wide:
+                stopped[name] = failure
+    return outcomes
+
+
+def backoff_seconds(attempts: int, *, base: float, cap: float, rand: Callable[[], float] = random.random) -> float:
+    """base * 2^(attempts-1), capped, times 0.5-1.0 so that many rows do not retry in one burst."""
+    return min(base * 2 ** max(attempts - 1, 0), cap) * (0.5 + rand() / 2)
+
+
+def _record(
+    session: Session, rows: Sequence[ChatOutbox], outcomes: dict[int, ChatFailure | None], *, settings: Settings,
+    token: str, run: DeliveryRun,
+) -> None:
+    now = utcnow()
+    give_up = give_up_before(settings, now)
+    # A channel that asked to wait (429) or failed as a whole: its unattempted rows wait as long.
+    waits: dict[str, datetime] = {}
+    for row in rows:
+        outcome = outcomes.get(row.id, NOT_ATTEMPTED)
+        run.outcomes[row.id] = outcome
+        if row.claim_token != token or row.status != ChatStatus.SENDING:
+            continue  # claimed again by another run after ours expired: its outcome is its own
+        row.claim_token, row.claimed_until = None, None
+        if outcome is None:
+            row.status, row.sent_at, row.error_kind, row.last_error = ChatStatus.SENT, now, None, None
+            run.sent += 1
+            continue
+        if outcome is NOT_ATTEMPTED:
+            row.status, row.attempts = ChatStatus.PENDING, max(row.attempts - 1, 0)
+            row.next_attempt_at = waits.get(row.channel, now)
+            run.deferred += 1
+            continue
+        delay = backoff_seconds(row.attempts, base=settings.chat.retry_base_seconds, cap=settings.chat.retry_max_seconds)
+        if outcome.retry_after is not None:
+            # The channel said when: exactly that for a 429, at least that otherwise.
+            delay = outcome.retry_after if outcome.kind == "rate_limited" else max(delay, outcome.retry_after)
+        row.next_attempt_at = now + timedelta(seconds=delay)
+        row.error_kind, row.last_error = outcome.kind, outcome.detail[:2000]
+        if outcome.channel_wide:
+            waits[row.channel] = row.next_attempt_at
+        if row.created_at < give_up:
+            row.status = ChatStatus.GIVEN_UP
+            run.given_up += 1
+            log.error("chat message %s (%s) to %s given up after %s attempts: %s", row.id, row.kind, row.channel,
+                      row.attempts, outcome.detail)
+            continue
+        row.status = ChatStatus.PENDING
+        run.failed += 1
+        log.warning("chat message %s (%s) to %s not sent (%s, attempt %s): %s", row.id, row.kind, row.channel,
+                    outcome.kind, row.attempts, outcome.detail)

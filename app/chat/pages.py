@@ -1,0 +1,57 @@
+"""The Integrations admin page: each outside system on or off, its last success and last error in words,
+and a test message for the chat channels."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, url_for
+
+from app.auth.pages import login_required
+from app.chat import messages
+from app.chat.delivery import chat_channels
+from app.chat.models import ChatChannelName
+from app.chat.status import integrations
+from app.chat.wording import channel_name, failure_in_words
+from app.core.errors import Forbidden, NotFound
+from app.core.pages import page
+from app.db import call_outside, get_session
+from app.extensions import settings
+from integrations.chat import ChatFailure
+
+bp = Blueprint("integrations_pages", __name__)
+
+
+def _admins_only() -> None:
+    if not g.user.is_admin:
+        raise Forbidden("Only admins can see the integrations.", code="admin_only")
+
+
+@bp.get("/admin/integrations")
+@page
+@login_required
+def index():
+    """Every integration's state, for admins."""
+    _admins_only()
+    return render_template("pages/integrations.html", rows=integrations(get_session(), settings=settings()))
+
+
+@bp.post("/admin/integrations/<channel>/test")
+@page
+@login_required
+def test_message(channel: str):
+    """Send a test message to a chat channel now, with no transaction open; say how it went."""
+    _admins_only()
+    config = settings()
+    target = chat_channels(config).get(channel)
+    if target is None:
+        if channel in set(ChatChannelName):
+            flash(f"{channel_name(channel)} is off: set it up in the settings first.", "error")
+            return redirect(url_for("integrations_pages.index"))
+        raise NotFound("There is no such chat channel.")
+    try:
+        call_outside(get_session(), lambda: target.send(messages.test(config)))
+    except ChatFailure as failure:
+        flash(f"The test message was not sent. {failure_in_words(failure.kind, channel=channel, refused=failure.refused, retried=False)}",
+              "error")
+    else:
+        flash(f"Test message sent to {channel_name(channel)}.")
+    return redirect(url_for("integrations_pages.index"))
