@@ -101,6 +101,9 @@ def test_completing_a_retro_gives_the_summary_line_the_item_count_and_the_docume
         session.commit()
     make_item(retro["id"], incident["commander"], date.today() + timedelta(days=7))
     make_item(retro["id"], incident["commander"], date.today() + timedelta(days=8))
+    held = datetime.now(timezone.utc) - timedelta(hours=1)  # a retro is completed once its meeting was held
+    assert client.patch(f"/api/v1/retrospectives/{retro['id']}", json={"scheduled_for": held.isoformat()},
+                        headers=auth).status_code == 200
     chat_server.clear()
     response = client.patch(f"/api/v1/retrospectives/{retro['id']}", json={"status": "completed"}, headers=auth)
     assert response.status_code == 200, response.get_json()
@@ -168,10 +171,11 @@ def test_the_weekly_digest_lists_overdue_items_by_owner_name_once_a_week(app, fa
 def test_a_private_incident_is_announced_with_a_link_and_nothing_else(app, factory, resolved, client, auth, make_item, chat_server):
     factory.person(name="Fran Facil", email=POOL)
     incident, retro = resolved(title="Payroll data leak", visibility="private")
-    slot = datetime.fromisoformat(retro["deadline_at"]) - timedelta(hours=3)
-    client.patch(f"/api/v1/retrospectives/{retro['id']}", json={"scheduled_for": slot.isoformat(), "facilitator": POOL}, headers=auth)
+    held = datetime.now(timezone.utc) - timedelta(hours=1)  # completed once its meeting was held
+    client.patch(f"/api/v1/retrospectives/{retro['id']}", json={"scheduled_for": held.isoformat(), "facilitator": POOL}, headers=auth)
     item = make_item(retro["id"], incident["commander"], date(2026, 11, 30), title="Rotate the payroll keys")
-    client.patch(f"/api/v1/retrospectives/{retro['id']}", json={"status": "completed"}, headers=auth)
+    assert client.patch(f"/api/v1/retrospectives/{retro['id']}", json={"status": "completed"},
+                        headers=auth).status_code == 200
     with app.app_context():
         service.queue_digest(get_session(), settings=settings_of(app), force=True)
         get_session().commit()
