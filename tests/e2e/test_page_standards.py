@@ -36,6 +36,7 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str]]:
         ("templates", "/templates"),
         ("template", "/templates/standard"),
         ("template-new", "/templates/new"),
+        ("integrations", "/admin/integrations"),
         ("error-404", "/incidents/999999"),
     ]
 
