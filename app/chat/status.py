@@ -18,6 +18,7 @@ from app.actions.wording import failure_in_words as jira_failure_in_words
 from app.chat.models import ChatChannelName, ChatOutbox, ChatStatus
 from app.chat.wording import channel_name, failure_in_words
 from app.documents.models import DocumentPublication
+from app.intake.models import IntakeDelivery, Sender
 from app.reminders.models import EmailOutbox, ReminderLog
 from config import Settings
 
@@ -42,12 +43,22 @@ class IntegrationStatus:
 
 
 def intake_status(session: Session, *, settings: Settings) -> list[IntegrationStatus]:
-    """INTAKE HOOK: the incident intake webhooks' rows (PagerDuty, Rootly, incident.io).
-
-    The integrator fills this from app/intake once it is merged: on = its secret is set,
-    `last_at` = the last event received, `error` = the last refused delivery in words.
-    """
-    return []
+    """The incident intake webhooks (PagerDuty, Rootly, incident.io): on when their secret is set, and
+    the last event received. A refused delivery (bad signature) stores nothing, so it shows as no news."""
+    last = dict(session.execute(
+        select(IntakeDelivery.source, func.max(IntakeDelivery.received_at)).group_by(IntakeDelivery.source)
+    ).all())
+    senders = (
+        (Sender.PAGERDUTY, "PagerDuty", settings.pagerduty.webhook_secret, "HINDSIGHT_PAGERDUTY_WEBHOOK_SECRET"),
+        (Sender.ROOTLY, "Rootly", settings.rootly.webhook_secret, "HINDSIGHT_ROOTLY_WEBHOOK_SECRET"),
+        (Sender.INCIDENTIO, "incident.io", settings.incidentio.webhook_secret, "HINDSIGHT_INCIDENTIO_WEBHOOK_SECRET"),
+    )
+    return [
+        IntegrationStatus(key=f"intake-{sender}", name=f"{name} (incidents in)", on=bool(secret),
+                          off_hint=f"Set {variable} to the webhook's signing secret.",
+                          last_label="Last event received", last_at=last.get(str(sender)))
+        for sender, name, secret, variable in senders
+    ]
 
 
 def integrations(session: Session, *, settings: Settings) -> list[IntegrationStatus]:
