@@ -57,7 +57,7 @@ def db_upgrade() -> None:
 
 @main.command()
 def demo() -> None:
-    """Load a realistic sample incident with its timeline and retro (runs migrations first)."""
+    """Load a realistic sample incident with its timeline and retro, and months of history (runs migrations first)."""
     from app.demo import DEMO_LOGIN, load_demo
     from app.db import job_session
     from app.migrations import upgrade
