@@ -79,7 +79,12 @@ def utcnow() -> datetime:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url`; SQLite gets foreign keys, WAL and a busy timeout."""
+    """An engine for `url`; SQLite gets foreign keys, WAL and a busy timeout; PostgreSQL runs without JIT.
+
+    PostgreSQL's JIT compiles a query whose estimated cost is high, and the visibility rule's
+    EXISTS clauses are estimated far above what they take: the board and the metrics then spent
+    200-480 ms compiling queries that run in tens. Hindsight's queries are short, so JIT is off.
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -94,7 +99,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c jit=off"}, **kwargs)
 
 
 class Database:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, func, literal, not_, select, text, tuple_, union_all
+from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, func, literal, not_, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from app.actions.models import ActionItem, ActionItemChange, ActionStatus
@@ -101,10 +101,6 @@ class _Query:
         if until:
             self.where.append(Incident.resolved_at < day_end(settings, until))
         dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
-            # These are short queries (tens of milliseconds) that PostgreSQL's JIT would spend hundreds compiling:
-            # its cost estimate of the visibility rule's EXISTS clauses is far above what they take. This transaction only.
-            session.execute(text("SET LOCAL jit = off"))
         start = day_start(settings, since) - timedelta(days=1) if since else EARLIEST
         self.calendar = OrgCalendar(zone=settings.zone, dialect=dialect, start=start, end=now)
         self.month = self.calendar.month(Incident.resolved_at).label("month")

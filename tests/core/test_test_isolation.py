@@ -39,3 +39,19 @@ def test_another_app_of_the_same_test_shares_its_transaction(app, factory, make_
 def test_a_committing_test_commits_for_real(app, factory, database_url):
     factory.person(email="committed@example.com")
     assert _people_seen_by_another_connection(database_url) == 1
+
+
+def test_postgresql_runs_without_jit(make_app, database_url):
+    """Hindsight's queries are short; PostgreSQL's JIT spent hundreds of milliseconds compiling them."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    from sqlalchemy import text
+
+    from app.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text("SHOW jit")).scalar() == "off"
+    finally:
+        engine.dispose()
