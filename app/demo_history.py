@@ -22,7 +22,7 @@ from app.incidents.models import Incident, IncidentRole, IncidentStatus, Timelin
 from app.people.models import Person
 from app.retros.calendar import WorkCalendar
 from app.retros.flows import book_retrospective
-from app.retros.models import RetroOverride, RetroStatus
+from app.retros.models import RetroOverride, RetroStatus, RetroStatusChange
 from config import Settings
 
 HISTORY_PREFIX = "demo-history-"
@@ -167,6 +167,9 @@ def _retro(session: Session, rng: random.Random, *, incident: Incident, place: i
         return
     retro.status = RetroStatus.PUBLISHED if place % 3 == 0 else RetroStatus.COMPLETED
     retro.updated_at = slot + timedelta(hours=1)
+    # Completed by its facilitator at the meeting's end, as the meeting page records it.
+    retro.history.append(RetroStatusChange(previous=RetroStatus.SCHEDULED, status=RetroStatus.COMPLETED,
+                                           by_id=retro.facilitator_id, at=retro.updated_at))
     _items(session, rng, retro_id=retro.id, made=slot + timedelta(minutes=50), count=5 + place * 3 % 5, thing=thing,
            owners=incident.responders(), settings=settings, now=now, admin=admin)
 

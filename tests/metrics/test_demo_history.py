@@ -81,6 +81,9 @@ def test_the_historys_facts_agree_with_each_other_and_with_now(app, demo):
             assert incident.resolved_at <= retro.created_at and incident.resolved_at < retro.deadline_at
             if retro.status in RetroStatus.done():
                 assert incident.resolved_at < retro.scheduled_for <= loaded_at
+                # Its history says who completed it, after the meeting began.
+                [completed] = [c for c in retro.history if c.status == RetroStatus.COMPLETED]
+                assert completed.by is not None and retro.scheduled_for < completed.at <= loaded_at
             if retro.scheduled_for is not None and retro.scheduled_for > retro.deadline_at:
                 assert [override.rule for override in retro.overrides] == ["retro_past_deadline"]
         for item in session.scalars(select(ActionItem)):
