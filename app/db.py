@@ -63,6 +63,8 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
+        if value.tzinfo is timezone.utc:  # PostgreSQL sessions run in UTC (make_engine): nothing to convert
+            return value
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
@@ -84,6 +86,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     PostgreSQL's JIT compiles a query whose estimated cost is high, and the visibility rule's
     EXISTS clauses are estimated far above what they take: the board and the metrics then spent
     200-480 ms compiling queries that run in tens. Hindsight's queries are short, so JIT is off.
+    PostgreSQL sessions also run in UTC, so timestamps come back in UTC with nothing to convert.
     """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -99,7 +102,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c jit=off"}, **kwargs)
+    return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c jit=off -c timezone=UTC"}, **kwargs)
 
 
 class Database:

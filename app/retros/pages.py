@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC
+from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
@@ -20,7 +22,7 @@ from app.db import get_session
 from app.documents import service as documents
 from app.documents.models import LIVE_SECTIONS
 from app.extensions import settings
-from app.incidents.service import timeline_rows
+from app.incidents.service import timeline_for_reading
 from app.people.models import Person
 from app.retros import flows, highlights, service
 from app.retros.meeting import rows_html, timeline_phases
@@ -101,7 +103,7 @@ def _facilitate_page(session: Session, retro_id: int, *, error: HindsightError |
     items, _total, _next = actions.list_items(
         session, viewer=g.user, settings=config, retrospective_id=retro.id, limit=config.action_items.max_page_size,
     )
-    events = timeline_rows(session, incident_id=retro.incident_id)
+    events = timeline_for_reading(session, incident_id=retro.incident_id)
     mode, phases = timeline_phases(retro.incident, events, zone=config.zone, year=org_now(config).year)
     problem = in_words(error, labels={"reason": "Reason"}) if error is not None else None
     if problem is not None and "reason" in problem.fields:
@@ -132,9 +134,9 @@ def _facilitate_page(session: Session, retro_id: int, *, error: HindsightError |
     )
 
 
-def _event_day(events: list[dict], retro: Retrospective, zone) -> str:  # type: ignore[no-untyped-def]
+def _event_day(events: Sequence[Any], retro: Retrospective, zone) -> str:  # type: ignore[no-untyped-def]
     """The day the add-event form starts on: that of the last event, else of the resolution (organisation's zone)."""
-    moment = events[-1]["occurred_at"] if events else retro.incident.resolved_at
+    moment = events[-1].occurred_at if events else retro.incident.resolved_at
     if moment is None:
         return ""
     if moment.tzinfo is None:

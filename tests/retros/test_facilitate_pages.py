@@ -367,4 +367,4 @@ def test_timeline_rows_escape_what_people_wrote(app, client, admin, team):
     row = html.find("tr", data_id=str(added.get_json()["items"][0]["id"]))
     assert written in row.text and "<b>Rita</b>" in row.text  # shown as typed, as text
     raw = response.get_data(as_text=True)
-    assert '<img src=x' not in raw and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt; &amp;" in raw
+    assert "<img src=x" not in raw and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp;" in raw
