@@ -50,7 +50,8 @@ def period_from(args, today: dt.date) -> tuple[str, dt.date, dt.date, Optional[s
             fallback = _preset("90d", today)
             return "custom", fallback[0], fallback[1], "Give both dates of the period as real days (From and To)."
         if since > until:
-            return "custom", until, since, "The period ends before it starts: the To date must not be before the From date."
+            fallback = _preset("90d", today)
+            return "custom", fallback[0], fallback[1], "The period ends before it starts: the To date must not be before the From date."
         return "custom", since, until, None
     name = args.get("period", "90d")
     if name not in PRESETS:
@@ -70,10 +71,12 @@ def hours_in_words(hours: Optional[float]) -> str:
 
 
 def share_in_words(share: Optional[float]) -> str:
+    """0.78 → "78%"; None → "no retro due yet"."""
     return "no retro due yet" if share is None else f"{round(share * 100)}%"
 
 
 OVERRIDE_LABELS = {"retro_past_deadline": "Retro booked past its deadline",
+                   "spectator_not_allowed": "Someone outside the incident invited to the retro",
                    "facilitator_involved": "Facilitator involved in the incident"}
 
 

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from app.metrics.pages import period_from
+from app.metrics.pages import hours_in_words, period_from, share_in_words
 from tests.web import Page, sign_in
 
 UTC = timezone.utc
@@ -62,6 +62,10 @@ def test_page_figures_equal_the_api_and_keep_private_incidents_private(app, clie
     assert page.find(id="incidents").text == str(incidents)
     assert page.find(id="created").text == str(api["action_items"]["created"]) == str(incidents)
     assert page.find(id="overdue").text == str(api["action_items"]["overdue"])
+    retros = api["retrospectives"]
+    assert page.find(id="median").text == hours_in_words(retros["median_hours_resolution_to_held"])
+    assert page.find(id="p90").text == hours_in_words(retros["p90_hours_resolution_to_held"])
+    assert page.find(id="share").text == share_in_words(retros["share_held_within_deadline"])
     ageing = _numbers(html, "ageing")
     assert [ageing[f"{b} days"][0] for b in ("0-7", "8-30", "31-90", "90+")] == list(api["action_items"]["open_age_days"].values())
     by_month = _numbers(html, "items-by-month")
@@ -85,6 +89,13 @@ def test_csv_equals_the_api_for_the_same_period_and_viewer(app, world, who, inci
     assert overall["incidents"] == str(api["incidents"]) == str(incidents)
     assert overall["action_items.created"] == str(api["action_items"]["created"])
     assert {r["figure"]: r["value"] for r in rows if r["section"] == "period"}["since"] == since
+
+
+def test_figures_in_words():
+    assert hours_in_words(52.2) == "2 days 4 hours"
+    assert hours_in_words(1) == "1 hour"
+    assert hours_in_words(None) == "no retro held yet"
+    assert (share_in_words(0.777), share_in_words(None)) == ("78%", "no retro due yet")
 
 
 def test_presets_and_custom_periods_live_in_the_url():
@@ -112,4 +123,5 @@ def test_bad_dates_are_said_in_words(app, world, query):
     problem = page.find(id="problem")
     assert problem.attrs["role"] == "alert" and "date" in problem.text.lower()
     assert "Traceback" not in page.text and "since" not in problem.text
+    assert page.find("input", id="until").attrs["value"] == query.split("until=")[1]
     assert web.get(f"/insights.csv?{query}").status_code == 422
