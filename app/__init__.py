@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.documents import template_pages
     from app.actions import pages as action_pages
     from app.chat import pages as integrations_pages
+    from app.metrics import pages as metrics_pages
 
     settings = settings or load_settings()
     app = Flask(
@@ -89,6 +90,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         csrf.exempt(module.bp)
         app.register_blueprint(module.bp)
     for module in (auth_pages, incident_pages, document_pages, action_pages, retro_pages, retro_schedule_pages,
-                   template_pages, integrations_pages):
+                   template_pages, integrations_pages, metrics_pages):
         app.register_blueprint(module.bp)
     return app

@@ -30,6 +30,7 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str]]:
         ("incident-declare", "/incidents/new"),
         ("action-items", "/action-items"),
         ("action-item", f"/action-items/{ids['item']}"),
+        ("insights", "/insights"),
         ("retro-schedule", f"/retrospectives/{ids['retro']}/schedule"),
         ("retro-facilitate", f"/retrospectives/{ids['retro']}/facilitate"),
         ("document", f"/retrospectives/{ids['retro']}/document"),
