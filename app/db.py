@@ -19,6 +19,7 @@ step before every request (app/auth/context.py). Services flush, never commit.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -42,6 +43,7 @@ NAMING_CONVENTION = {
 }
 
 EXTENSION_KEY = "hindsight.db"
+log = logging.getLogger(__name__)
 AFTER_COMMIT_KEY = "after_commit"
 T = TypeVar("T")
 
@@ -175,6 +177,22 @@ def outcome_session(app: Flask) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def then_in_own_session(session: Session, work: Callable[[Session], None], *, what: str) -> None:
+    """After the edge commits `session`, run `work` in an `outcome_session` of its own (an outbox's
+    "send at once"). A failure there is logged, never raised: the request is done, and the rows it
+    left pending are the scheduler's to send."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def run() -> None:
+        try:
+            with outcome_session(app) as own:
+                work(own)
+        except Exception:  # noqa: BLE001 - after the commit nothing may fail the request
+            log.exception("could not send %s after commit; the scheduler will retry", what)
+
+    after_commit(session, run)
 
 
 def _forget_callbacks(session: Session, transaction: SessionTransaction) -> None:

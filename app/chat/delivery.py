@@ -18,13 +18,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.chat.models import ChatChannelName, ChatOutbox, ChatStatus
 from app.chat.service import give_up_before
-from app.db import after_commit, call_outside, outcome_session, utcnow
+from app.db import call_outside, then_in_own_session, utcnow
 from config import Settings
 from integrations.chat import ChatChannel, ChatFailure, ChatMessage, Timeouts, slack_channel, teams_channel
 
@@ -59,19 +59,9 @@ def deliver_after_commit(session: Session, ids: Sequence[int]) -> None:
     """Try to send these rows as soon as the caller's transaction has committed."""
     if not ids:
         return
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
     wanted = list(ids)
-    after_commit(session, lambda: _deliver_now(app, wanted))
-
-
-def _deliver_now(app: Flask, ids: list[int]) -> None:
-    settings = app.extensions["hindsight.settings"]
-    try:
-        with outcome_session(app) as session:
-            deliver(session, settings=settings, ids=ids)
-    except Exception:  # noqa: BLE001 - after the commit nothing may fail the request
-        # The rows stay pending (or claimed until their claim expires): the scheduler's job sends them.
-        log.exception("could not deliver chat messages %s after commit; the scheduler will retry", ids)
+    settings = current_app.extensions["hindsight.settings"]
+    then_in_own_session(session, lambda own: deliver(own, settings=settings, ids=wanted), what=f"chat messages {wanted}")
 
 
 def deliver(

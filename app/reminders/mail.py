@@ -16,11 +16,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.db import after_commit, call_outside, outcome_session, utcnow
+from app.db import call_outside, then_in_own_session, utcnow
 from app.incidents.models import Incident
 from app.reminders.models import EmailOutbox
 from config import Settings
@@ -75,19 +75,10 @@ def deliver_after_commit(session: Session, ids: Sequence[int]) -> None:
     """Try to send these outbox rows once the caller's transaction has committed."""
     if not ids:
         return
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
     wanted = list(ids)
-    after_commit(session, lambda: _deliver_now(app, wanted))
-
-
-def _deliver_now(app: Flask, ids: list[int]) -> None:
-    settings = app.extensions["hindsight.settings"]
-    try:
-        with outcome_session(app) as session:
-            deliver_outbox(session, settings=settings, ids=ids)
-    except Exception:  # noqa: BLE001 - after the commit nothing may fail the request
-        # The rows stay pending: the scheduler's outbox job sends them.
-        log.exception("could not deliver outbox emails %s after commit; the scheduler will retry", ids)
+    settings = current_app.extensions["hindsight.settings"]
+    then_in_own_session(session, lambda own: deliver_outbox(own, settings=settings, ids=wanted),
+                        what=f"outbox emails {wanted}")
 
 
 def deliver_outbox(
