@@ -11,8 +11,7 @@
     filters.removeAttribute("open");
   }
 
-  var meta = document.querySelector('meta[name="csrf-token"]');
-  if (!meta || !window.fetch) return;
+  if (!window.Hindsight || !window.fetch) return;  // pages.js: the shared API helper
   var emails = {};
   var seen = {};
   document.querySelectorAll("#people-list option").forEach(function (option) {
@@ -54,16 +53,9 @@
       var button = form.querySelector("button[type=submit]");
       button.disabled = true;
       say(said, "Saving…", false);
-      fetch("/api/v1/action-items/" + form.dataset.item, {
-        method: "PATCH", credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": meta.content },
-        body: JSON.stringify(body)
-      }).then(function (response) {
-        if (!response.ok) throw new Error(FAILED[response.status] || "That could not be saved. Try again in a minute.");
-        return response.json();
-      }, function () {
-        throw new Error("Hindsight did not answer: check the connection and try again.");
-      }).then(function () {
+      window.Hindsight.api("PATCH", "/api/v1/action-items/" + form.dataset.item, body).then(function (result) {
+        if (result.status === 0) throw new Error("Hindsight did not answer: check the connection and try again.");
+        if (!result.ok) throw new Error(FAILED[result.status] || "That could not be saved. Try again in a minute.");
         var status = form.elements.status;
         form.dataset.owner = owner;
         form.dataset.due = form.elements.due_date.value;
