@@ -19,15 +19,14 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from app.actions import board, flows, service
-from app.actions.forms import when_for
+from app.actions.forms import not_the_item, retry_now, when_for
 from app.actions.models import ActionStatus, SyncStatus
 from app.actions.schemas import ActionItemUpdate
-from app.actions.sync import sync_view
-from app.actions.wording import refusal, sync_in_words
+from app.actions.wording import refusal
 from app.auth.pages import login_required
 from app.core.api import validate
 from app.core.dates import org_today
-from app.core.errors import HindsightError, NotFound, ValidationFailed
+from app.core.errors import HindsightError, ValidationFailed
 from app.core.pages import page
 from app.core.templating import status_label
 from app.core.wording import PageError
@@ -80,10 +79,6 @@ def _back(view: board.BoardQuery, item_id: int | None = None) -> Response:
     return redirect(url_for("actions_pages.items", **view.to_args(), _anchor=anchor))
 
 
-def _not_the_item(exc: HindsightError) -> bool:
-    return isinstance(exc, NotFound) and exc.code == "not_found"
-
-
 def _refused(exc: HindsightError, *, view: board.BoardQuery, item_id: int | None, form: str,
              values: Mapping[str, str], fields: tuple[str, ...], **facts: Any) -> tuple[str, int]:
     """The board again after a refusal: nothing of the attempt kept, what was typed shown."""
@@ -112,7 +107,7 @@ def change(item_id: int):
         data = validate(ActionItemUpdate, body)
         flows.update_item(session, item=item, data=data, actor=g.user, via="web", settings=settings())
     except HindsightError as exc:
-        if _not_the_item(exc):
+        if not_the_item(exc):
             raise
         return _refused(exc, view=view, item_id=item_id, form="row", values=values, fields=ROW_FIELDS,
                         owner_name=values["owner"])
@@ -136,7 +131,7 @@ def snooze(item_id: int):
         reminders.snooze_item(session, viewer=g.user, item_id=item_id, until=data.until, reason=data.reason,
                               settings=config, via="web")
     except HindsightError as exc:
-        if _not_the_item(exc):
+        if not_the_item(exc):
             raise
         latest = org_today(config) + timedelta(days=config.reminders.max_snooze_days)
         return _refused(exc, view=view, item_id=item_id, form="snooze", values=values, fields=("until", "reason"),
@@ -153,26 +148,12 @@ def retry(item_id: int):
     config = settings()
     view = _view_of_form()
     item = service.get_item(session, viewer=g.user, item_id=item_id)
-    try:
-        flows.retry_push(session, item=item, settings=config)
-    except HindsightError as exc:
-        if _not_the_item(exc):
-            raise
-        session.rollback()
-        flash(refusal(exc, form_fields=()).message, "error")
-        return _back(view, item_id)
-    state = sync_view(session, item=item)
-    if state.status == SyncStatus.SYNCED:
-        flash(f"#{item_id} pushed to Jira as {state.jira_key}.")
-    elif state.status == SyncStatus.FAILED:
-        flash(f"#{item_id}: {sync_in_words(state, when=when_for(config))}", "error")
-    else:
-        flash(f"Another push of #{item_id} is under way; reload in a minute to see how it went.", "warning")
+    retry_now(session, item=item, settings=config, label=f"#{item_id}: ")
     return _back(view, item_id)
 
 
 def _selected_ids() -> list[int]:
-    ids = [int(raw) for raw in request.form.getlist("ids") if raw.isdigit() and 1 <= int(raw) <= board.MAX_ID]
+    ids = [int(raw) for raw in request.form.getlist("ids") if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= board.MAX_ID]
     if len(ids) != len(request.form.getlist("ids")):
         raise ValidationFailed("An item of the list is not one the board gave.", fields={"ids": "not an item"})
     return ids
@@ -210,7 +191,7 @@ def bulk_status():
         data = validate(ActionItemUpdate, {"status": target})
         changed, same, refused = _set_statuses(session, ids=ids, target=str(data.status))
     except HindsightError as exc:
-        if _not_the_item(exc):
+        if not_the_item(exc):
             raise
         get_session().rollback()
         said = refusal(exc, form_fields=("status",))
@@ -218,7 +199,7 @@ def bulk_status():
             said = PageError(code=exc.code, message="Select at least one item first, with the boxes in the first column.")
         elif "status" in said.fields:
             said = PageError(code=said.code, message="Pick the status to set.", fields=said.fields)
-        selected = {int(raw) for raw in request.form.getlist("ids") if raw.isdigit() and int(raw) <= board.MAX_ID}
+        selected = {int(raw) for raw in request.form.getlist("ids") if raw.isascii() and raw.isdigit() and int(raw) <= board.MAX_ID}
         return show(view, error=said, form="bulk", values={"status": target}, selected=selected), 422
     word = status_label(target)
     if changed:

@@ -11,16 +11,17 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from flask import render_template
+from flask import flash, render_template
 from sqlalchemy.orm import Session
 
-from app.actions import queries, service
-from app.actions.models import ActionItem, ActionStatus, Priority
+from app.actions import flows, queries, service
+from app.actions.models import ActionItem, ActionStatus, Priority, SyncStatus
 from app.actions.sync import sync_view
-from app.actions.wording import sync_in_words, sync_warning
+from app.actions.wording import refusal, sync_in_words, sync_warning
 from app.auth.models import User
 from app.core.dates import org_now, org_today
 from app.core.templating import when_text
+from app.core.errors import HindsightError, NotFound
 from app.core.wording import PageError
 from app.people.service import find_person
 from app.reminders.service import get_snooze
@@ -125,3 +126,28 @@ def snooze_notes(settings: Settings, today: date) -> dict[str, str]:
     say = when_for(settings)
     latest = today + timedelta(days=settings.reminders.max_snooze_days)
     return {"until": f"Pick a day after today, no later than {say(latest)}."}
+
+
+def not_the_item(exc: HindsightError) -> bool:
+    """A 404 about the item itself (not visible, not there), as opposed to a refusal such as `not_snoozed`."""
+    return isinstance(exc, NotFound) and exc.code == "not_found"
+
+
+def retry_now(session: Session, *, item: ActionItem, settings: Settings, label: str) -> None:
+    """"Retry now" for a page: push `item` to Jira at once and flash the outcome in words (`label` names
+    the item in them: "" on its own page, "#8: " on the board); a 404 about the item is raised."""
+    try:
+        flows.retry_push(session, item=item, settings=settings)
+    except HindsightError as exc:
+        if not_the_item(exc):
+            raise
+        session.rollback()
+        flash(label + refusal(exc, form_fields=()).message, "error")
+        return
+    state = sync_view(session, item=item)
+    if state.status == SyncStatus.SYNCED:
+        flash(f"{label[:-2]} pushed to Jira as {state.jira_key}." if label else f"Pushed to Jira as {state.jira_key}.")
+    elif state.status == SyncStatus.FAILED:
+        flash(label + sync_in_words(state, when=when_for(settings)), "error")
+    else:
+        flash(f"{label}Another push is under way; reload in a minute to see how it went.", "warning")

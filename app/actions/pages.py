@@ -12,12 +12,11 @@ from werkzeug.wrappers import Response
 from app.actions import board_pages, flows, forms, service
 from app.actions.board import BoardQuery
 from app.actions.schemas import ActionItemSplit, ActionItemUpdate
-from app.actions.sync import sync_view
-from app.actions.wording import refusal, run_in_words, sync_in_words
+from app.actions.wording import refusal, run_in_words
 from app.auth.pages import login_required
 from app.core.api import validate
 from app.core.dates import org_today
-from app.core.errors import HindsightError, NotFound, ValidationFailed
+from app.core.errors import HindsightError, ValidationFailed
 from app.core.pages import page
 from app.db import get_session
 from app.extensions import settings
@@ -89,11 +88,6 @@ def _refused(exc: HindsightError, *, item_id: int, form: str, values: dict[str, 
                            loaded=loaded), status
 
 
-def _not_the_item(exc: HindsightError) -> bool:
-    """A 404 about the item itself (not visible, not there), as opposed to a refusal such as `not_snoozed`."""
-    return isinstance(exc, NotFound) and exc.code == "not_found"
-
-
 @bp.post("/action-items/<int:item_id>")
 @page
 @login_required
@@ -113,7 +107,7 @@ def edit(item_id: int):
         data = validate(ActionItemUpdate, body)
         flows.update_item(session, item=found, data=data, actor=g.user, via="web", settings=config)
     except HindsightError as exc:
-        if _not_the_item(exc):
+        if forms.not_the_item(exc):
             raise
         return _refused(exc, item_id=item_id, form="edit", values=values, loaded=loaded,
                         fields=forms.EDIT_FIELDS)
@@ -138,7 +132,7 @@ def snooze(item_id: int):
         reminders.snooze_item(session, viewer=g.user, item_id=found.id, until=data.until, reason=data.reason,
                               settings=config, via="web")
     except HindsightError as exc:
-        if _not_the_item(exc):
+        if forms.not_the_item(exc):
             raise
         return _refused(exc, item_id=item_id, form="snooze", values=values, fields=("until", "reason"),
                         notes=forms.snooze_notes(config, org_today(config)))
@@ -156,7 +150,7 @@ def wake(item_id: int):
     try:
         reminders.end_snooze(session, viewer=g.user, item_id=item_id, via="web")
     except HindsightError as exc:
-        if _not_the_item(exc):
+        if forms.not_the_item(exc):
             raise
         return _refused(exc, item_id=item_id, form="snooze", values={"until": "", "reason": ""}, fields=())
     flash("Reminders are back on.")
@@ -180,7 +174,7 @@ def split(item_id: int):
         data = validate(ActionItemSplit, body)
         created, _warnings = flows.split_item(session, item=found, data=data, actor=g.user, via="web", settings=config)
     except HindsightError as exc:
-        if _not_the_item(exc):
+        if forms.not_the_item(exc):
             raise
         return _refused(exc, item_id=item_id, form="split", values=values, fields=("parts", "owner", "due_date"))
     numbers = ", ".join(f"#{c.id}" for c in created)
@@ -202,19 +196,5 @@ def retry(item_id: int):
     session = get_session()
     config = settings()
     found = service.get_item(session, viewer=g.user, item_id=item_id)
-    try:
-        flows.retry_push(session, item=found, settings=config)
-    except HindsightError as exc:
-        if _not_the_item(exc):
-            raise
-        session.rollback()
-        flash(refusal(exc, form_fields=()).message, "error")
-        return _back(item_id, "jira")
-    view = sync_view(session, item=found)
-    if view.status == "synced":
-        flash(f"Pushed to Jira as {view.jira_key}.")
-    elif view.status == "failed":
-        flash(sync_in_words(view, when=forms.when_for(config)), "error")
-    else:
-        flash("Another push of this item is under way; reload in a minute to see how it went.", "warning")
+    forms.retry_now(session, item=found, settings=config, label="")
     return _back(item_id, "jira")
