@@ -58,7 +58,7 @@ class BoardQuery:
 
         def number(name: str, top: int = MAX_ID) -> int | None:
             value = (args.get(name) or "").strip().lstrip("#")
-            return int(value) if value.isdigit() and 1 <= int(value) <= top else None
+            return int(value) if value.isascii() and value.isdigit() and 1 <= int(value) <= top else None
 
         try:
             due_before = date.fromisoformat(args.get("due_before") or "") if args.get("due_before") else None

@@ -99,7 +99,7 @@ def _post_form(name: str | None):  # type: ignore[no-untyped-def]
     rows = _rows(request.form)
     action = request.form.get("action", "save")
     removed = request.form.get("remove", "")
-    if removed.isdigit():
+    if removed.isascii() and removed.isdigit():
         number = int(removed)
         rows = [row for position, row in enumerate(rows, start=1) if position != number] or [_blank()]
         return _form_page(name, form=form, rows=rows)

@@ -426,3 +426,18 @@ def test_a_page_costs_the_same_queries_for_5_items_as_for_50(app, client, auth, 
     many = {q: counted(q) for q in ("", "?sort=owner&severity=SEV1", "?q=Item&owner=Owner")}
     assert many == few
     assert max(many.values()) <= 8
+
+
+@pytest.mark.parametrize("query", ["?page=%C2%B2", "?incident=%C2%B2", "?retrospective_id=%C2%B2"])
+def test_numbers_that_are_not_ascii_digits_are_ignored_not_a_500(app, world, query):
+    """'²' passes str.isdigit() but not int(): the board ignores it as it ignores any other bad number."""
+    page = board(sign_in(app, ADMIN), query)
+    assert "1–5 of 5 items" in page.by_id("board-count").text
+
+
+def test_a_bulk_change_with_a_superscript_id_changes_nothing_and_is_not_a_500(app, client, auth, world):
+    web = sign_in(app, ADMIN)
+    item = world["items"]["Public soon"]
+    response = post(web, "/action-items/bulk-status", {"ids": ["²", str(item["id"])], "status": "done"})
+    assert response.status_code in (302, 422)
+    assert read(client, auth, item["id"])["status"] in ("open", "done")  # the real id is handled, the other ignored

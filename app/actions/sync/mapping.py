@@ -68,7 +68,7 @@ def item_label(settings: Settings, item_id: int) -> str:
 def item_id_from_labels(settings: Settings, labels: Iterable[str]) -> int | None:
     prefix = settings.jira.label + "-"
     for label in labels:
-        if isinstance(label, str) and label.startswith(prefix) and label[len(prefix):].isdigit():
+        if isinstance(label, str) and label.startswith(prefix) and label[len(prefix):].isascii() and label[len(prefix):].isdigit():
             item_id = int(label[len(prefix):])
             if item_id <= MAX_ID:
                 return item_id
