@@ -170,6 +170,8 @@ def _record(
         if outcome.retry_after is not None:
             # The channel said when: exactly that for a 429, at least that otherwise.
             delay = outcome.retry_after if outcome.kind == "rate_limited" else max(delay, outcome.retry_after)
+            # ...but never longer than the longest backoff: a huge Retry-After must not park a message for ever.
+            delay = min(delay, settings.chat.retry_max_seconds)
         row.next_attempt_at = now + timedelta(seconds=delay)
         row.error_kind, row.last_error = outcome.kind, outcome.detail[:2000]
         if outcome.channel_wide:

@@ -262,3 +262,14 @@ def test_the_chat_job_is_scheduled_when_a_channel_is_on_and_sends_what_is_due(ap
         get_session().commit()
     assert result["sent"] == 2 and result["at_risk"] == 0
     assert [r.text.splitlines()[0] for r in chat_server.received(SLACK)] == ["Due"]
+
+
+def test_a_huge_retry_after_waits_no_longer_than_the_longest_backoff(app, chat_server):
+    first_slack, _first_teams = queue(app, "First")
+    chat_server.fail(429, "rate_limited", retry_after="9999999999")
+    before = utcnow()
+    run(app)
+    limited = row(app, first_slack)
+    assert limited.error_kind == "rate_limited"
+    longest = app.extensions["hindsight.settings"].chat.retry_max_seconds
+    assert before + timedelta(seconds=longest - 1) <= limited.next_attempt_at <= utcnow() + timedelta(seconds=longest + 1)
