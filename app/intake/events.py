@@ -70,6 +70,10 @@ def _object(value: Any, what: str, field: str) -> dict[str, Any]:
     return value
 
 
+# A sender's incident id becomes the incident's external_id, "<source>:<id>", kept in 200 characters.
+REF_LIMIT = 200 - len("incidentio:")
+
+
 def _text(value: Any, what: str, field: str, *, limit: int = 200) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > limit or _CONTROL.search(value):
         raise _malformed(what, field)
@@ -164,7 +168,7 @@ def read_pagerduty(payload: Any, settings: Settings) -> IntakeEvent | None:
     full = incident is data  # notes and responders carry only a reference to the incident
     return IntakeEvent(
         source=Sender.PAGERDUTY, event_id=_text(event.get("id"), "event id", "event.id"), event_type=event_type,
-        action=action, ref=_text(incident.get("id"), "incident id", "event.data.id"),
+        action=action, ref=_text(incident.get("id"), "incident id", "event.data.id", limit=REF_LIMIT),
         occurred_at=_time(event.get("occurred_at"), "occurred_at", "event.occurred_at"),
         text=describe(data), kind=kind,
         title=_optional_text(incident.get("title")) if full else None, url=_url(incident.get("html_url")),
@@ -196,7 +200,7 @@ def read_rootly(payload: Any, settings: Settings) -> IntakeEvent | None:
     user = data.get("user") if isinstance(data.get("user"), dict) else {}
     return IntakeEvent(
         source=Sender.ROOTLY, event_id=_text(event.get("id"), "event id", "event.id"), event_type=event_type,
-        action=action, ref=_text(data.get("id"), "incident id", "data.id"), occurred_at=occurred_at,
+        action=action, ref=_text(data.get("id"), "incident id", "data.id", limit=REF_LIMIT), occurred_at=occurred_at,
         text=text, kind=kind, title=_optional_text(data.get("title")), url=_url(data.get("url")),
         severity=severity_for(settings, name=_name_of(data.get("severity"))), private=data.get("private") is True,
         started_at=_optional_time(data.get("started_at")) or _optional_time(data.get("created_at")),
@@ -225,7 +229,7 @@ def read_incidentio(payload: Any, settings: Settings, *, message_id: str) -> Int
         action, text = Action.REOPEN, f"Status changed in incident.io to {category}"
     else:
         action, text = Action.UPDATE, ""
-    ref = _text(incident.get("id"), "incident id", f"{event_type}.id")
+    ref = _text(incident.get("id"), "incident id", f"{event_type}.id", limit=REF_LIMIT)
     occurred_at = _optional_time(incident.get("updated_at")) or _optional_time(incident.get("created_at"))
     if occurred_at is None:
         occurred_at = datetime.now(timezone.utc)  # a private incident's event carries no time: it happened now

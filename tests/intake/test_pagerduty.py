@@ -193,6 +193,9 @@ def test_without_a_secret_the_webhook_is_refused(make_app):
     b'{"event": {"id": "E1", "event_type": "incident.triggered", "occurred_at": "yesterday", "data": {"id": "P1"}}}',
     b'{"event": {"id": "E1", "event_type": "incident.triggered", "occurred_at": "2026-11-30T10:00:00Z", "data": {}}}',
     b'{"event": {"id": "E1", "event_type": "incident.annotated", "occurred_at": "2026-11-30T10:00:00Z", "data": {"incident": 5}}}',
+    # An incident id too long to be kept as "pagerduty:<id>" in the incident's external id.
+    b'{"event": {"id": "E1", "event_type": "incident.triggered", "occurred_at": "2026-11-30T10:00:00Z", "data": {"id": "'
+    + b"P" * 195 + b'", "title": "x"}}}',
 ])
 def test_a_malformed_body_is_400_and_stores_nothing(client, auth, body):
     answer = client.post("/api/v1/integrations/pagerduty/webhook", data=body,
