@@ -83,8 +83,9 @@ def test_scheduling_names_the_time_in_words_the_facilitator_and_the_participants
     assert "fran@example.com" not in slack.text
     # Moving it says so; the same time again says nothing.
     later = slot + timedelta(hours=1)
-    client.patch(f"/api/v1/retrospectives/{retro['id']}", json={"scheduled_for": later.isoformat()}, headers=auth)
-    client.patch(f"/api/v1/retrospectives/{retro['id']}", json={"scheduled_for": later.isoformat()}, headers=auth)
+    for _ in range(2):  # both changes are taken: only the first moves the meeting
+        assert client.patch(f"/api/v1/retrospectives/{retro['id']}", json={"scheduled_for": later.isoformat()},
+                            headers=auth).status_code == 200
     texts = [r.text.splitlines()[0] for r in chat_server.received(SLACK)]
     with app.app_context():
         assert texts[1].endswith(f"moved to {when(settings_of(app), later)}")

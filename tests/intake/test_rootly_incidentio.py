@@ -135,8 +135,9 @@ def test_incidentio_updates_after_the_resolution_keep_its_time(send, client, aut
     send.incidentio(paging.incidentio_event("public_incident.incident_created_v2",
                                             paging.incidentio_incident(created_at=STARTED)))
     for minutes, message in ((0, "msg_a"), (90, "msg_b")):
-        send.incidentio(paging.incidentio_event("public_incident.incident_updated_v2", paging.incidentio_incident(
+        answer = send.incidentio(paging.incidentio_event("public_incident.incident_updated_v2", paging.incidentio_incident(
             created_at=STARTED, updated_at=MONDAY + timedelta(minutes=minutes), category="closed")), message_id=message)
+        assert answer.status_code == 200 and answer.get_json()["outcome"] != "duplicate"
     [incident] = incident_by_external_id(client, auth, f"incidentio:{IID}")
     assert incident["resolved_at"] == "2026-11-30T10:00:00Z"
 
