@@ -6,10 +6,10 @@ import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, ClassVar, Literal, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
 ENV_PREFIX = "HINDSIGHT_"
@@ -125,6 +125,20 @@ class JiraSettings(_Section):
     claim_seconds: int = Field(300, ge=10)
     push_batch: int = Field(50, ge=1)
     reconcile_overlap_minutes: int = Field(1, ge=1)
+
+    # One push asks Jira at most this many times (look up, find the owner, create or update,
+    # read and make the transition): a claimed row's lease must outlast all of them timing out.
+    REQUESTS_PER_PUSH: ClassVar[int] = 6
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_push(self) -> JiraSettings:
+        slowest = self.REQUESTS_PER_PUSH * self.timeout_seconds
+        if self.claim_seconds < slowest:
+            raise ValueError(
+                f"claim_seconds ({self.claim_seconds}) must be at least {slowest:g}: {self.REQUESTS_PER_PUSH} times "
+                f"timeout_seconds, or a slow Jira could let a second worker push the same item again"
+            )
+        return self
 
     @property
     def enabled(self) -> bool:

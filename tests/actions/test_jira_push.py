@@ -335,6 +335,61 @@ def test_two_workers_at_once_push_each_item_once(app, make_item, jira):
                   for label in issue["fields"]["labels"] if label != "hindsight") == ids
 
 
+@pytest.mark.committing  # a worker thread and the test, each on its own connection
+def test_a_row_whose_lease_ran_out_mid_batch_is_left_to_the_worker_that_took_it(app, make_item, jira):
+    """A slow Jira: while the first row of a batch is pushed, the second row's lease runs out and another
+    worker claims it. The first worker must then skip that row, so its issue is created once, not twice."""
+    import threading
+
+    from sqlalchemy import update
+
+    from app.actions.models import JiraOutbox
+    from app.actions.sync import jira_config, push_due
+    from app.actions.sync.claiming import claim
+    from app.extensions import settings
+    from integrations.jira import JiraClient
+
+    jira.stop_listening()
+    ids = [make_item(title=f"item {n}")["id"] for n in range(2)]
+    jira.start_listening()
+    config = settings(app).model_copy(update={"jira": settings(app).jira.model_copy(update={"push_batch": 2})})
+    factory = database(app).session_factory
+    arrived, release = jira.hold("POST", r"^/rest/api/2/issue$")
+    results = []
+
+    def slow_worker():
+        with JiraClient(jira_config(config)) as client:
+            results.append(push_due(factory, settings=config, client=client, force=True))
+
+    worker = threading.Thread(target=slow_worker)
+    worker.start()
+    try:
+        assert arrived.wait(10), "the first worker never reached Jira"
+        label = next(label for label in jira.log[-1].body["fields"]["labels"] if label != "hindsight")
+        first = int(label.rsplit("-", 1)[1])
+        second = next(n for n in ids if n != first)
+        with factory() as session, session.begin():  # the second row's lease runs out
+            session.execute(update(JiraOutbox).where(JiraOutbox.action_item_id == second)
+                            .values(claimed_until=datetime(2000, 1, 1, tzinfo=timezone.utc)))
+        taken = claim(factory, settings=config, force=True, limit=5)
+        assert [c.item_id for c in taken] == [second]
+    finally:
+        release.set()
+        worker.join(20)
+    assert results and results[0].created == 1
+    with JiraClient(jira_config(config)) as client:
+        assert push_due(factory, settings=config, client=client, force=True, item_ids=[second]).created == 0
+    # The second worker's claim still stands, so nobody else pushed it; once it is pushed, one issue each.
+    assert jira.count("POST", r"^/rest/api/2/issue$") == 1
+    with factory() as session, session.begin():
+        session.execute(update(JiraOutbox).where(JiraOutbox.action_item_id == second).values(claimed_until=None))
+    with JiraClient(jira_config(config)) as client:
+        push_due(factory, settings=config, client=client, force=True)
+    pushed = sorted(int(label.rsplit("-", 1)[1]) for issue in jira.issues.values()
+                    for label in issue["fields"]["labels"] if label != "hindsight")
+    assert pushed == sorted(ids)
+
+
 def test_making_an_incident_private_scrubs_its_jira_issues(client, auth, factory, jira):
     insider = factory.person(email=OWNER, name="Olivia")
     incident, retro = factory.resolved_incident(auth, commander=insider.email, title="Payment card data exposed")

@@ -88,3 +88,10 @@ def test_passwords_are_hashed_with_scrypt_unless_told_otherwise():
     assert load_settings(environ={}).auth.password_hash_method == "scrypt"
     cheap = load_settings(environ={"HINDSIGHT_AUTH_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1"})
     assert cheap.auth.password_hash_method == "pbkdf2:sha256:1"
+
+
+def test_a_jira_lease_shorter_than_a_slow_push_is_refused():
+    environ = {"HINDSIGHT_JIRA_TIMEOUT_SECONDS": "30", "HINDSIGHT_JIRA_CLAIM_SECONDS": "120"}
+    with pytest.raises(SettingsError, match=r"claim_seconds \(120\) must be at least 180"):
+        load_settings(environ=environ)
+    assert load_settings(environ={**environ, "HINDSIGHT_JIRA_CLAIM_SECONDS": "180"}).jira.claim_seconds == 180

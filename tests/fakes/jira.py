@@ -89,6 +89,7 @@ class FakeJira:
         self._port = self.port
         self._next_id = 10000
         self._last_stamp: datetime | None = None
+        self._held: tuple[str, str, threading.Event, threading.Event] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
     @property
@@ -136,6 +137,26 @@ class FakeJira:
         assert kind in FAILURE_KINDS, kind
         with self.lock:
             self.planned.append(PlannedFailure(kind, method, path, times))
+
+    def hold(self, method: str, path: str) -> tuple[threading.Event, threading.Event]:
+        """Keep the next request matching `method` and `path` (a regex) waiting, as a slow Jira would.
+
+        Returns (arrived, release): `arrived` is set when the request comes in; it is answered
+        normally once `release` is set.
+        """
+        arrived, release = threading.Event(), threading.Event()
+        with self.lock:
+            self._held = (method, path, arrived, release)
+        return arrived, release
+
+    def _wait_if_held(self, method: str, path: str) -> None:
+        with self.lock:
+            held = self._held
+            if held is None or held[0] != method or not re.search(held[1], path):
+                return
+            self._held = None
+        held[2].set()
+        held[3].wait(10)
 
     def _take_failure(self, method: str, path: str) -> str | None:
         with self.lock:
@@ -541,6 +562,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fake.credentials and not self._authorised(fake.credentials):
             self._answer(401, {"errorMessages": ["You are not authenticated."], "errors": {}}, {})
             return
+        fake._wait_if_held(method, parts.path)
         failure = fake._take_failure(method, parts.path)
         entry.failure = failure
         if failure in ("timeout", "reset"):

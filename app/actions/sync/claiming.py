@@ -59,3 +59,22 @@ def claim(
             uncertain = row.uncertain or row.claimed_until is not None
             claims.append(Claim(row.id, row.action_item_id, row.version, row.attempts, uncertain, token))
     return claims
+
+
+def renew(factory: SessionFactory, taken: Claim, *, settings: Settings) -> bool:
+    """Extend this worker's lease on a claimed row just before pushing it; False if the lease was lost.
+
+    A batch is claimed at once but pushed one row after another: with a slow Jira the last rows'
+    leases may run out while earlier ones are pushed, and another worker may claim them. Pushing
+    such a row too could create its issue twice, so a lost lease means skipping the row.
+    """
+    now = utcnow()
+    with factory() as session, session.begin():
+        kept = session.execute(
+            update(JiraOutbox)
+            .where(JiraOutbox.id == taken.outbox_id, JiraOutbox.claim_token == taken.token,
+                   JiraOutbox.claimed_until >= now)
+            .values(claimed_until=now + timedelta(seconds=settings.jira.claim_seconds))
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    return kept == 1

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from app.actions.models import ActionItem, JiraOutbox, SyncStatus
 from app.actions.service import record_change
-from app.actions.sync.claiming import Claim, claim
+from app.actions.sync.claiming import Claim, claim, renew
 from app.actions.sync.mapping import Desired, SessionFactory, SyncRun, desired_state, item_label, lock_item
 from app.actions.sync.pulling import apply_issue, jira_ident, remember_jira
 from app.db import utcnow
@@ -49,6 +49,8 @@ def push_due(
             return counts
         seen.update(c.outbox_id for c in claims)
         for index, taken in enumerate(claims):
+            if not renew(factory, taken, settings=settings):
+                continue  # another worker has it now
             try:
                 result = push_one(factory, client, taken, settings=settings)
             except JiraFailure as failure:
