@@ -22,7 +22,7 @@ from app.db import get_session
 from app.extensions import settings
 from app.metrics.pages import period_from
 from tests.e2e.test_jobs import tab
-from tests.e2e.test_page_standards import VIEWPORTS, axe_source, check
+from tests.e2e.test_page_standards import SCREENSHOTS, VIEWPORTS, axe_source, check
 from tests.fakes import on_preferred_port
 from tests.fakes.jira import FakeJira
 
@@ -70,6 +70,10 @@ def last_quarter(app, client, auth, factory) -> dict[str, Any]:
     return {"today": today, "items": items}
 
 
+def query_of(page) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(page.url).query)
+
+
 def rows(page) -> list[int]:
     """The item ids the board lists, in order."""
     return [int(i) for i in page.locator("#action-items tbody tr[data-item]").evaluate_all(
@@ -100,8 +104,9 @@ def test_a_manager_chases_overdue_items_closes_them_and_reads_last_quarter(app, 
         page.keyboard.type("Olivia Owner")
         page.keyboard.press("Enter")
         page.wait_for_url(re.compile(r".*/action-items\?.*overdue=true"))
-        query = parse_qs(urlsplit(page.url).query)
-        assert query["owner"] == ["Olivia Owner"] and query["overdue"] == ["true"], page.url
+        assert query_of(page) == {"owner": ["Olivia Owner"], "overdue": ["true"]}, page.url  # only what was chosen
+        expect(page.locator("#filters > summary")).to_have_text("Filter and sort (on: owner “Olivia Owner”, overdue only)")
+        assert (filters.get_attribute("open") is None) == (size == "phone")  # the rows come first on a phone
         assert rows(page) == [late, later]  # overdue first: the latest first
         expect(page.locator("#board-count")).to_contain_text("1–2 of 2 items, overdue only")
         assert page.locator("#action-items tbody .cell-owner").all_inner_texts() == ["Olivia Owner"] * 2
@@ -120,6 +125,7 @@ def test_a_manager_chases_overdue_items_closes_them_and_reads_last_quarter(app, 
         row.locator("form.row-form[data-item] button[type=submit]").click()
         expect(row.locator(".row-said")).to_have_text("Saved. Jira gets the change in a moment.")
         expect(row.locator(".cell-due")).to_have_text(when_text(moved_to, zone=settings(app).zone, current_year=year))
+        assert row.get_attribute("class") != "overdue"  # no longer late
         assert page.url == shared
         row.locator("a", has_text="Runbook for index rebuilds").click()
         page.wait_for_url(f"{live_server}/action-items/{later}")
@@ -128,7 +134,7 @@ def test_a_manager_chases_overdue_items_closes_them_and_reads_last_quarter(app, 
         cells = history.locator("td").all_inner_texts()
         was = when_text(today - timedelta(days=5), zone=settings(app).zone, current_year=year)
         assert cells[2:4] == [was, when_text(moved_to, zone=settings(app).zone, current_year=year)], cells
-        assert cells[5] == "Ada Admin", cells
+        assert cells[4:6] == ["Web page", "Ada Admin"], cells
         problems += check(page, "manager-item", size, axe)
         assert jira.issue(items["later"]["jira_key"])["fields"]["duedate"] == moved_to.isoformat()
         assert client.get(f"/api/v1/action-items/{later}", headers=auth).get_json()["sync_status"] == "synced"
@@ -140,16 +146,24 @@ def test_a_manager_chases_overdue_items_closes_them_and_reads_last_quarter(app, 
         assert rows(page) == [late]
         page.click("#board-count >> text=overdue or not")
         page.wait_for_url(re.compile(r".*owner=Olivia.*"))
-        assert "overdue" not in parse_qs(urlsplit(page.url).query)
+        assert query_of(page) == {"owner": ["Olivia Owner"]}
         assert sorted(rows(page)) == sorted([late, later, items["ahead"]["id"]])
-        view = page.url
+        view = query_of(page)
         page.check(f"#pick-{late}")
-        page.check(f"#pick-{later}")
+        page.locator(f"#pick-{later}").focus()
+        page.keyboard.press("Space")
+        expect(page.locator("#picked")).to_have_text("2 items selected")
         page.select_option("#bulk-status", "done")
+        page.mouse.wheel(0, 2000)  # the bulk form stays in sight while the list scrolls
+        expect(page.locator("#bulk button[type=submit]")).to_be_in_viewport()
+        if size == "phone":  # where the list is longer than the screen: stuck to its top
+            assert page.locator("#bulk").bounding_box()["y"] == 0
+        page.screenshot(path=str(SCREENSHOTS / f"manager-board-bulk-scrolled-{size}.png"))
+        page.evaluate("window.scrollTo(0, 0)")  # a full-page screenshot would draw the stuck form where the view was
         problems += check(page, "manager-board-bulk", size, axe)
         page.click("#bulk button[type=submit]")
         expect(page.locator("main > .flash").first).to_have_text("Set 2 items to Done.")
-        assert page.url.split("#")[0] == view
+        assert query_of(page) == view
         status = dict(zip(rows(page), page.locator("#action-items tbody .cell-status").all_inner_texts()))
         assert status == {late: "Done", later: "Done", items["ahead"]["id"]: "Open"}, status
         for item in (late, later):
