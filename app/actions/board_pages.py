@@ -8,8 +8,8 @@ with the row's form open and what was typed kept.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Callable, Mapping
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -55,14 +55,38 @@ def show(view: board.BoardQuery, *, error: PageError | None = None, editing: int
     return render_template(
         "pages/action_items.html", board=found, view=view, today=today, error=error, editing=editing,
         form=form, values=dict(values or {}), selected=selected or set(), back=_query_string(view),
-        statuses=list(ActionStatus), severities=list(Severity), sync_states=list(SyncStatus),
+        statuses=list(ActionStatus), still_open=[s.value for s in ActionStatus.still_open()],
+        severities=list(Severity), sync_states=list(SyncStatus),
         sync_labels=SYNC_LABELS, sort_labels=SORT_LABELS, scope_labels=SCOPE_LABELS,
         people=board.people_names(session), jira_base=config.jira.url.rstrip("/") if config.jira.url else None,
         jira_enabled=config.jira.enabled, may_sync=g.user.is_admin and config.jira.enabled,
         snooze_min=(today + timedelta(days=1)).isoformat(),
         snooze_max=(today + timedelta(days=config.reminders.max_snooze_days)).isoformat(),
+        filters_in_words=filters_in_words(view, when=when_for(config)),
         link=lambda **changes: url_for("actions_pages.items", **view.to_args(**changes)),
     )
+
+
+def filters_in_words(view: board.BoardQuery, *, when: Callable[[date], str]) -> list[str]:
+    """The filters a view has on, each in words ("owner “Olivia”", "overdue only"), for the folded filter form."""
+    said = []
+    if view.q:
+        said.append(f"title contains “{view.q}”")
+    if view.owner:
+        said.append(f"owner “{view.owner}”")
+    if view.status:
+        said.append(f"status {status_label(view.status)}")
+    if view.severity:
+        said.append(view.severity)
+    if view.incident:
+        said.append(f"incident #{view.incident}")
+    if view.due_before:
+        said.append(f"due before {when(view.due_before)}")
+    if view.sync:
+        said.append(f"Jira: {SYNC_LABELS[view.sync].lower()}")
+    if view.overdue:
+        said.append("overdue only")
+    return said
 
 
 def _query_string(view: board.BoardQuery) -> str:

@@ -1,5 +1,7 @@
 // The action-item board (the page works without this script; it only spares a reload):
-// - on a phone, the filters start folded unless some are on;
+// - on a phone, the filters start folded (their summary names those on); the view's address keeps
+//   only the filters chosen;
+// - ticked rows are counted in the bulk form, which then stays in sight;
 // - a row's "Change" form is sent to the JSON API (PATCH, with the X-CSRFToken header); the row
 //   then shows the new owner, due date and status and says in words how it went. When the owner
 //   typed is not a name the page knows, the form is posted as usual and the server explains.
@@ -7,8 +9,39 @@
   "use strict";
 
   var filters = document.getElementById("filters");
-  if (filters && filters.dataset.active !== "true" && window.matchMedia && window.matchMedia("(max-width: 700px)").matches) {
-    filters.removeAttribute("open");
+  if (filters && window.matchMedia && window.matchMedia("(max-width: 700px)").matches) {
+    filters.removeAttribute("open");  // its summary names the filters that are on
+  }
+
+  // The address a view is shared by keeps only what was chosen (?owner=Olivia&overdue=true), not every
+  // empty field of the form.
+  var filterForm = document.querySelector("form.board-filters");
+  if (filterForm && window.URLSearchParams && window.FormData) {
+    filterForm.addEventListener("submit", function (event) {
+      var query = new URLSearchParams();
+      new FormData(filterForm).forEach(function (value, name) {
+        if (value !== "" && !(name === "sort" && value === "overdue")) query.append(name, value);
+      });
+      event.preventDefault();
+      var text = query.toString();
+      window.location.assign(filterForm.action + (text ? "?" + text : ""));
+    });
+  }
+
+  // Ticked rows: the bulk form says how many, and (board.css) stays in sight while the list scrolls.
+  var bulk = document.getElementById("bulk");
+  var picked = document.getElementById("picked");
+  function countPicked() {
+    var count = document.querySelectorAll('input[form="bulk"][name="ids"]:checked').length;
+    picked.textContent = count ? count + (count === 1 ? " item" : " items") + " selected" : "";
+    bulk.classList.toggle("picking", count > 0);
+  }
+  if (bulk && picked) {
+    document.querySelectorAll('input[form="bulk"][name="ids"]').forEach(function (box) {
+      box.addEventListener("change", countPicked);
+    });
+    countPicked();
+    window.addEventListener("pageshow", countPicked);  // boxes the browser ticked again on "back"
   }
 
   if (!window.Hindsight || !window.fetch) return;  // pages.js: the shared API helper
@@ -65,7 +98,7 @@
         form.elements.loaded_status.value = status.value;
         var person = row.querySelector(".cell-owner .person");
         if (body.owner && person) { person.textContent = owner; person.title = body.owner; }
-        if (body.due_date) row.querySelector(".cell-due").textContent = dayInWords(body.due_date);
+        if (body.due_date || body.status) showDue(row, form.dataset.due, status.value);
         if (body.status) row.querySelector(".cell-status").textContent = status.options[status.selectedIndex].text;
         say(said, "Saved. Jira gets the change in a moment.", false);
       }).catch(function (error) {
@@ -73,6 +106,24 @@
       }).then(function () { button.disabled = false; });
     });
   });
+
+  // The due cell as the server draws it: the day in words, and how late when still open and past due.
+  var table = document.getElementById("action-items");
+  var today = table && table.dataset.today;
+  var stillOpen = table ? (table.dataset.open || "").split(" ") : [];
+  function showDue(row, iso, status) {
+    var cell = row.querySelector(".cell-due");
+    var late = today && iso < today && stillOpen.indexOf(status) !== -1;
+    var snoozed = cell.querySelector(".snoozed");
+    cell.textContent = dayInWords(iso);
+    if (late) {
+      var days = Math.round((Date.parse(today) - Date.parse(iso)) / 86400000);
+      cell.append(" ", window.Hindsight.el("span", { "class": "badge SEV0" }, "overdue"), " ",
+                  window.Hindsight.el("span", { "class": "muted" }, "by " + days + (days === 1 ? " day" : " days")));
+    }
+    if (snoozed && stillOpen.indexOf(status) !== -1) cell.append(window.Hindsight.el("br"), snoozed);
+    row.classList.toggle("overdue", !!late);
+  }
 
   function say(place, text, bad) {
     if (!place) return;

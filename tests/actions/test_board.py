@@ -182,6 +182,16 @@ def test_each_filter_narrows_the_board(app, world, query, expected):
     assert titles(board(sign_in(app, ADMIN), query)) == expected
 
 
+def test_the_filters_summary_names_those_on_in_words(app, world):
+    """On a phone the filters start folded: their summary says what narrows the list."""
+    web = sign_in(app, ADMIN)
+    assert board(web).find_all("span", id="filters-on") == []
+    query = "?q=late&owner=Mia&status=in_progress&severity=SEV0&incident=7&due_before=2031-03-14&sync=failed&overdue=true&sort=owner"
+    assert board(web, query).by_id("filters-on").text == (
+        "(on: title contains “late”, owner “Mia”, status In progress, SEV0, incident #7, due before Fri 14 Mar 2031, "
+        "Jira: failed to send, overdue only)")
+
+
 @pytest.mark.parametrize("settings_overrides", [{}])
 @pytest.mark.parametrize("search,expected", [
     ("100%", ["Reach 100% coverage"]),
