@@ -97,12 +97,21 @@ def queue_at_risk(session: Session, *, settings: Settings, now: datetime | None 
     return ids
 
 
+# How long after its weekday and hour a week's digest may still go out: a scheduler that was down then
+# (a restart, a deploy, a night-long outage) sends it when it is back, rather than skipping the week.
+DIGEST_CATCH_UP = timedelta(hours=24)
+
+
 def digest_week(settings: Settings, now: datetime | None = None) -> str | None:
-    """The ISO week ("2026-W49") whose digest is due now, or None before the configured weekday and hour."""
+    """The ISO week ("2026-W49") whose digest is due now: from the configured weekday and hour, for a day."""
     local = org_now(settings, now)
-    if local.isoweekday() != settings.chat.digest_weekday or local.hour < settings.chat.digest_hour:
+    due = (local - timedelta(days=local.isoweekday() - settings.chat.digest_weekday)).replace(
+        hour=settings.chat.digest_hour, minute=0, second=0, microsecond=0)
+    if due > local:
+        due -= timedelta(days=7)
+    if local - due >= DIGEST_CATCH_UP:
         return None
-    year, week, _ = local.isocalendar()
+    year, week, _ = due.isocalendar()
     return f"{year}-W{week:02d}"
 
 
