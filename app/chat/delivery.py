@@ -99,7 +99,7 @@ def deliver(
     work = [(row.id, row.channel, ChatMessage.from_json(row.message)) for row in rows]
     stopped: set[str] = set()
     # A channel that asked to wait (429) or failed as a whole: its unattempted rows wait as long.
-    waits: dict[str, datetime] = {}
+    waits: dict[str, tuple[datetime, ChatFailure]] = {}
     for row_id, name, message in work:
         in_time = time.monotonic() - claimed_at + settings.chat.request_seconds <= settings.chat.sending_seconds
         if name in stopped or not in_time:
@@ -156,7 +156,7 @@ def backoff_seconds(attempts: int, *, base: float, cap: float, rand: Callable[[]
 
 def _record(
     session: Session, row_id: int, outcome: ChatFailure | None, *, settings: Settings, token: str, run: DeliveryRun,
-    waits: dict[str, datetime],
+    waits: dict[str, tuple[datetime, ChatFailure]],
 ) -> None:
     """Record one row's outcome, if the row is still this run's (a run whose claim ran out leaves it alone)."""
     row = session.scalars(
@@ -172,8 +172,14 @@ def _record(
         run.sent += 1
         return
     if outcome is NOT_ATTEMPTED:
-        row.status, row.attempts = ChatStatus.PENDING, max(row.attempts - 1, 0)
-        row.next_attempt_at = waits.get(row.channel, now)
+        row.attempts = max(row.attempts - 1, 0)
+        held = waits.get(row.channel)
+        if held is not None and row.created_at < give_up_before(settings, now):
+            # Its channel failed again and it is past its day: given up like the row that tried for it.
+            row.status, row.error_kind, row.last_error = ChatStatus.GIVEN_UP, held[1].kind, held[1].detail[:2000]
+            run.given_up += 1
+            return
+        row.status, row.next_attempt_at = ChatStatus.PENDING, held[0] if held is not None else now
         run.deferred += 1
         return
     delay = backoff_seconds(row.attempts, base=settings.chat.retry_base_seconds, cap=settings.chat.retry_max_seconds)
@@ -189,7 +195,7 @@ def _record(
     row.next_attempt_at = now + timedelta(seconds=delay)
     row.error_kind, row.last_error = outcome.kind, outcome.detail[:2000]
     if outcome.channel_wide:
-        waits[row.channel] = row.next_attempt_at
+        waits[row.channel] = (row.next_attempt_at, outcome)
     # A refused message (the channel read it and said no) would be refused again: given up at once.
     if outcome.kind == "rejected" or row.created_at < give_up_before(settings, now):
         row.status = ChatStatus.GIVEN_UP

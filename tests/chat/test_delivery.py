@@ -292,6 +292,25 @@ def test_a_message_not_taken_for_a_day_is_given_up(app, chat_server):
     assert run(app, now=utcnow() + timedelta(hours=3)).sent == 0
 
 
+def test_messages_held_behind_a_failing_channel_past_their_day_are_given_up_with_it(app, chat_server):
+    """Not one a run, an hour apart: every message of the channel that is past its day goes when its channel fails."""
+    old = [queue(app, text)[0] for text in ("Old one", "Old two")]
+    [recent, _teams] = queue(app, "Recent")
+    with app.app_context():
+        session = get_session()
+        session.execute(update(ChatOutbox).where(ChatOutbox.channel == "slack", ChatOutbox.id.in_(old))
+                        .values(created_at=utcnow() - timedelta(hours=25)))
+        session.commit()
+    chat_server.stop()
+    try:
+        result = run(app)
+    finally:
+        chat_server.start()
+    assert (result.given_up, result.failed, result.deferred) == (2, 1, 3)  # Teams: one tried, two held
+    assert [(row(app, i).status, row(app, i).error_kind) for i in old] == [(ChatStatus.GIVEN_UP, "unreachable")] * 2
+    assert (row(app, recent).status, row(app, recent).attempts) == (ChatStatus.PENDING, 0)
+
+
 def test_the_messages_are_recorded_in_the_bookings_transaction_and_sent_only_after_its_commit(app, factory, auth, chat_server):
     incident = factory.incident(auth)
     change = IncidentUpdate.model_validate_json(json.dumps({"status": "resolved"}))
