@@ -21,7 +21,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -79,8 +79,8 @@ def deliver(
 
     Each outcome is committed before the next message is sent (`call_outside`), so a process that
     dies mid-batch sends again only the message it was sending, not the ones already taken. A run
-    starts a request only while its claim has `chat.sending_seconds` left to cover it; the rows it
-    did not reach go back to the queue, untried.
+    starts a request only if it would end (at its timeouts) within the first `chat.sending_seconds`
+    of the claim; the rows it did not reach go back to the queue, untried.
     """
     now = now or utcnow()
     channels = chat_channels(settings) if channels is None else channels
