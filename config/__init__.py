@@ -224,6 +224,30 @@ class ChatSettings(_Section):
     digest_weekday: int = Field(1, ge=1, le=7)
     digest_hour: int = Field(9, ge=0, le=23)
 
+    @property
+    def request_seconds(self) -> float:
+        """The longest one chat request may take: its connect and read timeouts (no request is retried in a run)."""
+        return self.connect_timeout_seconds + self.read_timeout_seconds
+
+    @property
+    def sending_seconds(self) -> float:
+        """How long into its claim a run may still start a request: half the claim. The other half is the
+        margin for what a timeout does not bound (an answer trickling in, a wait for the database, clocks
+        that differ between hosts), so a claim never runs out while its message is being sent."""
+        return self.claim_seconds / 2
+
+    @model_validator(mode="after")
+    def _claim_outlasts_a_batch(self) -> ChatSettings:
+        # Another process may take over a claim that ran out: a batch still being sent then would go twice.
+        worst = self.batch * self.request_seconds
+        if worst > self.sending_seconds:
+            raise ValueError(
+                f"chat.claim_seconds ({self.claim_seconds}) must be at least twice chat.batch ({self.batch}) times "
+                f"the connect and read timeouts ({self.request_seconds:g} s), {2 * worst:g}: raise chat.claim_seconds "
+                "or lower chat.batch"
+            )
+        return self
+
 
 class ReminderSettings(_Section):
     due_soon_days: int = Field(3, ge=0)

@@ -6,10 +6,13 @@ a plain-text `text` fallback (what notifications, Mattermost and screen readers 
 Teams gets an Adaptive Card through a Workflows webhook. Every request has a connect and
 a read timeout; nothing is retried here (the app's outbox retries, with backoff).
 
-Facts this relies on: an incoming webhook answers 200 "ok", and errors with a 4xx status and
-a short text (`invalid_payload`, `no_service`, `channel_not_found`); `chat.postMessage`
-answers 200 with `{"ok": false, "error": "..."}` on failure; both rate-limit with 429 and
-`Retry-After` in seconds. A Teams Workflows webhook answers 202 (or 200) when it took the card.
+Facts this relies on (Slack's "Handling errors" of incoming webhooks, its Web API rate-limit
+guide): an incoming webhook answers 200 "ok", and errors with a 4xx status and a plain-text
+body (400 `invalid_payload`, 403 `action_prohibited`, 404 `channel_not_found` or `no_service`,
+410 `channel_is_archived`); `chat.postMessage` answers every error with 200 and
+`{"ok": false, "error": "..."}` (`invalid_auth`, `channel_not_found`, ...), except rate limiting;
+both rate-limit with 429 and `Retry-After` in seconds. A Teams Workflows webhook answers 202
+(or 200) when it took the card, 400 when the body is not an Adaptive Card message.
 A channel not configured is off: `slack_channel`/`teams_channel` return None and say so once.
 """
 
@@ -251,7 +254,7 @@ def _raise_for_status(response: requests.Response) -> None:
 
 def _slack_api_failure(error: str, response: requests.Response) -> ChatFailure:
     detail = f"chat.postMessage: {error}"
-    if error == "ratelimited":
+    if error == "ratelimited":  # Slack says so with a 429 (above); a Slack-compatible server may say it with 200
         wait = retry_after_seconds(response.headers.get("Retry-After"))
         return ChatFailure("rate_limited", detail, status=response.status_code, retry_after=wait)
     if error in _SLACK_AUTH:

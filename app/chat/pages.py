@@ -9,6 +9,7 @@ from app.auth.pages import login_required
 from app.chat import messages
 from app.chat.delivery import chat_channels
 from app.chat.models import ChatChannelName
+from app.chat.service import release_held
 from app.chat.status import integrations
 from app.chat.wording import channel_name, failure_in_words
 from app.core.errors import Forbidden, NotFound
@@ -38,7 +39,10 @@ def index():
 @page
 @login_required
 def test_message(channel: str):
-    """Send a test message to a chat channel now, with no transaction open; say how it went."""
+    """Send a test message to a chat channel now, with no transaction open; say how it went.
+
+    When it went, the channel's waiting messages are due at once (an admin who fixed a setting
+    tests it, and need not wait out the backoff)."""
     _admins_only()
     config = settings()
     target = chat_channels(config).get(channel)
@@ -53,5 +57,7 @@ def test_message(channel: str):
         flash(f"The test message was not sent. {failure_in_words(failure.kind, channel=channel, refused=failure.refused, retried=False)}",
               "error")
     else:
+        # The channel takes messages again (a token or webhook was fixed): what waits for it goes at the next run.
+        release_held(get_session(), channel=channel)
         flash(f"Test message sent to {channel_name(channel)}.")
     return redirect(url_for("integrations_pages.index"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.actions.models import ActionItem, ActionStatus
@@ -21,7 +21,7 @@ from app.db import dialect_insert, utcnow
 from app.retros.calendar import WorkCalendar
 from app.retros.models import RetroStatus, Retrospective
 from config import Settings
-from integrations.chat import ChatMessage
+from integrations.chat import CHANNEL_WIDE, ChatMessage
 
 
 def channels_for(settings: Settings, kind: ChatKind) -> list[ChatChannelName]:
@@ -44,7 +44,9 @@ def queue(
     for channel in channels_for(settings, kind):
         values = dict(
             channel=channel.value, kind=kind.value, retrospective_id=retrospective_id, message=message.to_json(),
-            status=ChatStatus.PENDING.value, attempts=0, next_attempt_at=now, created_at=now,
+            status=ChatStatus.PENDING.value, attempts=0, created_at=now,
+            # A channel that asked to wait (a 429's Retry-After) or is down gets nothing new before then.
+            next_attempt_at=max(held_until(session, channel=channel.value, now=now) or now, now),
             dedupe_key=f"{channel.value}:{dedupe_key}" if dedupe_key else None,
         )
         insert = dialect_insert(session, ChatOutbox).values(**values)
@@ -95,12 +97,21 @@ def queue_at_risk(session: Session, *, settings: Settings, now: datetime | None 
     return ids
 
 
+# How long after its weekday and hour a week's digest may still go out: a scheduler that was down then
+# (a restart, a deploy, a night-long outage) sends it when it is back, rather than skipping the week.
+DIGEST_CATCH_UP = timedelta(hours=24)
+
+
 def digest_week(settings: Settings, now: datetime | None = None) -> str | None:
-    """The ISO week ("2026-W49") whose digest is due now, or None before the configured weekday and hour."""
+    """The ISO week ("2026-W49") whose digest is due now: from the configured weekday and hour, for a day."""
     local = org_now(settings, now)
-    if local.isoweekday() != settings.chat.digest_weekday or local.hour < settings.chat.digest_hour:
+    due = (local - timedelta(days=local.isoweekday() - settings.chat.digest_weekday)).replace(
+        hour=settings.chat.digest_hour, minute=0, second=0, microsecond=0)
+    if due > local:
+        due -= timedelta(days=7)
+    if local - due >= DIGEST_CATCH_UP:
         return None
-    year, week, _ = local.isocalendar()
+    year, week, _ = due.isocalendar()
     return f"{year}-W{week:02d}"
 
 
@@ -123,6 +134,26 @@ def queue_digest(session: Session, *, settings: Settings, now: datetime | None =
         return []
     return queue(session, kind=ChatKind.DIGEST, message=messages.digest(settings, items), settings=settings,
                  dedupe_key=f"digest:{week}")
+
+
+def held_until(session: Session, *, channel: str, now: datetime) -> datetime | None:
+    """Until when `channel` waits after a failure of the channel as a whole (None: it does not)."""
+    return session.scalar(
+        select(func.max(ChatOutbox.next_attempt_at)).where(
+            ChatOutbox.channel == channel, ChatOutbox.status == ChatStatus.PENDING,
+            ChatOutbox.error_kind.in_(CHANNEL_WIDE), ChatOutbox.next_attempt_at > now,
+        )
+    )
+
+
+def release_held(session: Session, *, channel: str, now: datetime | None = None) -> int:
+    """`channel` took a message again (a test message): what waits for it is due now; returns how many."""
+    now = now or utcnow()
+    return session.execute(
+        update(ChatOutbox).where(ChatOutbox.channel == channel, ChatOutbox.status == ChatStatus.PENDING,
+                                 ChatOutbox.next_attempt_at > now)
+        .values(next_attempt_at=now).execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def give_up_before(settings: Settings, now: datetime) -> datetime:

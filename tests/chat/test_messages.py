@@ -158,6 +158,7 @@ def test_the_weekly_digest_lists_overdue_items_by_owner_name_once_a_week(app, fa
         assert service.queue_digest(session, settings=settings, now=monday - timedelta(days=1)) == []
         assert len(service.queue_digest(session, settings=settings, now=monday)) == 2
         assert service.queue_digest(session, settings=settings, now=monday + timedelta(hours=3)) == []
+        assert service.queue_digest(session, settings=settings, now=monday + timedelta(hours=20)) == []
         session.commit()
         deliver(session, settings=settings)
         session.commit()
@@ -167,6 +168,30 @@ def test_the_weekly_digest_lists_overdue_items_by_owner_name_once_a_week(app, fa
         f"#{overdue} Add a canary: Olga Owner, due Mon 30 Nov",
         "See the overdue items: http://hindsight.test/action-items?overdue=true",
     ]
+
+
+@pytest.mark.parametrize(("now", "week"), [
+    (datetime(2026, 12, 7, 7, 59, tzinfo=timezone.utc), None),  # Mon 08:59 in Berlin: not yet
+    (datetime(2026, 12, 7, 8, 0, tzinfo=timezone.utc), "2026-W50"),  # Mon 09:00
+    (datetime(2026, 12, 8, 7, 59, tzinfo=timezone.utc), "2026-W50"),  # Tue 08:59: a scheduler back from a restart
+    (datetime(2026, 12, 8, 8, 0, tzinfo=timezone.utc), None),  # a day late: that week's is not sent any more
+    (datetime(2026, 12, 13, 22, 0, tzinfo=timezone.utc), None),  # Sun 23:00
+    (datetime(2027, 1, 4, 8, 30, tzinfo=timezone.utc), "2027-W01"),
+])
+def test_the_digest_is_due_from_its_hour_for_a_day_so_a_restart_does_not_skip_a_week(app, now, week):
+    assert service.digest_week(settings_of(app), now) == week
+
+
+def test_a_scheduler_down_at_the_digests_hour_sends_it_when_it_is_back(app, factory, resolved, make_item, chat_server):
+    owner = factory.person(name="Olga Owner", email="olga@example.com")
+    _incident, retro = resolved(commander=owner.email)
+    make_item(retro["id"], owner.email, date(2026, 11, 30))
+    back_on_tuesday = datetime(2026, 12, 8, 6, 0, tzinfo=timezone.utc)  # down from Monday morning until 07:00
+    with app.app_context():
+        session = get_session()
+        assert len(service.queue_digest(session, settings=settings_of(app), now=back_on_tuesday)) == 2
+        assert service.queue_digest(session, settings=settings_of(app), now=back_on_tuesday + timedelta(hours=1)) == []
+        session.rollback()
 
 
 def test_a_private_incident_is_announced_with_a_link_and_nothing_else(app, factory, resolved, client, auth, make_item, chat_server):

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from app.actions.models import JiraOutbox
 from app.chat.models import ChatOutbox
 from app.db import get_session, utcnow
-from tests.chat.conftest import SLACK, TEAMS, chat_settings, outbox
+from tests.chat.conftest import POST_MESSAGE, SLACK, TEAMS, chat_settings, outbox
 from tests.chat.test_delivery import queue, run
 from tests.web import Page, csrf_token, sign_in
 
@@ -144,3 +144,39 @@ def test_a_given_up_message_is_said_so(app, admin_web, chat_server):
     run(app)
     slack = Page.of(admin_web.get(PAGE)).by_id("integration-slack")
     assert "Slack had a problem of its own. That message was given up." in slack.text
+
+
+def test_slack_refusing_the_token_is_said_in_words_and_a_test_message_that_goes_through_sends_what_waits(
+    make_app, chat_server,
+):
+    """chat.postMessage's 200 {"ok": false} is a failure: never "sent", said in words, held until fixed."""
+    app = make_app(**chat_settings(chat_server, slack=chat_server.slack_bot_settings(), teams={}))
+    from tests.conftest import Factory
+
+    Factory(app).user(admin=True, email="root@example.com")
+    web = sign_in(app, "root@example.com")
+    queue(app, "Waiting")
+    chat_server.slack_error("invalid_auth")
+    run(app)
+    slack = Page.of(web.get(PAGE)).by_id("integration-slack")
+    assert "Slack refused Hindsight's credentials: check the token or webhook address in the settings." in slack.text
+    assert "Last message sent: never" in slack.text and "1 waiting to be sent." in slack.text
+    assert "invalid_auth" not in slack.text
+    [waiting] = outbox(app)
+    assert waiting.next_attempt_at > utcnow() + timedelta(minutes=30)
+    assert run(app).outcomes == {}  # held: no burst of refused requests
+
+    # The token is fixed (here: Slack takes it again) and the admin tests it: what waits goes at the next run.
+    token = csrf_token(web.get(PAGE).get_data(as_text=True))
+    web.post(f"{PAGE}/slack/test", data={"csrf_token": token})
+    assert Page.of(web.get(PAGE)).find("div", role="status").text == "Test message sent to Slack."
+    assert run(app).sent == 1
+    assert [r.text.splitlines()[0] for r in chat_server.received(POST_MESSAGE)] == ["Hindsight can post here.", "Waiting"]
+
+
+def test_a_message_slack_refused_as_such_is_said_given_up(app, admin_web, chat_server):
+    queue(app, "Too long")
+    chat_server.fail(400, "invalid_payload")
+    run(app)
+    slack = Page.of(admin_web.get(PAGE)).by_id("integration-slack")
+    assert "Slack refused the message (the details are in the logs). That message was given up." in slack.text
