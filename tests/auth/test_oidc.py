@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.auth.models import User, UserSession
 from app.auth.service import disable_user
-from app.db import get_session, utcnow
+from app.db import database, get_session, utcnow
 from app.people.models import Person
 from tests.conftest import Factory
 from tests.fakes.oidc import CLIENT_ID, CLIENT_SECRET, OidcProvider, ProviderUser, callback_path
@@ -251,6 +251,19 @@ def test_the_session_id_before_sign_in_is_not_the_one_after(app, client, provide
         rows = get_session().scalars(select(UserSession).order_by(UserSession.id)).all()
         assert [row.revoked_at is not None for row in rows] == [True, False]
         assert rows[1].user.email == "casey@example.com"
+
+
+@pytest.mark.committing
+def test_no_transaction_is_open_while_the_provider_is_called(app, client, provider, factory):
+    factory.user(email="ops@example.com")
+    assert sign_in_form(client, "ops@example.com").status_code == 302  # each request then reads its session
+    engine = database(app).engine
+    seen = []
+    provider.on_request = lambda path: seen.append((path, engine.pool.checkedout()))
+    assert sign_in_sso(client, provider).status_code == 302 and signed_in(client)
+    paths = [path for path, _ in seen]
+    assert {"/.well-known/openid-configuration", "/token", "/jwks"} <= set(paths)
+    assert [count for _, count in seen] == [0] * len(seen)  # no connection held, so no transaction
 
 
 def test_password_sign_in_can_be_turned_off(make_app, provider):

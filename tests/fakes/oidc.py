@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -127,6 +128,7 @@ class OidcProvider:
         self.down = False
         self.delay = 0.0  # seconds each answer waits
         self.discovery_issuer: str | None = None  # another issuer named by the discovery document
+        self.on_request: Callable[[str], None] | None = None  # called with each request's path
         self.audience: str | None = None
         self.expires_in = 3600
         self.nonce: str | None = None
@@ -172,6 +174,8 @@ class OidcProvider:
         @app.before_request
         def _note():  # type: ignore[no-untyped-def]
             provider.requests.append(request.path)
+            if provider.on_request is not None:
+                provider.on_request(request.path)
             if provider.delay:
                 time.sleep(provider.delay)
             if provider.down:
