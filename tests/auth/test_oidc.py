@@ -6,10 +6,12 @@ import socket
 import time
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
 from app.auth.models import User, UserSession
 from app.auth.service import disable_user
+from app.cli import main
 from app.db import database, get_session, utcnow
 from app.people.models import Person
 from tests.conftest import Factory
@@ -278,6 +280,26 @@ def test_password_sign_in_can_be_turned_off(make_app, provider):
     assert not signed_in(web)
     assert web.get("/api/v1/incidents", headers=headers).status_code == 200  # API tokens still work
     assert sign_in_sso(web, provider).status_code == 302 and signed_in(web)
+
+
+@pytest.mark.committing
+def test_the_first_admin_is_made_on_the_command_line_and_signs_in_with_the_provider(make_app, provider,
+                                                                                     database_url, tmp_path):
+    app = make_app(**sso(provider), password_login=False)
+    env = {"HINDSIGHT_DATABASE_URL": database_url, "HINDSIGHT_INSTANCE_PATH": str(tmp_path / "cli"),
+           "HINDSIGHT_SECRET_KEY": "cli-test", "HINDSIGHT_PASSWORD_LOGIN": "false",
+           "HINDSIGHT_OIDC_ISSUER": provider.issuer, "HINDSIGHT_OIDC_CLIENT_ID": CLIENT_ID,
+           "HINDSIGHT_OIDC_NAME": "Acme ID"}
+    created = CliRunner().invoke(main, ["user", "create", "casey@example.com", "--admin"], env=env,
+                                 catch_exceptions=False)
+    assert created.exit_code == 0, created.output
+    assert "They can sign in to the pages with Acme ID, with this email." in created.output
+    token = CliRunner().invoke(main, ["token", "create", "casey@example.com"], env=env).output.strip()
+    web = app.test_client()
+    assert web.get("/api/v1/incidents", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert sign_in_sso(web, provider).status_code == 302 and signed_in(web)
+    [user] = users(app)
+    assert user.is_admin and user.oidc_subject == "casey-1" and user.password_hash is None
 
 
 def sign_in_form_posted(web):
