@@ -232,6 +232,24 @@ def test_a_rotated_key_is_fetched_once(app, client, provider):
     assert provider.count("/jwks") == fetched + 1  # and they are kept
 
 
+def test_a_key_the_provider_does_not_publish_is_refused_after_one_more_look(app, client, provider):
+    assert sign_in_sso(client, provider).status_code == 302
+    published = provider.published
+    provider.rotate_keys()
+    provider.published = published  # signs with a key it never publishes
+    fetched = provider.count("/jwks")
+    web = app.test_client()
+    refused(sign_in_sso(web, provider), 401, "Acme ID sent a sign-in that Hindsight could not verify")
+    assert provider.count("/jwks") == fetched + 1 and not signed_in(web)
+
+
+def test_a_public_client_signs_in_with_pkce_alone(make_app, provider):
+    app = make_app(**sso(provider, client_secret=""))
+    provider.client_secret = ""  # the provider registered Hindsight without a secret
+    web = app.test_client()
+    assert sign_in_sso(web, provider).status_code == 302 and signed_in(web)
+
+
 def test_the_session_id_before_sign_in_is_not_the_one_after(app, client, provider, factory):
     factory.user(email="ops@example.com")
     reader = app.session_interface.get_signing_serializer(app)

@@ -109,7 +109,7 @@ class OidcProvider:
         self.redirect_uris = list(redirect_uris or [])
         self._key_number = 0
         self.key = self._new_key()
-        self.published: list[RSAKey] = [self.key]
+        self.published: list[RSAKey] = []
         self.reset()
         self._server = make_server("127.0.0.1", port, self._app(), threaded=True)
         self.issuer = f"http://127.0.0.1:{self._server.server_port}"
@@ -122,7 +122,8 @@ class OidcProvider:
         return on_preferred_port("oidc", lambda port: cls(port=port, redirect_uris=redirect_uris))
 
     def reset(self) -> None:
-        """Every switch off, no user, nothing counted (the keys stay)."""
+        """Every switch off, no user, nothing counted; the key it signs with stays, and is published."""
+        self.published = [self.key]
         self.user: ProviderUser | None = None
         self.deny = False
         self.down = False
