@@ -20,10 +20,11 @@ import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.flask_client import OAuth, OAuthError
 from authlib.integrations.base_client import MismatchingStateError
-from flask import Flask, Response, request
+from flask import Flask, Response, request, session
 from joserfc.errors import JoseError
 
 CLIENT_NAME = "oidc"
+STATE_PREFIX = f"_state_{CLIENT_NAME}_"  # Authlib's key of a started sign-in in the Flask session
 # Clock difference allowed between the provider and Hindsight when checking `exp` and `iat`.
 LEEWAY_SECONDS = 60
 # Errors an authorization endpoint answers with when the trouble is on its side, not the user's.
@@ -99,6 +100,10 @@ class OidcClient:
     def start(self, redirect_uri: str) -> Response:
         """The redirect to the provider's authorization endpoint; the flow's secrets go in the Flask session."""
         self._metadata()
+        # Only the latest sign-in started in this browser can finish: the flow's secrets live in the
+        # session cookie, which must not grow with every click on the button.
+        for key in [key for key in session if key.startswith(STATE_PREFIX)]:
+            session.pop(key)
         try:
             return self._remote.authorize_redirect(redirect_uri)
         except requests.RequestException as exc:

@@ -162,6 +162,17 @@ def test_a_replayed_state_is_refused(app, client, provider):
     assert not signed_in(attacker) and len(users(app)) == 1
 
 
+def test_only_the_latest_sign_in_started_in_a_browser_can_finish(app, client, provider):
+    reader = app.session_interface.get_signing_serializer(app)
+    first = callback_path(provider.consent(start(client)))
+    latest = callback_path(provider.consent(start(client)))
+    cookie = client.get_cookie("session").value
+    assert len([key for key in reader.loads(cookie) if key.startswith("_state_oidc_")]) == 1
+    assert len(cookie) < 1000  # far below the 4 kB browsers keep
+    refused(client.get(first), 400, "already used, has expired, or was started in another browser")
+    assert client.get(latest).status_code == 302 and signed_in(client)
+
+
 def test_consent_refused_at_the_provider(app, client, provider):
     provider.deny = True
     response = sign_in_sso(client, provider)
