@@ -8,6 +8,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
+from tests.e2e.test_page_standards import SCREENSHOTS
 from tests.fakes import preferred_port
 from tests.fakes.oidc import CLIENT_ID, CLIENT_SECRET, OidcProvider, ProviderUser
 
@@ -55,6 +56,8 @@ def test_sign_in_through_the_provider(page, served, provider):
     button = page.get_by_role("link", name="Sign in with Acme ID")
     assert button.is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "login-sso-phone.png"), full_page=True)
     button.focus()
     page.keyboard.press("Enter")
     page.wait_for_url(f"{served}/action-items")
@@ -68,4 +71,5 @@ def test_sign_in_through_the_provider(page, served, provider):
     page.get_by_role("link", name="Sign in with Acme ID").click()
     alert = page.get_by_role("alert")
     assert "Acme ID did not sign you in to Hindsight" in alert.inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "login-sso-refused-phone.png"), full_page=True)
     assert page.locator("header .who").count() == 0
