@@ -97,14 +97,17 @@ def user_create(email: str, name: str | None, admin: bool, password_stdin: bool)
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         application = cli_app()
+        settings = application.extensions["hindsight.settings"]
         with job_session(application) as session:
             created = create_user(session, email=email, name=name, password=password, is_admin=admin,
-                                  hash_method=application.extensions["hindsight.settings"].auth.password_hash_method)
+                                  hash_method=settings.auth.password_hash_method)
             label = f"{created.person.name} <{created.email}>"
     except HindsightError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"Created {'admin ' if admin else ''}user {label}.")
-    if password is None:
+    if settings.oidc.enabled:
+        click.echo(f"They can sign in to the pages with {settings.oidc.display_name}, with this email.")
+    elif password is None:
         click.echo("No password set: this user can use API tokens but not sign in to the pages.")
 
 

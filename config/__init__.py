@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
 ENV_PREFIX = "HINDSIGHT_"
@@ -282,6 +282,61 @@ class AuthSettings(_Section):
         raise ValueError("must be werkzeug's scrypt[:n:r:p] or pbkdf2[:hash[:iterations]], e.g. scrypt")
 
 
+class OidcSettings(_Section):
+    issuer: str = ""
+    client_id: str = ""
+    client_secret: str = ""
+    name: str = ""
+    scopes: str = "openid email profile"
+    admin_groups: list[str] = []
+    allowed_groups: list[str] = []
+    groups_claim: str = "groups"
+    allowed_domains: list[str] = []
+    connect_timeout_seconds: float = Field(5, gt=0, le=60)
+    read_timeout_seconds: float = Field(10, gt=0, le=120)
+    metadata_cache_minutes: float = Field(60, ge=0)
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (the provider's issuer URL)")
+        return value
+
+    @field_validator("client_id")
+    @classmethod
+    def _client_id(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("issuer") and not value:
+            raise ValueError("must be set when oidc.issuer is (the client id the provider gave Hindsight)")
+        return value
+
+    @field_validator("scopes")
+    @classmethod
+    def _scopes(cls, value: str) -> str:
+        if "openid" not in value.split():
+            raise ValueError("must include openid, e.g. 'openid email profile'")
+        return " ".join(value.split())
+
+    @field_validator("admin_groups", "allowed_groups")
+    @classmethod
+    def _groups(cls, value: list[str]) -> list[str]:
+        return [group.strip() for group in value if group.strip()]
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _domains(cls, value: list[str]) -> list[str]:
+        return [domain.strip().lower().lstrip("@") for domain in value if domain.strip()]
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.issuer)
+
+    @property
+    def display_name(self) -> str:
+        """What the login page calls the provider."""
+        return self.name or "single sign-on"
+
+
 class PagerDutySettings(_Section):
     webhook_secret: str = ""
     api_token: str = ""
@@ -346,6 +401,17 @@ class Settings(_Section):
     pagerduty: PagerDutySettings = PagerDutySettings()
     rootly: RootlySettings = RootlySettings()
     incidentio: IncidentIoSettings = IncidentIoSettings()
+    oidc: OidcSettings = OidcSettings()
+    # After `oidc`: its validator reads whether single sign-on is on.
+    password_login: bool = True
+
+    @field_validator("password_login")
+    @classmethod
+    def _password_login(cls, value: bool, info: ValidationInfo) -> bool:
+        oidc = info.data.get("oidc")
+        if not value and not (oidc and oidc.enabled):
+            raise ValueError("can be false only when oidc.issuer is set: no one could sign in to the pages")
+        return value
 
     @field_validator("severity_map")
     @classmethod

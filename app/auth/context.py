@@ -24,12 +24,14 @@ from app.auth.service import (
 from app.core.errors import Forbidden, HindsightError, TooManyAttempts, Unauthorized
 from app.db import commit, get_session, utcnow
 from app.extensions import settings
+from integrations.oidc import OidcClient, OidcConfig
 
 log = logging.getLogger(__name__)
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 SESSION_KEY = "sid"
 CLOCK_KEY = "hindsight.auth.clock"
+OIDC_KEY = "hindsight.auth.oidc"
 
 SESSION_ENDED_MESSAGES = {
     SessionEnd.REVOKED: "You were signed out; sign in again.",
@@ -74,6 +76,18 @@ def init_app(app: Flask) -> None:
     # The cookie lives as long as the server lets the session live; the server decides when it ends.
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=settings(app).auth.session_max_hours)
     app.before_request(_authenticate)
+    oidc = settings(app).oidc
+    if oidc.enabled:
+        app.extensions[OIDC_KEY] = OidcClient(app, OidcConfig(
+            issuer=oidc.issuer, client_id=oidc.client_id, client_secret=oidc.client_secret, scopes=oidc.scopes,
+            groups_claim=oidc.groups_claim, connect_timeout_seconds=oidc.connect_timeout_seconds,
+            read_timeout_seconds=oidc.read_timeout_seconds, metadata_cache_seconds=oidc.metadata_cache_minutes * 60,
+        ))
+
+
+def oidc_client() -> OidcClient | None:
+    """The OpenID Connect provider of this app; None when single sign-on is off."""
+    return current_app.extensions.get(OIDC_KEY)
 
 
 def sign_in(session: Session, *, user: User) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
@@ -14,6 +14,7 @@ from app.people.models import Person
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("oidc_issuer", "oidc_subject"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), unique=True)
@@ -23,6 +24,10 @@ class User(Base):
     last_login_at: Mapped[Optional[datetime]]
     # A disabled user cannot sign in, and their sessions and tokens are refused.
     disabled_at: Mapped[Optional[datetime]]
+    # The OpenID Connect account this user signs in with (the ID token's `iss` and `sub`), kept
+    # so that a later change of email at the provider still finds them. None = not linked yet.
+    oidc_issuer: Mapped[Optional[str]] = mapped_column(String(500))
+    oidc_subject: Mapped[Optional[str]] = mapped_column(String(255))
 
     person: Mapped[Person] = relationship(lazy="joined")
 

@@ -6,20 +6,54 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session as cookie, url_for
 
 from app.auth import limiter
-from app.auth.context import client_address, current_session, now, sign_in, sign_out
-from app.auth.service import authenticate
+from app.auth.context import client_address, current_session, now, oidc_client, sign_in, sign_out
+from app.auth.flows import user_for_identity
+from app.auth.service import authenticate, record_sign_in
+from app.core.errors import Forbidden, NotFound
 from app.core.pages import page
-from app.db import get_session
+from app.db import call_outside, get_session
 from app.extensions import settings
+from integrations.oidc import OidcError, OidcFailure
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
 
 WRONG_PASSWORD = "Unknown email or wrong password."
 DISABLED = "This account is disabled; ask an administrator to enable it."
+PASSWORD_OFF = "Sign-in with a password is turned off here; sign in with {provider}."
+SSO_OFF = "Single sign-on is not set up here; sign in with your email and password."
+NEXT_KEY = "login_next"  # where to go after signing in through the provider
+
+# What went wrong with a sign-in through the provider, and what to do about it.
+OIDC_FAILURES = {
+    OidcFailure.UNREACHABLE: (502, "{provider} could not be reached or gave an answer Hindsight cannot use. "
+                                   "Try again in a few minutes; if it keeps failing, tell your administrator."),
+    OidcFailure.DENIED: (403, "{provider} did not sign you in to Hindsight. Sign in again, and allow Hindsight "
+                              "to use your account when {provider} asks."),
+    OidcFailure.STATE: (400, "This sign-in was already used, has expired, or was started in another browser. "
+                             "Sign in again from this page."),
+    OidcFailure.REFUSED: (502, "{provider} refused to complete the sign-in. Sign in again from this page."),
+    OidcFailure.TOKEN: (401, "{provider} sent a sign-in that Hindsight could not verify, so you are not signed in. "
+                             "Sign in again; if it keeps failing, tell your administrator."),
+}
+OIDC_REFUSALS = {
+    "email_missing": "{provider} did not share an email address with Hindsight; ask your administrator to "
+                     "release the email to Hindsight.",
+    "email_unverified": "{provider} has not verified your email address yet. Verify it at {provider}, then "
+                        "sign in again.",
+    "domain_not_allowed": "Hindsight is open only to email addresses of {domains}; sign in with that account.",
+    "group_not_allowed": "Your account is not in a group allowed to use Hindsight; ask your administrator to "
+                         "add you.",
+    "identity_too_long": "{provider} identifies your account with a value too long for Hindsight; tell your "
+                         "administrator.",
+    "linked_to_another_account": "The Hindsight user with this email signs in with another {provider} account; "
+                                 "ask your administrator.",
+    "user_disabled": DISABLED,
+}
+OIDC_REFUSED = "{provider} signed you in, but Hindsight may not let this account in; ask your administrator."
 
 
 def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -46,7 +80,9 @@ def _safe_next(target: str | None) -> str:
 def login():
     """Show the sign-in form and sign the user in; failures are counted and rate-limited."""
     if request.method == "GET":
-        return render_template("pages/login.html", error=None)
+        return _login_page(None)
+    if not settings().password_login:
+        return _login_page(_sentence(PASSWORD_OFF.format(provider=settings().oidc.display_name)), 403)
     email = request.form.get("email", "")
     password = request.form.get("password", "")
     session = get_session()
@@ -57,18 +93,89 @@ def login():
     if wait:
         log.warning("sign-in refused for %r from %s: locked out for %ss", limiter.normalise_email(email), address, wait)
         message = f"Too many failed sign-ins. Try again in {wait} seconds."
-        return render_template("pages/login.html", error=message), 429, {"Retry-After": str(wait)}
+        return _login_page(message, 429, {"Retry-After": str(wait)})
     user = authenticate(session, email=email, password=password, hash_method=auth_settings.password_hash_method)
     if user is None:
         limiter.record_failure(session, settings=auth_settings, kind="password", email=email, address=address, now=at)
         log.warning("failed sign-in for %r from %s", limiter.normalise_email(email), address)
-        return render_template("pages/login.html", error=WRONG_PASSWORD), 401
+        return _login_page(WRONG_PASSWORD, 401)
     if user.is_disabled:
         log.warning("sign-in refused for disabled user %r from %s", user.email, address)
-        return render_template("pages/login.html", error=DISABLED), 403
+        return _login_page(DISABLED, 403)
     limiter.clear_failures(session, email=email)
     sign_in(session, user=user)
     return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.get("/login/oidc")
+@page
+def login_oidc():
+    """Send the browser to the identity provider; it comes back to `login_oidc_callback`."""
+    client = oidc_client()
+    if client is None:
+        raise NotFound(SSO_OFF)
+    cookie[NEXT_KEY] = _safe_next(request.args.get("next"))
+    redirect_uri = settings().base_url + url_for("auth.login_oidc_callback")
+    try:
+        return call_outside(get_session(), lambda: client.start(redirect_uri))
+    except OidcError as exc:
+        log.warning("single sign-on could not start: %s", exc)
+        return _oidc_failure(exc)
+
+
+@bp.get("/login/oidc/callback")
+@page
+def login_oidc_callback():
+    """Finish the sign-in the provider answered: verify its ID token, then sign the user in."""
+    client = oidc_client()
+    if client is None:
+        raise NotFound(SSO_OFF)
+    session = get_session()
+    address = client_address()
+    try:
+        identity = call_outside(session, client.finish)
+    except OidcError as exc:
+        log.warning("single sign-on failed from %s: %s", address, exc)
+        record_sign_in(session, method="oidc", address=address, refusal=exc.failure.value)
+        return _oidc_failure(exc)
+    try:
+        user = user_for_identity(session, identity=identity, settings=settings().oidc)
+    except Forbidden as exc:
+        session.rollback()
+        log.warning("single sign-on refused for %r from %s: %s", identity.email, address, exc.message)
+        record_sign_in(session, method="oidc", address=address, email=identity.email, refusal=exc.code)
+        return _login_page(_refusal_words(exc.code), 403)
+    target = cookie.pop(NEXT_KEY, None)
+    sign_in(session, user=user)
+    record_sign_in(session, method="oidc", address=address, user=user, email=user.email)
+    return redirect(_safe_next(target))
+
+
+def _login_page(error: str | None, status: int = 200, headers: dict[str, str] | None = None) -> Any:
+    oidc = settings().oidc
+    html = render_template(
+        "pages/login.html", error=error, password_login=settings().password_login,
+        provider=oidc.display_name if oidc.enabled else None,
+        # A sign-in through the provider that failed keeps where it was going, for the next try.
+        next=request.args.get("next") or cookie.get(NEXT_KEY),
+    )
+    return html, status, headers or {}
+
+
+def _oidc_failure(exc: OidcError) -> Any:
+    status, words = OIDC_FAILURES[exc.failure]
+    return _login_page(_sentence(words.format(provider=settings().oidc.display_name)), status)
+
+
+def _refusal_words(code: str) -> str:
+    oidc = settings().oidc
+    domains = " or ".join(oidc.allowed_domains)
+    return _sentence(OIDC_REFUSALS.get(code, OIDC_REFUSED).format(provider=oidc.display_name, domains=domains))
+
+
+def _sentence(text: str) -> str:
+    # The provider's name may open the sentence, and "single sign-on" is lower-case.
+    return text[:1].upper() + text[1:]
 
 
 @bp.post("/logout")

@@ -87,6 +87,17 @@ def find_user(session: Session, *, email: str) -> User | None:
     return session.scalar(select(User).join(User.person).where(Person.email == email.strip().lower()))
 
 
+def find_user_by_subject(session: Session, *, issuer: str, subject: str) -> User | None:
+    """The user linked to this OpenID Connect account (the ID token's `iss` and `sub`), or None."""
+    return session.scalar(select(User).where(User.oidc_issuer == issuer, User.oidc_subject == subject))
+
+
+def record_sign_in(session: Session, *, method: str, address: str, user: User | None = None,
+                   email: str | None = None, refusal: str | None = None) -> None:
+    """Hook for the audit log of sign-ins and failed sign-ins (`method` "password" or "oidc"; `refusal`
+    the reason code of a failed one). Does nothing yet: the audit log records through it."""
+
+
 def get_user(session: Session, *, email: str) -> User:
     """The user with this email; NotFound otherwise."""
     user = find_user(session, email=email)

@@ -95,3 +95,38 @@ def test_a_jira_lease_shorter_than_a_slow_push_is_refused():
     with pytest.raises(SettingsError, match=r"claim_seconds \(120\) must be at least 180"):
         load_settings(environ=environ)
     assert load_settings(environ={**environ, "HINDSIGHT_JIRA_CLAIM_SECONDS": "180"}).jira.claim_seconds == 180
+
+
+def test_single_sign_on_settings_from_the_fixed_environment_names():
+    settings = load_settings(environ={
+        "HINDSIGHT_OIDC_ISSUER": "https://id.example.com/realms/acme",
+        "HINDSIGHT_OIDC_CLIENT_ID": "hindsight",
+        "HINDSIGHT_OIDC_CLIENT_SECRET": "s3cret",
+        "HINDSIGHT_OIDC_NAME": "Acme ID",
+        "HINDSIGHT_OIDC_ADMIN_GROUPS": "sre, hindsight-admins",
+        "HINDSIGHT_OIDC_GROUPS_CLAIM": "roles",
+        "HINDSIGHT_OIDC_ALLOWED_DOMAINS": "Acme.com,@acme.org",
+        "HINDSIGHT_PASSWORD_LOGIN": "false",
+    })
+    assert settings.oidc.enabled and settings.oidc.display_name == "Acme ID"
+    assert settings.oidc.admin_groups == ["sre", "hindsight-admins"] and settings.oidc.groups_claim == "roles"
+    assert settings.oidc.allowed_domains == ["acme.com", "acme.org"]
+    assert settings.password_login is False
+    off = load_settings(environ={})
+    assert not off.oidc.enabled and off.password_login is True and off.oidc.display_name == "single sign-on"
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"HINDSIGHT_PASSWORD_LOGIN": "false"}, "HINDSIGHT_PASSWORD_LOGIN"),
+        ({"HINDSIGHT_OIDC_ISSUER": "id.example.com", "HINDSIGHT_OIDC_CLIENT_ID": "x"}, "HINDSIGHT_OIDC_ISSUER"),
+        ({"HINDSIGHT_OIDC_ISSUER": "https://id.example.com"}, "oidc.client_id"),
+        ({"HINDSIGHT_OIDC_ISSUER": "https://id.example.com", "HINDSIGHT_OIDC_CLIENT_ID": "x",
+          "HINDSIGHT_OIDC_SCOPES": "email profile"}, "HINDSIGHT_OIDC_SCOPES"),
+    ],
+)
+def test_single_sign_on_settings_that_cannot_work_are_refused(environ, named):
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ=environ)
+    assert named in str(caught.value)
