@@ -141,11 +141,15 @@ class _Query:
 
     def items(self) -> list[Any]:
         """Counts per (severity, month): added up per retro first (an integer key), so that the month is
-        worked out once per incident rather than once per item."""
+        worked out once per incident rather than once per item. Only the retros of the viewer's incidents
+        of the period are added up, and only their items' history read: not every item there is."""
+        retros = select(Retrospective.id).join(Incident, Incident.id == Retrospective.incident_id).where(*self.where)
+        in_scope = ActionItem.retrospective_id.in_(retros)
         done = (
             select(ActionItemChange.action_item_id, func.max(ActionItemChange.at).label("at"))
             .where(ActionItemChange.field == "status", ActionItemChange.new == ActionStatus.DONE,
-                   ActionItemChange.applied.is_(True))
+                   ActionItemChange.applied.is_(True),
+                   ActionItemChange.action_item_id.in_(select(ActionItem.id).where(in_scope)))
             .group_by(ActionItemChange.action_item_id).subquery("done")
         )
         is_done = ActionItem.status == ActionStatus.DONE
@@ -167,6 +171,7 @@ class _Query:
                 _count(and_(still_open, ActionItem.created_at < quarter_old)).label("age 90+"),
             )
             .outerjoin(done, done.c.action_item_id == ActionItem.id)
+            .where(in_scope)
             .group_by(ActionItem.retrospective_id)
             .subquery("per_retro")
         )
