@@ -96,6 +96,7 @@ class _Query:
         self.now = now
         self.today = org_today(settings, now)
         self.where: list[ColumnElement[bool]] = [visible_incidents(viewer)]
+        self.period = bool(since or until)
         if since:
             self.where.append(Incident.resolved_at >= day_start(settings, since))
         if until:
@@ -141,17 +142,22 @@ class _Query:
 
     def items(self) -> list[Any]:
         """Counts per (severity, month): added up per retro first (an integer key), so that the month is
-        worked out once per incident rather than once per item. Only the retros of the viewer's incidents
-        of the period are added up, and only their items' history read: not every item there is."""
-        retros = select(Retrospective.id).join(Incident, Incident.id == Retrospective.incident_id).where(*self.where)
-        in_scope = ActionItem.retrospective_id.in_(retros)
-        done = (
+        worked out once per incident rather than once per item. A period's figures add up only the retros of
+        the viewer's incidents of the period and read only their items' history, not every item there is
+        (without a period nearly every retro counts, and picking them first would cost more than it saves)."""
+        in_scope: list[ColumnElement[bool]] = []
+        if self.period:
+            retros = select(Retrospective.id).join(Incident, Incident.id == Retrospective.incident_id).where(*self.where)
+            in_scope.append(ActionItem.retrospective_id.in_(retros))
+        done_changes = (
             select(ActionItemChange.action_item_id, func.max(ActionItemChange.at).label("at"))
             .where(ActionItemChange.field == "status", ActionItemChange.new == ActionStatus.DONE,
-                   ActionItemChange.applied.is_(True),
-                   ActionItemChange.action_item_id.in_(select(ActionItem.id).where(in_scope)))
-            .group_by(ActionItemChange.action_item_id).subquery("done")
+                   ActionItemChange.applied.is_(True))
+            .group_by(ActionItemChange.action_item_id)
         )
+        if in_scope:
+            done_changes = done_changes.where(ActionItemChange.action_item_id.in_(select(ActionItem.id).where(*in_scope)))
+        done = done_changes.subquery("done")
         is_done = ActionItem.status == ActionStatus.DONE
         done_on = self.calendar.date(done.c.at)
         still_open = ActionItem.status.in_(ActionStatus.still_open())
@@ -171,7 +177,7 @@ class _Query:
                 _count(and_(still_open, ActionItem.created_at < quarter_old)).label("age 90+"),
             )
             .outerjoin(done, done.c.action_item_id == ActionItem.id)
-            .where(in_scope)
+            .where(*in_scope)
             .group_by(ActionItem.retrospective_id)
             .subquery("per_retro")
         )
