@@ -95,12 +95,12 @@ class _Query:
         self.session = session
         self.now = now
         self.today = org_today(settings, now)
-        self.where: list[ColumnElement[bool]] = [visible_incidents(viewer)]
-        self.period = bool(since or until)
+        self.period: list[ColumnElement[bool]] = []
         if since:
-            self.where.append(Incident.resolved_at >= day_start(settings, since))
+            self.period.append(Incident.resolved_at >= day_start(settings, since))
         if until:
-            self.where.append(Incident.resolved_at < day_end(settings, until))
+            self.period.append(Incident.resolved_at < day_end(settings, until))
+        self.where: list[ColumnElement[bool]] = [visible_incidents(viewer), *self.period]
         dialect = session.get_bind().dialect.name
         start = day_start(settings, since) - timedelta(days=1) if since else EARLIEST
         self.calendar = OrgCalendar(zone=settings.zone, dialect=dialect, start=start, end=now)
@@ -143,11 +143,12 @@ class _Query:
     def items(self) -> list[Any]:
         """Counts per (severity, month): added up per retro first (an integer key), so that the month is
         worked out once per incident rather than once per item. A period's figures add up only the retros of
-        the viewer's incidents of the period and read only their items' history, not every item there is
-        (without a period nearly every retro counts, and picking them first would cost more than it saves)."""
+        the period's incidents and read only their items' history, not every item there is (who may see which
+        is left to the outer query: in these subqueries it would cost more than it saves; and without a period
+        nearly every retro counts, so none is picked first)."""
         in_scope: list[ColumnElement[bool]] = []
         if self.period:
-            retros = select(Retrospective.id).join(Incident, Incident.id == Retrospective.incident_id).where(*self.where)
+            retros = select(Retrospective.id).join(Incident, Incident.id == Retrospective.incident_id).where(*self.period)
             in_scope.append(ActionItem.retrospective_id.in_(retros))
         done_changes = (
             select(ActionItemChange.action_item_id, func.max(ActionItemChange.at).label("at"))
