@@ -324,9 +324,10 @@ def _statements(shape: _Shape) -> tuple[Select[Any], Select[Any]]:
     matching = _filtered(_joined(select(ActionItem.id), people="owner" in shape.filters), shape)
     count = select(func.count()).select_from(matching.limit(_bound).subquery())
     total = count.scalar_subquery().label("total")
-    if shape.sort == "overdue":
+    few = "incident" in shape.filters or "retrospective_id" in shape.filters  # one incident's items: a handful
+    if shape.sort == "overdue" and not few:
         rows = _late_first(rows_query, shape).add_columns(total)
-    elif shape.sort in ("due", "updated"):  # read from an index in that order
+    elif shape.sort in ("overdue", "due", "updated"):  # read from an index in that order, or a handful sorted
         rows = rows_query.add_columns(total).order_by(*_order(shape.sort, overdue)).limit(_size).offset(_offset)
     else:
         # Sorted by what no index holds: the page's ids are picked sorting narrow rows (the keys alone),
