@@ -65,3 +65,22 @@ def median_seconds(fn: Callable[[], Any], *, repeat: int = 7, warmup: int = 1) -
         fn()
         samples.append(time.perf_counter() - started)
     return statistics.median(samples)
+
+
+def timed_wsgi(app: Any, samples: list[float]) -> None:
+    """Record the server time of every request to `app` in `samples`: the WSGI call, body included."""
+    inner = app.wsgi_app
+
+    def timed(environ: Any, start_response: Any) -> Any:
+        started = time.perf_counter()
+        body = list(inner(environ, start_response))
+        samples.append(time.perf_counter() - started)
+        return body
+
+    app.wsgi_app = timed
+
+
+def p90(values: list[float]) -> float:
+    """The 90th percentile of `values` (the nearest sample)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]

@@ -1,4 +1,4 @@
-"""The action-item board's reads: one filtered, sorted page of rows in one query, and its count.
+"""The action-item board's reads: one filtered, sorted page of rows and how many match, in one query.
 
 What the board shows of each item (its owner, its incident's title and severity, its snooze) is
 joined into that one query, so a page of 50 costs the same few queries as a page of 5. Every
@@ -13,7 +13,10 @@ from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, case, func, literal, not_, or_, select, union_all
+from sqlalchemy import (
+    BindParameter, ColumnElement, Date, Integer, Row, Select, String, and_, bindparam, case, func, literal, or_, select,
+    true, union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from app.actions.models import ActionItem, ActionStatus, SyncStatus
@@ -152,21 +155,23 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-# The viewer's person id, a parameter of the board's queries: the clauses below that name it are built
-# once (building their aliases takes longer than running the query) and shared by every request.
+# The board's queries are built once for each shape of view (which filters are set, the scope, the sort,
+# whether the viewer is an admin), every value of the view a parameter: building a statement takes longer
+# than running it, and a statement built once keeps its SQLAlchemy cache key, so a request only binds values.
 VIEWER = "board_viewer"
 _viewer = bindparam(VIEWER, type_=Integer)
+_today = bindparam("board_today", type_=Date)
+_STILL_OPEN = tuple(ActionStatus.still_open())
+
+
+def _param(name: str, type_: Any = String) -> BindParameter[Any]:
+    return bindparam(f"board_{name}", type_=type_)
 
 
 @functools.cache
 def _visible_to_viewer() -> ColumnElement[bool]:
     """The one visibility rule (`incident_visible_to`), for the viewer given as the `VIEWER` parameter."""
     return incident_visible_to(_viewer)
-
-
-def _visibility(viewer: User) -> ColumnElement[bool]:
-    """`visible_incidents(viewer)`, its clause for non-admins built once for everyone."""
-    return visible_incidents(viewer) if viewer.is_admin else _visible_to_viewer()
 
 
 @functools.cache
@@ -188,31 +193,58 @@ _STATUS_ORDER = {status.value: n for n, status in enumerate(ActionStatus)}
 _SEVERITY_ORDER = {severity.value: n for n, severity in enumerate(Severity)}
 
 
-def _filtered(query: Select[Any], view: BoardQuery, *, visible: ColumnElement[bool], today: date) -> Select[Any]:
-    query = query.where(visible)
-    if view.scope == "mine":
+@dataclass(frozen=True)
+class _Shape:
+    """What a view's statements depend on besides the values bound to them."""
+
+    admin: bool
+    scope: str
+    sort: str
+    status: str  # "" (any), "open" (a still-open status) or "closed"
+    filters: frozenset[str]  # the names of the other filters set
+
+    @classmethod
+    def of(cls, view: BoardQuery, *, admin: bool) -> _Shape:
+        status = "" if not view.status else "open" if view.status in _STILL_OPEN else "closed"
+        names = ("q", "owner", "severity", "incident", "retrospective_id", "due_before", "sync", "overdue")
+        return cls(admin=admin, scope=view.scope, sort=view.sort, status=status,
+                   filters=frozenset(name for name in names if getattr(view, name)))  # numbers are >= 1
+
+
+def _values(view: BoardQuery) -> dict[str, Any]:
+    """The view's values, named as the parameters of its statements."""
+    return {
+        "board_q": like_pattern(view.q), "board_owner": like_pattern(view.owner), "board_email": view.owner.lower(),
+        "board_status": view.status, "board_severity": view.severity, "board_incident": view.incident,
+        "board_retrospective_id": view.retrospective_id, "board_due_before": view.due_before, "board_sync": view.sync,
+    }
+
+
+def _filtered(query: Select[Any], shape: _Shape) -> Select[Any]:
+    query = query.where(true() if shape.admin else _visible_to_viewer())  # admins see every incident
+    if shape.scope == "mine":
         query = query.where(ActionItem.owner_id == _viewer)
-    elif view.scope == "incidents":
+    elif shape.scope == "incidents":
         query = query.where(_involved())
-    if view.q:
-        query = query.where(ActionItem.title.ilike(like_pattern(view.q), escape="\\"))
-    if view.owner:
-        query = query.where(or_(Person.name.ilike(like_pattern(view.owner), escape="\\"),
-                                Person.email == view.owner.lower()))
-    if view.status:
-        query = query.where(ActionItem.status == view.status)
-    if view.severity:
-        query = query.where(Incident.severity == view.severity)
-    if view.incident is not None:
-        query = query.where(Retrospective.incident_id == view.incident)
-    if view.retrospective_id is not None:
-        query = query.where(ActionItem.retrospective_id == view.retrospective_id)
-    if view.due_before is not None:
-        query = query.where(ActionItem.due_date < view.due_before)
-    if view.sync:
-        query = query.where(ActionItem.sync_status == view.sync)
-    if view.overdue:
-        query = query.where(ActionItem.is_overdue(today))
+    on = shape.filters
+    if "q" in on:
+        query = query.where(ActionItem.title.ilike(_param("q"), escape="\\"))
+    if "owner" in on:
+        query = query.where(or_(Person.name.ilike(_param("owner"), escape="\\"), Person.email == _param("email")))
+    if shape.status:
+        query = query.where(ActionItem.status == _param("status"))
+    if "severity" in on:
+        query = query.where(Incident.severity == _param("severity"))
+    if "incident" in on:
+        query = query.where(Retrospective.incident_id == _param("incident", Integer))
+    if "retrospective_id" in on:
+        query = query.where(ActionItem.retrospective_id == _param("retrospective_id", Integer))
+    if "due_before" in on:
+        query = query.where(ActionItem.due_date < _param("due_before", Date))
+    if "sync" in on:
+        query = query.where(ActionItem.sync_status == _param("sync"))
+    if "overdue" in on:
+        query = query.where(ActionItem.is_overdue(_today))
     return query
 
 
@@ -239,30 +271,46 @@ def _order(sort: str, overdue: ColumnElement[bool]) -> list[Any]:
     return [late_first, *then]
 
 
-def _late_first(rows_query: Select[Any], overdue: ColumnElement[bool], *, offset: int, size: int) -> Select[Any]:
-    """The rows overdue first, then by due date: the overdue ones and the rest each read in due-date order.
+_offset = _param("offset", Integer)
+_size = _param("size", Integer)
+_bound = _param("bound", Integer)
 
-    Two branches of one query, each able to walk the (due_date, id) index and stop after the
-    rows the page needs, instead of sorting every visible item by a flag that changes each day.
+
+def _late_first(rows_query: Select[Any], shape: _Shape) -> Select[Any]:
+    """The rows overdue first, then by due date: each part of the items read in due-date order and merged.
+
+    The overdue items, the still-open ones not yet due and the closed ones: each part can walk the
+    (due_date, id) index from where it starts and stop after the rows the page needs, instead of
+    sorting every visible item by a flag that changes each day. The parts a filter rules out are
+    left out (an item in progress is never among the closed ones).
     """
-    wanted = offset + size
+    still_open = ActionItem.status.in_(_STILL_OPEN)
+    parts = [(0, and_(still_open, ActionItem.due_date < _today)), (1, and_(still_open, ActionItem.due_date >= _today)),
+             (1, ActionItem.status.not_in(_STILL_OPEN))]
+    if "overdue" in shape.filters:
+        parts = parts[:1]
+    elif shape.status:
+        parts = parts[:2] if shape.status == "open" else parts[2:]
+    in_order = (ActionItem.due_date, ActionItem.id)
+    if len(parts) == 1:
+        return rows_query.where(parts[0][1]).order_by(*in_order).limit(_size).offset(_offset)
+    wanted = _offset + _size
     branches = [
-        select(rows_query.add_columns(literal(rank).label("late_rank")).where(late)
-               .order_by(ActionItem.due_date, ActionItem.id).limit(wanted).subquery())
-        for rank, late in ((0, overdue), (1, not_(overdue)))
+        select(rows_query.add_columns(literal(rank).label("late_rank")).where(part)
+               .order_by(*in_order).limit(wanted).subquery())
+        for rank, part in parts
     ]
     both = union_all(*branches).subquery()
     columns = [column for column in both.c if column.name != "late_rank"]
-    return select(*columns).order_by(both.c.late_rank, both.c.due_date, both.c.id).limit(size).offset(offset)
+    return select(*columns).order_by(both.c.late_rank, both.c.due_date, both.c.id).limit(_size).offset(_offset)
 
 
-def board_page(session: Session, *, viewer: User, view: BoardQuery, today: date, size: int) -> BoardPage:
-    """One page of the board: the rows of `view` the viewer may see, sorted, with how many match.
+@functools.lru_cache(maxsize=512)
+def _statements(shape: _Shape) -> tuple[Select[Any], Select[Any]]:
+    """The count (up to the `board_bound` parameter) and the page of rows of views of this shape.
 
-    `today` is the organisation's day (what "overdue" is measured against). Two queries, whatever the
-    size: the count (exact up to `COUNT_UP_TO` or the end of the page asked for) and the rows.
-    """
-    overdue = ActionItem.is_overdue(today)
+    Each row also carries the count (`total`), so that a page with rows takes one query."""
+    overdue = ActionItem.is_overdue(_today)
     columns = (
         ActionItem.id, ActionItem.title, ActionItem.due_date, ActionItem.status, ActionItem.priority,
         ActionItem.oversized, ActionItem.jira_key, ActionItem.sync_status, ActionItem.updated_at,
@@ -271,33 +319,57 @@ def board_page(session: Session, *, viewer: User, view: BoardQuery, today: date,
         Incident.severity, (Incident.visibility == Visibility.PRIVATE).label("private"), overdue.label("overdue"),
         ReminderSnooze.until.label("snoozed_until"),
     )
-    # The visibility rule, built once: both queries share it.
-    where = {"visible": _visibility(viewer), "today": today}
-    params = {VIEWER: viewer.person_id}
-    rows_query = _filtered(_joined(select(*columns)), view, **where) \
+    rows_query = _filtered(_joined(select(*columns)), shape) \
         .outerjoin(ReminderSnooze, ReminderSnooze.action_item_id == ActionItem.id)
-    # Counted up to a bound: "more than 1,000" is all a person needs of a broad view, and it stays fast.
-    bound = max(COUNT_UP_TO, view.page * size) + 1
-    matching = _filtered(_joined(select(ActionItem.id), people=bool(view.owner)), view, **where)
-    total = session.scalar(select(func.count()).select_from(matching.limit(bound).subquery()), params) or 0
-    exact = total < bound
-    page = view.page
-    if exact and total and (page - 1) * size >= total:
-        page = (total - 1) // size + 1  # past the end (items closed meanwhile): the last page instead
-    offset = (page - 1) * size
-    if view.sort == "overdue":
-        found = session.execute(_late_first(rows_query, overdue, offset=offset, size=size), params)
-    elif view.sort in ("due", "updated"):  # read from an index in that order
-        found = session.execute(rows_query.order_by(*_order(view.sort, overdue)).limit(size).offset(offset), params)
+    matching = _filtered(_joined(select(ActionItem.id), people="owner" in shape.filters), shape)
+    count = select(func.count()).select_from(matching.limit(_bound).subquery())
+    total = count.scalar_subquery().label("total")
+    few = "incident" in shape.filters or "retrospective_id" in shape.filters  # one incident's items: a handful
+    if shape.sort == "overdue" and not few:
+        rows = _late_first(rows_query, shape).add_columns(total)
+    elif shape.sort in ("overdue", "due", "updated"):  # read from an index in that order, or a handful sorted
+        rows = rows_query.add_columns(total).order_by(*_order(shape.sort, overdue)).limit(_size).offset(_offset)
     else:
         # Sorted by what no index holds: the page's ids are picked sorting narrow rows (the keys alone),
         # then read in full: sorting every visible item's whole row would spill to disk.
-        order = _order(view.sort, overdue)
-        picked = matching.join(Person, Person.id == ActionItem.owner_id) if not view.owner else matching
-        ids = picked.order_by(*order).limit(size).offset(offset).subquery()
-        found = session.execute(rows_query.join(ids, ids.c.id == ActionItem.id).order_by(*order), params)
-    rows = [BoardRow(**{**row._mapping, "private": bool(row.private), "overdue": bool(row.overdue)}) for row in found]
-    return BoardPage(rows=rows, total=total if exact else bound - 1, exact=exact, page=page, size=size)
+        order = _order(shape.sort, overdue)
+        picked = matching if "owner" in shape.filters else matching.join(Person, Person.id == ActionItem.owner_id)
+        ids = picked.order_by(*order).limit(_size).offset(_offset).subquery()
+        rows = rows_query.add_columns(total).join(ids, ids.c.id == ActionItem.id).order_by(*order)
+    return count, rows
+
+
+def board_page(session: Session, *, viewer: User, view: BoardQuery, today: date, size: int) -> BoardPage:
+    """One page of the board: the rows of `view` the viewer may see, sorted, with how many match.
+
+    `today` is the organisation's day (what "overdue" is measured against). One query whatever the
+    size: the rows, each with the count (exact up to `COUNT_UP_TO` or the end of the page asked for);
+    a page past the end (items closed meanwhile) counts, then shows the last page instead.
+    """
+    count, rows_query = _statements(_Shape.of(view, admin=viewer.is_admin))
+    # Counted up to a bound: "more than 1,000" is all a person needs of a broad view, and it stays fast.
+    bound = max(COUNT_UP_TO, view.page * size) + 1
+    params = {VIEWER: viewer.person_id, "board_today": today, "board_bound": bound, "board_size": size, **_values(view)}
+    page = view.page
+    found = session.execute(rows_query, params | {"board_offset": (page - 1) * size}).all()
+    if found:
+        total = found[0].total
+    elif page == 1:
+        total = 0
+    else:
+        total = session.scalar(count, params) or 0
+        if total and total < bound:  # past the end (items closed meanwhile): the last page instead
+            page = (total - 1) // size + 1
+            found = session.execute(rows_query, params | {"board_offset": (page - 1) * size}).all()
+    exact = total < bound
+    return BoardPage(rows=[_board_row(row) for row in found], total=total if exact else bound - 1, exact=exact,
+                     page=page, size=size)
+
+
+def _board_row(row: Row[Any]) -> BoardRow:
+    values = row._asdict()
+    del values["total"]
+    return BoardRow(**values | {"private": bool(row.private), "overdue": bool(row.overdue)})
 
 
 def people_names(session: Session) -> list[Any]:

@@ -42,6 +42,8 @@ SORT_LABELS = {
     "status": "Status", "severity": "Severity, worst first", "updated": "Last changed, newest first",
 }
 SCOPE_LABELS = {"all": "All I may see", "mine": "Mine", "incidents": "My incidents'"}
+# Each status and its word, for the rows' status menus.
+STATUS_WORDS = [(status.value, status_label(status.value)) for status in ActionStatus]
 SYNC_LABELS = {"pending": "Waiting to be sent", "synced": "Up to date", "failed": "Failed to send", "off": "Not sent (Jira off)"}
 
 
@@ -55,7 +57,7 @@ def show(view: board.BoardQuery, *, error: PageError | None = None, editing: int
     return render_template(
         "pages/action_items.html", board=found, view=view, today=today, error=error, editing=editing,
         form=form, values=dict(values or {}), selected=selected or set(), back=_query_string(view),
-        statuses=list(ActionStatus), still_open=[s.value for s in ActionStatus.still_open()],
+        statuses=list(ActionStatus), status_words=STATUS_WORDS, still_open=[s.value for s in ActionStatus.still_open()],
         severities=list(Severity), sync_states=list(SyncStatus),
         sync_labels=SYNC_LABELS, sort_labels=SORT_LABELS, scope_labels=SCOPE_LABELS,
         people=board.people_names(session), jira_base=config.jira.url.rstrip("/") if config.jira.url else None,

@@ -55,8 +55,10 @@ class ActionItem(Base):
     __tablename__ = "action_items"
     __table_args__ = (
         Index("ix_action_items_owner_status_due", "owner_id", "status", "due_date"),
-        # The board's first page: overdue first then by due date, or last changed first (app/actions/board.py).
+        # The board's first page: overdue first then by due date, or last changed first (app/actions/board.py);
+        # the viewer's own items ("mine") in due-date order.
         Index("ix_action_items_due_date_id", "due_date", "id"),
+        Index("ix_action_items_owner_due_id", "owner_id", "due_date", "id"),
         Index("ix_action_items_updated_at_id", "updated_at", "id"),
     )
 

@@ -95,11 +95,12 @@ class _Query:
         self.session = session
         self.now = now
         self.today = org_today(settings, now)
-        self.where: list[ColumnElement[bool]] = [visible_incidents(viewer)]
+        self.period: list[ColumnElement[bool]] = []
         if since:
-            self.where.append(Incident.resolved_at >= day_start(settings, since))
+            self.period.append(Incident.resolved_at >= day_start(settings, since))
         if until:
-            self.where.append(Incident.resolved_at < day_end(settings, until))
+            self.period.append(Incident.resolved_at < day_end(settings, until))
+        self.where: list[ColumnElement[bool]] = [visible_incidents(viewer), *self.period]
         dialect = session.get_bind().dialect.name
         start = day_start(settings, since) - timedelta(days=1) if since else EARLIEST
         self.calendar = OrgCalendar(zone=settings.zone, dialect=dialect, start=start, end=now)
@@ -141,13 +142,23 @@ class _Query:
 
     def items(self) -> list[Any]:
         """Counts per (severity, month): added up per retro first (an integer key), so that the month is
-        worked out once per incident rather than once per item."""
-        done = (
+        worked out once per incident rather than once per item. A period's figures add up only the retros of
+        the period's incidents and read only their items' history, not every item there is (who may see which
+        is left to the outer query: in these subqueries it would cost more than it saves; and without a period
+        nearly every retro counts, so none is picked first)."""
+        in_scope: list[ColumnElement[bool]] = []
+        if self.period:
+            retros = select(Retrospective.id).join(Incident, Incident.id == Retrospective.incident_id).where(*self.period)
+            in_scope.append(ActionItem.retrospective_id.in_(retros))
+        done_changes = (
             select(ActionItemChange.action_item_id, func.max(ActionItemChange.at).label("at"))
             .where(ActionItemChange.field == "status", ActionItemChange.new == ActionStatus.DONE,
                    ActionItemChange.applied.is_(True))
-            .group_by(ActionItemChange.action_item_id).subquery("done")
+            .group_by(ActionItemChange.action_item_id)
         )
+        if in_scope:
+            done_changes = done_changes.where(ActionItemChange.action_item_id.in_(select(ActionItem.id).where(*in_scope)))
+        done = done_changes.subquery("done")
         is_done = ActionItem.status == ActionStatus.DONE
         done_on = self.calendar.date(done.c.at)
         still_open = ActionItem.status.in_(ActionStatus.still_open())
@@ -167,6 +178,7 @@ class _Query:
                 _count(and_(still_open, ActionItem.created_at < quarter_old)).label("age 90+"),
             )
             .outerjoin(done, done.c.action_item_id == ActionItem.id)
+            .where(*in_scope)
             .group_by(ActionItem.retrospective_id)
             .subquery("per_retro")
         )

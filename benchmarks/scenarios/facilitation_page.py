@@ -29,7 +29,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import Outcome, make_app, scratch_postgres
+from benchmarks.common import Outcome, make_app, p90, scratch_postgres, timed_wsgi
 
 NAME = "facilitation_page"
 DESCRIPTION = "facilitation page of a retro with 5,000 timeline events and 200 action items vs raw SQL + Jinja loop"
@@ -159,24 +159,6 @@ def _seed(app: Any) -> dict[str, Any]:
         return {"retro_id": retro.id, "incident_id": incident.id, "participant": responders[1].email}
 
 
-def _timed_wsgi(app: Any, samples: list[float]) -> None:
-    """Record the server time of every request: the WSGI call, body included."""
-    inner = app.wsgi_app
-
-    def timed(environ: Any, start_response: Any) -> Any:
-        started = time.perf_counter()
-        body = list(inner(environ, start_response))
-        samples.append(time.perf_counter() - started)
-        return body
-
-    app.wsgi_app = timed
-
-
-def _p90(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
-
-
 def _profile(client: Any, path: str) -> list[str]:
     """Where the page's time goes: the functions of the app, templates and libraries with the most time, summed."""
     profile = cProfile.Profile()
@@ -227,7 +209,7 @@ def run() -> dict[str, Outcome]:
                 queries.append(statement)
 
         server: list[float] = []
-        _timed_wsgi(app, server)
+        timed_wsgi(app, server)
 
         def page() -> str:
             response = client.get(path)
@@ -277,8 +259,8 @@ def run() -> dict[str, Outcome]:
     return {
         "facilitation_page_5000": Outcome(
             metrics={
-                "median_ms": round(page_s * 1000, 1), "p90_ms": round(_p90(page_samples) * 1000, 1),
-                "baseline_ms": round(base_s * 1000, 1), "baseline_p90_ms": round(_p90(base_samples) * 1000, 1),
+                "median_ms": round(page_s * 1000, 1), "p90_ms": round(p90(page_samples) * 1000, 1),
+                "baseline_ms": round(base_s * 1000, 1), "baseline_p90_ms": round(p90(base_samples) * 1000, 1),
                 "ratio": round(ratio, 2), "paired_ratio": round(paired, 2), "queries": query_count,
             },
             target=TARGET_RATIO, ok=ratio <= TARGET_RATIO, notes=notes,
