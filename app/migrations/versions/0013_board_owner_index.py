@@ -4,13 +4,13 @@ The board reads a page overdue first, then by due date, as walks of the items in
 (app/actions/board.py). For one owner's items, (owner_id, due_date, id) walks only theirs instead
 of every item to find the owner's among them.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 """
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
