@@ -1,0 +1,264 @@
+"""Search across incidents, their timelines, retro documents and action items: one service, both databases.
+
+Each kind of thing found is read from its own index (migration 0012): FTS5 on SQLite, ranked by
+bm25; a tsvector column on PostgreSQL, ranked by ts_rank_cd (length-normalised); titles count 2.5
+times the rest on both. The four are merged best first, each score read as a share of its kind's best. Only incidents the viewer may see
+(`visible_incidents`) and that pass the filters are searched, in the results and in the counts alike.
+Snippets are made for the page of results only, then escaped, with the matched words in <mark>.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Optional
+
+from markupsafe import Markup, escape
+from sqlalchemy import (
+    ColumnElement, Float, Numeric, Select, String, bindparam, case, cast, column, false, func, literal, literal_column, select, table as table_clause,
+    union_all,
+)
+from sqlalchemy.orm import Session
+
+from app.actions.models import ActionItem
+from app.auth.models import User
+from app.core.dates import day_end, day_start
+from app.documents.models import DocumentSection
+from app.incidents.access import visible_incidents
+from app.incidents.models import Incident, TimelineEvent
+from app.retros.models import Retrospective
+from app.search.models import VECTOR_COLUMN
+from app.search.terms import SearchTerms, parse
+from config import Settings
+
+# On equal scores: the incident itself, then what its retro wrote, then its timeline.
+KINDS = ("incident", "section", "action_item", "event")
+MAX_LIMIT = 100
+# Snippet markers: control characters no title holds (titles are one line), turned into <mark> once escaped.
+START, STOP = "\x02", "\x03"
+SNIPPET_TOKENS = 24
+_BETWEEN_MARKS = re.compile(r"</mark>(\s+)<mark>")
+TITLE_WEIGHT = 2.5
+# ts_headline's choice of words, near FTS5's snippet of SNIPPET_TOKENS tokens.
+HEADLINE_OPTIONS = (f'StartSel="{START}", StopSel="{STOP}", MaxWords={SNIPPET_TOKENS}, MinWords=12, '
+                    'ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "')
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the incidents found must be: a severity, a status, started within days (both included)."""
+
+    severity: Optional[str] = None
+    status: Optional[str] = None
+    since: Optional[date] = None
+    until: Optional[date] = None
+    service: Optional[str] = None
+    factor: Optional[str] = None
+
+
+@dataclass
+class Hit:
+    """One thing found: its kind and row, the incident it belongs to, its title and marked snippet."""
+
+    kind: str
+    ref_id: int
+    incident: Incident
+    title: str
+    snippet: Markup
+    score: float
+    retrospective_id: Optional[int] = None
+
+    @property
+    def incident_id(self) -> int:
+        return self.incident.id
+
+
+@dataclass
+class SearchResult:
+    """The best `limit` hits, best first, and how many there are of each kind in all."""
+
+    hits: list[Hit] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    searched: bool = False  # False when nothing searchable was typed (only stop words or punctuation)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class _Kind:
+    name: str
+    model: Any
+    index: str  # the FTS5 table on SQLite
+    columns: tuple[str, ...]  # its text columns, in index order
+    titles: tuple[str, ...]
+
+
+_KINDS = (
+    _Kind("incident", Incident, "search_incidents", ("title", "description"), ("title",)),
+    _Kind("event", TimelineEvent, "search_events", ("text",), ()),
+    _Kind("section", DocumentSection, "search_sections", ("body",), ()),
+    _Kind("action_item", ActionItem, "search_action_items", ("title", "description"), ("title",)),
+)
+
+
+def marked(snippet: str) -> Markup:
+    """A snippet with its markers as HTML: the text escaped, each marked run in <mark> (always closed)."""
+    parts: list[str] = []
+    inside = False
+    for piece in re.split(f"([{START}{STOP}])", snippet):
+        if piece == START:
+            if not inside:
+                parts.append("<mark>")
+            inside = True
+        elif piece == STOP:
+            if inside:
+                parts.append("</mark>")
+            inside = False
+        else:
+            parts.append(str(escape(piece)))
+    if inside:
+        parts.append("</mark>")
+    # A phrase reads as one mark, as FTS5 marks it (ts_headline marks each of its words).
+    return Markup(_BETWEEN_MARKS.sub(r"\1", "".join(parts)))
+
+
+class _Index:
+    """One database's full-text search: the match clause, the score and the snippets of a kind."""
+
+    def __init__(self, session: Session, terms: SearchTerms) -> None:
+        self.session = session
+        self.sqlite = session.get_bind().dialect.name == "sqlite"
+        self.terms = terms
+
+    @staticmethod
+    def _tsquery() -> ColumnElement[Any]:
+        return func.websearch_to_tsquery(literal_column("'english'::regconfig"), bindparam("websearch"))
+
+    def params(self) -> dict[str, str]:
+        """The query's terms, bound as this database reads them."""
+        return {"match": self.terms.fts5()} if self.sqlite else {"websearch": self.terms.websearch()}
+
+    def matches(self, kind: _Kind, query: Select[Any]) -> Select[Any]:
+        """`query` over the kind's rows, kept to those that match, with each row's score added as `score`."""
+        table = kind.model.__table__
+        if self.sqlite:
+            fts = table_clause(kind.index, column("rowid"))
+            name = literal_column(kind.index)
+            weights = [TITLE_WEIGHT if c in kind.titles else 1.0 for c in kind.columns]
+            return (query.add_columns((-func.bm25(name, *weights)).label("score"))
+                    .join(fts, fts.c.rowid == table.c.id)
+                    .where(name.op("MATCH")(bindparam("match"))))
+        vector = literal_column(f"{table.name}.{VECTOR_COLUMN}")
+        return (query.add_columns(cast(func.ts_rank_cd(vector, self._tsquery(), 1), Float).label("score"))
+                .where(vector.op("@@")(self._tsquery())))
+
+    def snippets(self, kind: _Kind, ids: Iterable[int]) -> dict[int, str]:
+        """Each row's snippet, from the column with the most marked words (the later one on a tie)."""
+        table = kind.model.__table__
+        if self.sqlite:
+            fts = table_clause(kind.index, column("rowid"))
+            name = literal_column(kind.index)
+            texts = [func.snippet(name, n, START, STOP, "…", SNIPPET_TOKENS) for n in range(len(kind.columns))]
+            query = (select(fts.c.rowid, *texts).select_from(fts)
+                     .where(name.op("MATCH")(bindparam("match")), fts.c.rowid.in_(list(ids))))
+        else:
+            texts = [func.ts_headline(literal_column("'english'::regconfig"), table.c[c], self._tsquery(),
+                                      HEADLINE_OPTIONS) for c in kind.columns]
+            query = select(table.c.id, *texts).where(table.c.id.in_(list(ids)))
+        found = {}
+        for row_id, *found_texts in self.session.execute(query, self.params()):
+            best = max(reversed(range(len(found_texts))), key=lambda n: (found_texts[n] or "").count(START))
+            found[row_id] = found_texts[best] or ""
+        return found
+
+
+def _rows(kind: _Kind) -> Select[Any]:
+    """(kind, ref_id, incident_id) of every row of the kind, joined to its incident."""
+    model = kind.model
+    name = literal(kind.name, String).label("kind")
+    if model is Incident:
+        return select(name, Incident.id.label("ref_id"), Incident.id.label("incident_id")).select_from(Incident)
+    if model is DocumentSection:
+        # A section counts once someone wrote in it: its generated text (ground rules, the summary taken
+        # from the incident, the team) is in every document or found through the incident itself.
+        return (select(name, model.id.label("ref_id"), Retrospective.incident_id.label("incident_id"))
+                .select_from(model).join(Retrospective, Retrospective.id == model.retrospective_id)
+                .join(Incident, Incident.id == Retrospective.incident_id).where(model.version > 1))
+    if model is TimelineEvent:
+        return (select(name, model.id.label("ref_id"), model.incident_id.label("incident_id"))
+                .select_from(model).join(Incident, Incident.id == model.incident_id))
+    return (select(name, model.id.label("ref_id"), Retrospective.incident_id.label("incident_id"))
+            .select_from(model).join(Retrospective, Retrospective.id == model.retrospective_id)
+            .join(Incident, Incident.id == Retrospective.incident_id))
+
+
+def _where(viewer: User, filters: Filters, settings: Settings) -> list[ColumnElement[bool]]:
+    where = [visible_incidents(viewer)]
+    if filters.severity:
+        where.append(Incident.severity == filters.severity)
+    if filters.status:
+        where.append(Incident.status == filters.status)
+    if filters.since:
+        where.append(Incident.started_at >= day_start(settings, filters.since))
+    if filters.until:
+        where.append(Incident.started_at < day_end(settings, filters.until))
+    if filters.service or filters.factor:
+        # TODO(services, factors): no incident names a service or a factor before those tables exist, so
+        # nothing matches; after their merge: Incident.id.in_(<the incident_services / factor link's ids>).
+        where.append(false())
+    return where
+
+
+def search(session: Session, *, viewer: User, text: str, filters: Filters, settings: Settings,
+           limit: int = 20) -> SearchResult:
+    """The best `limit` things matching `text` among the incidents `viewer` may see that pass `filters`."""
+    terms = parse(text)
+    if terms.empty:
+        return SearchResult()
+    index = _Index(session, terms)
+    where = _where(viewer, filters, settings)
+    found = union_all(*(index.matches(kind, _rows(kind)).where(*where) for kind in _KINDS)).subquery("found")
+    counts = dict(session.execute(select(found.c.kind, func.count()).group_by(found.c.kind), index.params()).all())
+    # Each kind is scored against its own index (bm25's word weights differ between tables), so scores are
+    # compared as a share of the kind's best; on a tie the kinds come in KINDS order.
+    best_of_kind = func.max(found.c.score).over(partition_by=found.c.kind)
+    # Rounded: PostgreSQL's ranks are single-precision, and the best of a kind must read exactly 1.
+    share = func.round(cast(found.c.score / func.nullif(best_of_kind, 0), Numeric), 6).label("share")
+    priority = case({kind: n for n, kind in enumerate(KINDS)}, value=found.c.kind)
+    ranked = select(found.c.kind, found.c.ref_id, found.c.incident_id, found.c.score, share,
+                    priority.label("priority")).subquery("ranked")
+    best = session.execute(
+        select(ranked.c.kind, ranked.c.ref_id, ranked.c.incident_id, ranked.c.share)
+        .order_by(ranked.c.share.desc(), ranked.c.priority, ranked.c.score.desc(), ranked.c.ref_id)
+        .limit(max(1, min(limit, MAX_LIMIT))),
+        index.params(),
+    ).all()
+    return SearchResult(hits=_hits(session, index, best), counts=counts, searched=True)
+
+
+def _hits(session: Session, index: _Index, best: list[Any]) -> list[Hit]:
+    incidents = {i.id: i for i in session.scalars(select(Incident).where(Incident.id.in_({r.incident_id for r in best})))}
+    snippets: dict[tuple[str, int], str] = {}
+    titles: dict[tuple[str, int], tuple[str, Optional[int]]] = {}
+    for kind in _KINDS:
+        ids = [row.ref_id for row in best if row.kind == kind.name]
+        if not ids:
+            continue
+        snippets.update(((kind.name, ref), text) for ref, text in index.snippets(kind, ids).items())
+        if kind.model in (DocumentSection, ActionItem):
+            model = kind.model
+            for ref, title, retro_id in session.execute(
+                    select(model.id, model.title, model.retrospective_id).where(model.id.in_(ids))):
+                titles[(kind.name, ref)] = (title, retro_id)
+    hits = []
+    for row in best:
+        incident = incidents[row.incident_id]
+        title, retro_id = titles.get((row.kind, row.ref_id), (incident.title, None))
+        hits.append(Hit(kind=row.kind, ref_id=row.ref_id, incident=incident, title=title,
+                        snippet=marked(snippets.get((row.kind, row.ref_id), "")), score=float(row.share),
+                        retrospective_id=retro_id))
+    return hits
