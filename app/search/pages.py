@@ -26,6 +26,9 @@ KIND_WORDS = {"incident": ("incident", "incidents"), "event": ("timeline event",
               "section": ("retro document section", "retro document sections"),
               "action_item": ("action item", "action items")}
 RESULTS = 30
+FIELD_NOTES = {"q": "Type at most 500 characters, on one line.", "severity": "Pick a severity from the list.",
+               "status": "Pick a status from the list.", "since": "Give a real day, or leave this empty.",
+               "until": "Give a real day, or leave this empty."}
 
 
 def hit_link(hit: Hit) -> str:
@@ -56,7 +59,11 @@ def search_page():
     result, problem = None, None
     if typed["q"]:
         try:
-            query = validate(SearchQuery, asked | {"limit": RESULTS}, what="search")
+            try:
+                query = validate(SearchQuery, asked | {"limit": RESULTS}, what="search")
+            except ValidationFailed as exc:
+                exc.fields = {name: FIELD_NOTES.get(name, note) for name, note in exc.fields.items()}
+                raise
             if query.since and query.until and query.since > query.until:
                 raise ValidationFailed("The period ends before it starts.",
                                        fields={"until": "The end of the period must not be before its start."})

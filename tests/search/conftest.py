@@ -17,6 +17,7 @@ class Corpus:
         self.factory, self.client, self.auth = factory, client, auth
         self.ids: dict[str, int] = {}
         self.retros: dict[str, int] = {}
+        self.rita: dict[str, str] = {}
 
     def incident(self, name: str, *, started: datetime = START, events: tuple[str, ...] = (),
                  sections: dict[str, str] | None = None, items: tuple[tuple[str, str], ...] = (),
@@ -42,7 +43,7 @@ class Corpus:
 @pytest.fixture
 def corpus(factory, client, auth, admin) -> Corpus:  # type: ignore[no-untyped-def]
     made = Corpus(factory, client, auth)
-    factory.user(email="rita@example.com", name="Rita Responder")
+    _rita, made.rita = factory.user(email="rita@example.com", name="Rita Responder")  # the private one's commander
     made.incident(
         "failover", title="Database failover failed", severity="SEV0",
         description="The primary database failover stalled, and the second failover was retried by hand.",
