@@ -22,9 +22,9 @@ bp = Blueprint("search_pages", __name__)
 FIELDS = ("q", "severity", "status", "since", "until")
 LABELS = {"q": "Search for", "severity": "Severity", "status": "Incident status", "since": "Started from",
           "until": "Started until"}
-KIND_WORDS = {"incident": ("incident", "incidents"), "event": ("timeline event", "timeline events"),
-              "section": ("retro document section", "retro document sections"),
-              "action_item": ("action item", "action items")}
+# In KINDS order, as results with equal scores come.
+KIND_WORDS = {"incident": ("incident", "incidents"), "section": ("retro document section", "retro document sections"),
+              "action_item": ("action item", "action items"), "event": ("timeline event", "timeline events")}
 RESULTS = 30
 FIELD_NOTES = {"q": "Type at most 500 characters, on one line.", "severity": "Pick a severity from the list.",
                "status": "Pick a status from the list.", "since": "Give a real day, or leave this empty.",
