@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import delete
 
 from app.db import get_session
@@ -216,3 +217,12 @@ def test_deletes_are_gone_from_the_index_cascades_too(corpus, client, auth, app)
     assert found(client, auth, "lock backup") == []  # its document section
     assert found(client, auth, "game day") == []  # its action item
     assert found(client, auth, "paged") == []  # its other event
+
+
+@given(q=st.text(min_size=1, max_size=60))
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+def test_any_text_gives_results_nothing_or_a_named_refusal(corpus, client, auth, q):
+    response = client.get("/api/v1/search", query_string={"q": q}, headers=auth)
+    assert response.status_code in (200, 422), (q, response.get_data(as_text=True)[:300])
+    if response.status_code == 422:  # empty once stripped, a line break or a control character, NUL
+        assert set(response.get_json()["error"]["fields"]) == {"q"}
