@@ -21,6 +21,7 @@ def search_all(user, query: SearchQuery):
     filters = Filters(severity=query.severity, status=query.status, since=query.since, until=query.until,
                       service=query.service, factor=query.factor)
     result = search(get_session(), viewer=user, text=query.q, filters=filters, settings=settings(),
-                    limit=query.limit)
-    return SearchList(items=[SearchHit(kind=hit.kind, incident_id=hit.incident_id, title=hit.title,  # type: ignore[arg-type]
-                                       snippet=str(hit.snippet)) for hit in result.hits])
+                    limit=query.limit, counted=False)
+    items = [SearchHit(kind=hit.kind, incident_id=hit.incident_id, title=hit.title,  # type: ignore[arg-type]
+                       snippet=str(hit.snippet)) for hit in result.hits]
+    return SearchList(items=items)

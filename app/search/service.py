@@ -2,41 +2,44 @@
 
 Each kind of thing found is read from its own index (migration 0012): FTS5 on SQLite, ranked by
 bm25; a tsvector column on PostgreSQL, ranked by ts_rank_cd (length-normalised); titles count 2.5
-times the rest on both. The four are merged best first, each score read as a share of its kind's best. Only incidents the viewer may see
-(`visible_incidents`) and that pass the filters are searched, in the results and in the counts alike.
+times the rest on both. The four are merged best first, each score read as a share of its kind's best.
+Only incidents the viewer may see (`visible_incidents`) and that pass the filters are searched, in
+the results and in the counts alike. How the index is kept, and where the databases differ: docs/search.md.
 Snippets are made for the page of results only, then escaped, with the matched words in <mark>.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Optional
 
 from markupsafe import Markup, escape
 from sqlalchemy import (
-    ColumnElement, Float, Numeric, Select, String, bindparam, case, cast, column, false, func, literal, literal_column, select, table as table_clause,
-    union_all,
+    ColumnElement, Float, Integer, Numeric, Select, String, bindparam, case, cast, column, false, func, literal,
+    literal_column, select, true, union_all,
 )
+from sqlalchemy import table as table_clause
 from sqlalchemy.orm import Session
 
 from app.actions.models import ActionItem
 from app.auth.models import User
 from app.core.dates import day_end, day_start
 from app.documents.models import DocumentSection
-from app.incidents.access import visible_incidents
+from app.incidents.access import incident_visible_to
 from app.incidents.models import Incident, TimelineEvent
 from app.retros.models import Retrospective
 from app.search.models import VECTOR_COLUMN
-from app.search.terms import SearchTerms, parse
+from app.search.terms import parse
 from config import Settings
 
 # On equal scores: the incident itself, then what its retro wrote, then its timeline.
 KINDS = ("incident", "section", "action_item", "event")
 MAX_LIMIT = 100
-# Snippet markers: control characters no title holds (titles are one line), turned into <mark> once escaped.
+# Snippet markers, control characters that people's text hardly ever holds: <mark> once the text is escaped
+# (one found in the text itself can only open or close a mark, never add other markup).
 START, STOP = "\x02", "\x03"
 SNIPPET_TOKENS = 24
 _BETWEEN_MARKS = re.compile(r"</mark>(\s+)<mark>")
@@ -126,54 +129,47 @@ def marked(snippet: str) -> Markup:
     return Markup(_BETWEEN_MARKS.sub(r"\1", "".join(parts)))
 
 
-class _Index:
-    """One database's full-text search: the match clause, the score and the snippets of a kind."""
+def _tsquery() -> ColumnElement[Any]:
+    return func.websearch_to_tsquery(literal_column("'english'::regconfig"), bindparam("websearch"))
 
-    def __init__(self, session: Session, terms: SearchTerms) -> None:
-        self.session = session
-        self.sqlite = session.get_bind().dialect.name == "sqlite"
-        self.terms = terms
 
-    @staticmethod
-    def _tsquery() -> ColumnElement[Any]:
-        return func.websearch_to_tsquery(literal_column("'english'::regconfig"), bindparam("websearch"))
+def _matches(sqlite: bool, kind: _Kind, query: Select[Any]) -> Select[Any]:
+    """`query` over the kind's rows, kept to those that match, with each row's score added as `score`."""
+    table = kind.model.__table__
+    if sqlite:
+        fts = table_clause(kind.index, column("rowid"))
+        name = literal_column(kind.index)
+        weights = [TITLE_WEIGHT if c in kind.titles else 1.0 for c in kind.columns]
+        return (query.add_columns((-func.bm25(name, *weights)).label("score"))
+                .join(fts, fts.c.rowid == table.c.id)
+                .where(name.op("MATCH")(bindparam("match"))))
+    vector = literal_column(f"{table.name}.{VECTOR_COLUMN}")
+    return (query.add_columns(cast(func.ts_rank_cd(vector, _tsquery(), 1), Float).label("score"))
+            .where(vector.op("@@")(_tsquery())))
 
-    def params(self) -> dict[str, str]:
-        """The query's terms, bound as this database reads them."""
-        return {"match": self.terms.fts5()} if self.sqlite else {"websearch": self.terms.websearch()}
 
-    def matches(self, kind: _Kind, query: Select[Any]) -> Select[Any]:
-        """`query` over the kind's rows, kept to those that match, with each row's score added as `score`."""
-        table = kind.model.__table__
-        if self.sqlite:
-            fts = table_clause(kind.index, column("rowid"))
-            name = literal_column(kind.index)
-            weights = [TITLE_WEIGHT if c in kind.titles else 1.0 for c in kind.columns]
-            return (query.add_columns((-func.bm25(name, *weights)).label("score"))
-                    .join(fts, fts.c.rowid == table.c.id)
-                    .where(name.op("MATCH")(bindparam("match"))))
-        vector = literal_column(f"{table.name}.{VECTOR_COLUMN}")
-        return (query.add_columns(cast(func.ts_rank_cd(vector, self._tsquery(), 1), Float).label("score"))
-                .where(vector.op("@@")(self._tsquery())))
+@functools.lru_cache(maxsize=None)
+def _snippet_statement(sqlite: bool, kind: _Kind) -> Select[Any]:
+    """Each of the `ids` rows' snippets, one a text column, for the query's terms."""
+    table = kind.model.__table__
+    if sqlite:
+        fts = table_clause(kind.index, column("rowid"))
+        name = literal_column(kind.index)
+        texts = [func.snippet(name, n, START, STOP, "…", SNIPPET_TOKENS) for n in range(len(kind.columns))]
+        return (select(fts.c.rowid, *texts).select_from(fts)
+                .where(name.op("MATCH")(bindparam("match")), fts.c.rowid.in_(bindparam("ids", expanding=True))))
+    texts = [func.ts_headline(literal_column("'english'::regconfig"), table.c[c], _tsquery(), HEADLINE_OPTIONS)
+             for c in kind.columns]
+    return select(table.c.id, *texts).where(table.c.id.in_(bindparam("ids", expanding=True)))
 
-    def snippets(self, kind: _Kind, ids: Iterable[int]) -> dict[int, str]:
-        """Each row's snippet, from the column with the most marked words (the later one on a tie)."""
-        table = kind.model.__table__
-        if self.sqlite:
-            fts = table_clause(kind.index, column("rowid"))
-            name = literal_column(kind.index)
-            texts = [func.snippet(name, n, START, STOP, "…", SNIPPET_TOKENS) for n in range(len(kind.columns))]
-            query = (select(fts.c.rowid, *texts).select_from(fts)
-                     .where(name.op("MATCH")(bindparam("match")), fts.c.rowid.in_(list(ids))))
-        else:
-            texts = [func.ts_headline(literal_column("'english'::regconfig"), table.c[c], self._tsquery(),
-                                      HEADLINE_OPTIONS) for c in kind.columns]
-            query = select(table.c.id, *texts).where(table.c.id.in_(list(ids)))
-        found = {}
-        for row_id, *found_texts in self.session.execute(query, self.params()):
-            best = max(reversed(range(len(found_texts))), key=lambda n: (found_texts[n] or "").count(START))
-            found[row_id] = found_texts[best] or ""
-        return found
+
+def _snippets(session: Session, sqlite: bool, kind: _Kind, ids: list[int], params: dict[str, Any]) -> dict[int, str]:
+    """Each row's snippet, from the column with the most marked words (the later one on a tie)."""
+    found = {}
+    for row_id, *texts in session.execute(_snippet_statement(sqlite, kind), params | {"ids": ids}):
+        best = max(reversed(range(len(texts))), key=lambda n: (texts[n] or "").count(START))
+        found[row_id] = texts[best] or ""
+    return found
 
 
 def _rows(kind: _Kind) -> Select[Any]:
@@ -182,47 +178,44 @@ def _rows(kind: _Kind) -> Select[Any]:
     name = literal(kind.name, String).label("kind")
     if model is Incident:
         return select(name, Incident.id.label("ref_id"), Incident.id.label("incident_id")).select_from(Incident)
-    if model is DocumentSection:
-        # A section counts once someone wrote in it: its generated text (ground rules, the summary taken
-        # from the incident, the team) is in every document or found through the incident itself.
-        return (select(name, model.id.label("ref_id"), Retrospective.incident_id.label("incident_id"))
-                .select_from(model).join(Retrospective, Retrospective.id == model.retrospective_id)
-                .join(Incident, Incident.id == Retrospective.incident_id).where(model.version > 1))
     if model is TimelineEvent:
         return (select(name, model.id.label("ref_id"), model.incident_id.label("incident_id"))
                 .select_from(model).join(Incident, Incident.id == model.incident_id))
-    return (select(name, model.id.label("ref_id"), Retrospective.incident_id.label("incident_id"))
+    rows = (select(name, model.id.label("ref_id"), Retrospective.incident_id.label("incident_id"))
             .select_from(model).join(Retrospective, Retrospective.id == model.retrospective_id)
             .join(Incident, Incident.id == Retrospective.incident_id))
+    if model is DocumentSection:
+        # A section counts once someone wrote in it: its generated text (ground rules, the summary taken
+        # from the incident, the team) is in every document or found through the incident itself.
+        rows = rows.where(model.version > 1)
+    return rows
 
 
-def _where(viewer: User, filters: Filters, settings: Settings) -> list[ColumnElement[bool]]:
-    where = [visible_incidents(viewer)]
-    if filters.severity:
-        where.append(Incident.severity == filters.severity)
-    if filters.status:
-        where.append(Incident.status == filters.status)
-    if filters.since:
-        where.append(Incident.started_at >= day_start(settings, filters.since))
-    if filters.until:
-        where.append(Incident.started_at < day_end(settings, filters.until))
-    if filters.service or filters.factor:
+def _where(admin: bool, used: frozenset[str]) -> list[ColumnElement[bool]]:
+    """The visibility rule (`visible_incidents`, for the person bound as `viewer`) and the filters in `used`."""
+    where = [true() if admin else incident_visible_to(bindparam("viewer", type_=Integer))]
+    if "severity" in used:
+        where.append(Incident.severity == bindparam("severity"))
+    if "status" in used:
+        where.append(Incident.status == bindparam("status"))
+    if "since" in used:
+        where.append(Incident.started_at >= bindparam("since", type_=Incident.started_at.type))
+    if "until" in used:
+        where.append(Incident.started_at < bindparam("until", type_=Incident.started_at.type))
+    if "service" in used or "factor" in used:
         # TODO(services, factors): no incident names a service or a factor before those tables exist, so
         # nothing matches; after their merge: Incident.id.in_(<the incident_services / factor link's ids>).
         where.append(false())
     return where
 
 
-def search(session: Session, *, viewer: User, text: str, filters: Filters, settings: Settings,
-           limit: int = 20) -> SearchResult:
-    """The best `limit` things matching `text` among the incidents `viewer` may see that pass `filters`."""
-    terms = parse(text)
-    if terms.empty:
-        return SearchResult()
-    index = _Index(session, terms)
-    where = _where(viewer, filters, settings)
-    found = union_all(*(index.matches(kind, _rows(kind)).where(*where) for kind in _KINDS)).subquery("found")
-    counts = dict(session.execute(select(found.c.kind, func.count()).group_by(found.c.kind), index.params()).all())
+@functools.lru_cache(maxsize=256)
+def _statements(sqlite: bool, admin: bool, used: frozenset[str]) -> tuple[Select[Any], Select[Any]]:
+    """(the best `limit` matches, best first; how many match of each kind), built once for each shape of
+    question: the terms, the viewer and the filters' values are bound parameters."""
+    where = _where(admin, used)
+    found = union_all(*(_matches(sqlite, kind, _rows(kind)).where(*where) for kind in _KINDS)).subquery("found")
+    counts = select(found.c.kind, func.count()).group_by(found.c.kind)
     # Each kind is scored against its own index (bm25's word weights differ between tables), so scores are
     # compared as a share of the kind's best; on a tie the kinds come in KINDS order.
     best_of_kind = func.max(found.c.score).over(partition_by=found.c.kind)
@@ -231,24 +224,45 @@ def search(session: Session, *, viewer: User, text: str, filters: Filters, setti
     priority = case({kind: n for n, kind in enumerate(KINDS)}, value=found.c.kind)
     ranked = select(found.c.kind, found.c.ref_id, found.c.incident_id, found.c.score, share,
                     priority.label("priority")).subquery("ranked")
-    best = session.execute(
-        select(ranked.c.kind, ranked.c.ref_id, ranked.c.incident_id, ranked.c.share)
-        .order_by(ranked.c.share.desc(), ranked.c.priority, ranked.c.score.desc(), ranked.c.ref_id)
-        .limit(max(1, min(limit, MAX_LIMIT))),
-        index.params(),
-    ).all()
-    return SearchResult(hits=_hits(session, index, best), counts=counts, searched=True)
+    best = (select(ranked.c.kind, ranked.c.ref_id, ranked.c.incident_id, ranked.c.share)
+            .order_by(ranked.c.share.desc(), ranked.c.priority, ranked.c.score.desc(), ranked.c.ref_id)
+            .limit(bindparam("limit")))
+    return best, counts
 
 
-def _hits(session: Session, index: _Index, best: list[Any]) -> list[Hit]:
-    incidents = {i.id: i for i in session.scalars(select(Incident).where(Incident.id.in_({r.incident_id for r in best})))}
+def search(session: Session, *, viewer: User, text: str, filters: Filters, settings: Settings,
+           limit: int = 20, counted: bool = True) -> SearchResult:
+    """The best `limit` things matching `text` among the incidents `viewer` may see that pass `filters`;
+    with `counted`, how many there are of each kind too (one more pass over the matches)."""
+    terms = parse(text)
+    if terms.empty:
+        return SearchResult()
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    params: dict[str, Any] = {"match": terms.fts5()} if sqlite else {"websearch": terms.websearch()}
+    values = {"severity": filters.severity, "status": filters.status, "service": filters.service,
+              "factor": filters.factor,
+              "since": day_start(settings, filters.since) if filters.since else None,
+              "until": day_end(settings, filters.until) if filters.until else None}
+    used = frozenset(name for name, value in values.items() if value)
+    best_statement, count_statement = _statements(sqlite, viewer.is_admin, used)
+    params |= {name: values[name] for name in used if name not in ("service", "factor")}
+    if not viewer.is_admin:
+        params["viewer"] = viewer.person_id
+    counts = dict(session.execute(count_statement, params).all()) if counted else {}
+    best = session.execute(best_statement, params | {"limit": max(1, min(limit, MAX_LIMIT))}).all()
+    return SearchResult(hits=_hits(session, sqlite, best, params), counts=counts, searched=True)
+
+
+def _hits(session: Session, sqlite: bool, best: list[Any], params: dict[str, Any]) -> list[Hit]:
+    wanted = {row.incident_id for row in best}
+    incidents = {i.id: i for i in session.scalars(select(Incident).where(Incident.id.in_(wanted)))}
     snippets: dict[tuple[str, int], str] = {}
     titles: dict[tuple[str, int], tuple[str, Optional[int]]] = {}
     for kind in _KINDS:
         ids = [row.ref_id for row in best if row.kind == kind.name]
         if not ids:
             continue
-        snippets.update(((kind.name, ref), text) for ref, text in index.snippets(kind, ids).items())
+        snippets.update(((kind.name, ref), text) for ref, text in _snippets(session, sqlite, kind, ids, params).items())
         if kind.model in (DocumentSection, ActionItem):
             model = kind.model
             for ref, title, retro_id in session.execute(
