@@ -63,7 +63,8 @@ class Filters:
 
 @dataclass
 class Hit:
-    """One thing found: its kind and row, the incident it belongs to, its title and marked snippet."""
+    """One thing found: its kind and row, the incident it belongs to, its title and marked snippet; `score`
+    is its share of the best score of its kind (1 for the best)."""
 
     kind: str
     ref_id: int
