@@ -211,24 +211,37 @@ def _where(admin: bool, used: frozenset[str]) -> list[ColumnElement[bool]]:
 
 
 @functools.lru_cache(maxsize=256)
-def _statements(sqlite: bool, admin: bool, used: frozenset[str]) -> tuple[Select[Any], Select[Any]]:
-    """(the best `limit` matches, best first; how many match of each kind), built once for each shape of
-    question: the terms, the viewer and the filters' values are bound parameters."""
+def _statements(sqlite: bool, admin: bool, used: frozenset[str]) -> tuple[dict[str, Select[Any]], Select[Any]]:
+    """({kind: its best `limit` matches, best first}, how many match of each kind), built once for each shape
+    of question: the terms, the viewer and the filters' values are bound parameters."""
     where = _where(admin, used)
-    found = union_all(*(_matches(sqlite, kind, _rows(kind)).where(*where) for kind in _KINDS)).subquery("found")
-    counts = select(found.c.kind, func.count()).group_by(found.c.kind)
-    # Each kind is scored against its own index (bm25's word weights differ between tables), so scores are
-    # compared as a share of the kind's best; on a tie the kinds come in KINDS order.
-    best_of_kind = func.max(found.c.score).over(partition_by=found.c.kind)
-    # Rounded: PostgreSQL's ranks are single-precision, and the best of a kind must read exactly 1.
-    share = func.round(cast(found.c.score / func.nullif(best_of_kind, 0), Numeric), 6).label("share")
-    priority = case({kind: n for n, kind in enumerate(KINDS)}, value=found.c.kind)
-    ranked = select(found.c.kind, found.c.ref_id, found.c.incident_id, found.c.score, share,
-                    priority.label("priority")).subquery("ranked")
-    best = (select(ranked.c.kind, ranked.c.ref_id, ranked.c.incident_id, ranked.c.share)
-            .order_by(ranked.c.share.desc(), ranked.c.priority, ranked.c.score.desc(), ranked.c.ref_id)
-            .limit(bindparam("limit")))
-    return best, counts
+    matches = {kind.name: _matches(sqlite, kind, _rows(kind)).where(*where) for kind in _KINDS}
+    best = {name: query.order_by(literal_column("score").desc(), literal_column("ref_id")).limit(bindparam("limit"))
+            for name, query in matches.items()}
+    found = union_all(*matches.values()).subquery("found")
+    return best, select(found.c.kind, func.count()).group_by(found.c.kind)
+
+
+@dataclass(frozen=True)
+class _Found:
+    kind: str
+    ref_id: int
+    incident_id: int
+    share: float
+
+
+def _merged(rows: dict[str, list[Any]], limit: int) -> list[_Found]:
+    """The best `limit` of all kinds. Each kind is scored against its own index (bm25's word weights differ
+    between tables), so a score counts as its share of the kind's best; on a tie the kinds come in KINDS order."""
+    found = []
+    for kind, best in rows.items():
+        top = best[0].score if best else 0
+        for row in best:
+            # Rounded: PostgreSQL's ranks are single-precision, and the best of a kind must read exactly 1.
+            share = round(row.score / top, 6) if top else 0.0
+            found.append((-share, KINDS.index(kind), -row.score, row.ref_id,
+                          _Found(kind, row.ref_id, row.incident_id, share)))
+    return [entry[-1] for entry in sorted(found, key=lambda entry: entry[:4])[:limit]]
 
 
 def search(session: Session, *, viewer: User, text: str, filters: Filters, settings: Settings,
@@ -245,16 +258,18 @@ def search(session: Session, *, viewer: User, text: str, filters: Filters, setti
               "since": day_start(settings, filters.since) if filters.since else None,
               "until": day_end(settings, filters.until) if filters.until else None}
     used = frozenset(name for name, value in values.items() if value)
-    best_statement, count_statement = _statements(sqlite, viewer.is_admin, used)
+    best_statements, count_statement = _statements(sqlite, viewer.is_admin, used)
     params |= {name: values[name] for name in used if name not in ("service", "factor")}
     if not viewer.is_admin:
         params["viewer"] = viewer.person_id
+    limit = max(1, min(limit, MAX_LIMIT))
     counts = dict(session.execute(count_statement, params).all()) if counted else {}
-    best = session.execute(best_statement, params | {"limit": max(1, min(limit, MAX_LIMIT))}).all()
-    return SearchResult(hits=_hits(session, sqlite, best, params), counts=counts, searched=True)
+    rows = {kind: session.execute(statement, params | {"limit": limit}).all()
+            for kind, statement in best_statements.items()}
+    return SearchResult(hits=_hits(session, sqlite, _merged(rows, limit), params), counts=counts, searched=True)
 
 
-def _hits(session: Session, sqlite: bool, best: list[Any], params: dict[str, Any]) -> list[Hit]:
+def _hits(session: Session, sqlite: bool, best: list[_Found], params: dict[str, Any]) -> list[Hit]:
     wanted = {row.incident_id for row in best}
     incidents = {i.id: i for i in session.scalars(select(Incident).where(Incident.id.in_(wanted)))}
     snippets: dict[tuple[str, int], str] = {}
