@@ -211,15 +211,16 @@ def _where(admin: bool, used: frozenset[str]) -> list[ColumnElement[bool]]:
 
 
 @functools.lru_cache(maxsize=256)
-def _statements(sqlite: bool, admin: bool, used: frozenset[str]) -> tuple[dict[str, Select[Any]], Select[Any]]:
-    """({kind: its best `limit` matches, best first}, how many match of each kind), built once for each shape
-    of question: the terms, the viewer and the filters' values are bound parameters."""
+def _statements(sqlite: bool, admin: bool, used: frozenset[str]) -> tuple[Select[Any], Select[Any]]:
+    """(each kind's best `limit` matches, how many match of each kind), built once for each shape of question:
+    the terms, the viewer and the filters' values are bound parameters. One statement each, so that PostgreSQL
+    plans the visibility rule's subqueries once."""
     where = _where(admin, used)
-    matches = {kind.name: _matches(sqlite, kind, _rows(kind)).where(*where) for kind in _KINDS}
-    best = {name: query.order_by(literal_column("score").desc(), literal_column("ref_id")).limit(bindparam("limit"))
-            for name, query in matches.items()}
-    found = union_all(*matches.values()).subquery("found")
-    return best, select(found.c.kind, func.count()).group_by(found.c.kind)
+    matches = [_matches(sqlite, kind, _rows(kind)).where(*where) for kind in _KINDS]
+    best = union_all(*(select(query.order_by(literal_column("score").desc(), literal_column("ref_id"))
+                              .limit(bindparam("limit")).subquery()) for query in matches))
+    found = union_all(*matches).subquery("found")
+    return select(best.subquery("best")), select(found.c.kind, func.count()).group_by(found.c.kind)
 
 
 @dataclass(frozen=True)
@@ -230,17 +231,18 @@ class _Found:
     share: float
 
 
-def _merged(rows: dict[str, list[Any]], limit: int) -> list[_Found]:
+def _merged(rows: list[Any], limit: int) -> list[_Found]:
     """The best `limit` of all kinds. Each kind is scored against its own index (bm25's word weights differ
     between tables), so a score counts as its share of the kind's best; on a tie the kinds come in KINDS order."""
+    top: dict[str, float] = {}
+    for row in rows:
+        top[row.kind] = max(top.get(row.kind, 0.0), row.score)
     found = []
-    for kind, best in rows.items():
-        top = best[0].score if best else 0
-        for row in best:
-            # Rounded: PostgreSQL's ranks are single-precision, and the best of a kind must read exactly 1.
-            share = round(row.score / top, 6) if top else 0.0
-            found.append((-share, KINDS.index(kind), -row.score, row.ref_id,
-                          _Found(kind, row.ref_id, row.incident_id, share)))
+    for row in rows:
+        # Rounded: PostgreSQL's ranks are single-precision, and the best of a kind must read exactly 1.
+        share = round(row.score / top[row.kind], 6) if top[row.kind] else 0.0
+        found.append((-share, KINDS.index(row.kind), -row.score, row.ref_id,
+                      _Found(row.kind, row.ref_id, row.incident_id, share)))
     return [entry[-1] for entry in sorted(found, key=lambda entry: entry[:4])[:limit]]
 
 
@@ -258,14 +260,13 @@ def search(session: Session, *, viewer: User, text: str, filters: Filters, setti
               "since": day_start(settings, filters.since) if filters.since else None,
               "until": day_end(settings, filters.until) if filters.until else None}
     used = frozenset(name for name, value in values.items() if value)
-    best_statements, count_statement = _statements(sqlite, viewer.is_admin, used)
+    best_statement, count_statement = _statements(sqlite, viewer.is_admin, used)
     params |= {name: values[name] for name in used if name not in ("service", "factor")}
     if not viewer.is_admin:
         params["viewer"] = viewer.person_id
     limit = max(1, min(limit, MAX_LIMIT))
     counts = dict(session.execute(count_statement, params).all()) if counted else {}
-    rows = {kind: session.execute(statement, params | {"limit": limit}).all()
-            for kind, statement in best_statements.items()}
+    rows = session.execute(best_statement, params | {"limit": limit}).all()
     return SearchResult(hits=_hits(session, sqlite, _merged(rows, limit), params), counts=counts, searched=True)
 
 
