@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.actions import pages as action_pages
     from app.chat import pages as integrations_pages
     from app.metrics import pages as metrics_pages
+    from app.search import api as search_api, pages as search_pages
 
     settings = settings or load_settings()
     app = Flask(
@@ -86,10 +87,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     templating.init_app(app)
 
     for module in (meta_api, auth_api, people_api, incidents_api, retros_api, actions_api,
-                   documents_api, reminders_api, metrics_api, intake_api):
+                   documents_api, reminders_api, metrics_api, intake_api, search_api):
         csrf.exempt(module.bp)
         app.register_blueprint(module.bp)
     for module in (auth_pages, incident_pages, document_pages, action_pages, retro_pages, retro_schedule_pages,
-                   template_pages, integrations_pages, metrics_pages):
+                   template_pages, integrations_pages, metrics_pages, search_pages):
         app.register_blueprint(module.bp)
     return app

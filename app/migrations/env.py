@@ -4,6 +4,7 @@ from alembic import context
 
 from app import models  # noqa: F401
 from app.db import Base, make_engine
+from app.search.models import not_the_index
 
 config = context.config
 target_metadata = Base.metadata
@@ -26,6 +27,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=not_the_index,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -153,7 +153,7 @@ def test_pages_show_people_by_name_and_statuses_in_words(app, demo):
     incident_id, retro_id = demo
     web = sign_in(app, "admin@example.com")
     for path in (f"/incidents/{incident_id}", f"/retrospectives/{retro_id}/facilitate",
-                 f"/retrospectives/{retro_id}/schedule", "/action-items", "/"):
+                 f"/retrospectives/{retro_id}/schedule", "/action-items", "/", "/search?q=failover"):
         html = web.get(path).get_data(as_text=True)
         # What the page says (not attributes, not the document's own text in its editors).
         html = re.sub(r"<textarea[^>]*>.*?</textarea>", "", html, flags=re.S)
@@ -203,7 +203,7 @@ def test_no_page_shows_api_words_raw_times_or_exceptions(app, demo):
     assert {"override_reason", "wont_do", "scheduled_for", "retro_past_deadline"} <= api_words
     paths = ["/", "/incidents/new", f"/incidents/{incident_id}", f"/retrospectives/{retro_id}/schedule",
              f"/retrospectives/{retro_id}/facilitate", f"/retrospectives/{retro_id}/document", "/action-items",
-             "/templates", "/templates/standard", "/templates/new"]
+             "/templates", "/templates/standard", "/templates/new", "/search?q=failover", "/search"]
     items = re.findall(r'href="/action-items/(\d+)"', web.get("/action-items").get_data(as_text=True))
     paths += [f"/action-items/{number}" for number in sorted(set(items))[:3]]
     for path in paths:

@@ -31,6 +31,8 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str]]:
         ("action-items", "/action-items"),
         ("action-item", f"/action-items/{ids['item']}"),
         ("insights", "/insights"),
+        ("search", "/search?q=failover"),
+        ("search-empty", "/search"),
         ("retro-schedule", f"/retrospectives/{ids['retro']}/schedule"),
         ("retro-facilitate", f"/retrospectives/{ids['retro']}/facilitate"),
         ("document", f"/retrospectives/{ids['retro']}/document"),
