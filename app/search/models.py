@@ -1,4 +1,4 @@
-"""The full-text index lives in the database, not in the models (migration 0012).
+"""The full-text index lives in the database, not in the models (migration 0014).
 
 SQLite keeps it in FTS5 tables named `search_*` (and their shadow tables), PostgreSQL in a generated
 `search_vector` column with a GIN index on each searched table. Alembic's comparison of the models with

@@ -1,6 +1,6 @@
 """Search across incidents, their timelines, retro documents and action items: one service, both databases.
 
-Each kind of thing found is read from its own index (migration 0012): FTS5 on SQLite, ranked by
+Each kind of thing found is read from its own index (migration 0014): FTS5 on SQLite, ranked by
 bm25; a tsvector column on PostgreSQL, ranked by ts_rank_cd (length-normalised); titles count 2.5
 times the rest on both. The four are merged best first, each score read as a share of its kind's best.
 Only incidents the viewer may see (`visible_incidents`) and that pass the filters are searched, in

@@ -11,14 +11,13 @@ the rest B) with a GIN index on each searched table; the database computes it on
 
 None of this is in the models: Alembic's comparison leaves it out (app/search/models.py).
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 """
 from alembic import op
 
-revision = "0012"
-# The integrator rechains this after the other migrations of its merge.
-down_revision = "0011"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
