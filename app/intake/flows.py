@@ -49,12 +49,12 @@ def receive(session: Session, *, event: IntakeEvent | None, settings: Settings) 
         return Received("ignored")
     found = service.known(session, event=event)
     author = _author(session, event=event, found=found, settings=settings)
-    if event.action == Action.NOTE and found.link is not None:
-        added = service.add_line(session, incident_id=found.link.incident_id, event=event, author=author)
-        return Received("applied" if added else "duplicate", found.link.incident_id)
+    if event.action == Action.NOTE and found.incident_id is not None:
+        added = service.add_line(session, incident_id=found.incident_id, event=event, author=author)
+        return Received("applied" if added else "duplicate", found.incident_id)
     if not service.claim_delivery(session, event=event):
         return Received("duplicate")
-    link, incident = service.incident_of(session, event=event, seen=found.link)
+    link, incident = service.incident_of(session, event=event, linked=found.incident_id is not None)
     service.apply_details(link=link, incident=incident, event=event)
     service.add_line(session, incident_id=incident.id, event=event, author=author)
     if event.action in (Action.RESOLVE, Action.REOPEN) and service.status_is_newer(link=link, event=event):
