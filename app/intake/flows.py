@@ -41,12 +41,18 @@ class Received:
 def receive(session: Session, *, event: IntakeEvent | None, settings: Settings) -> Received:
     """Apply `event` once, in whatever order the sender's events arrive.
 
-    An event that only adds a timeline line to a known incident (most of them) is one read and one
-    insert that its line's unique key makes idempotent; any other is claimed in the deliveries first and
-    applied on its incident's link row, locked.
+    An event that only adds a timeline line to a known incident (most of them) is one insert that its
+    line's unique key makes idempotent; any other is claimed in the deliveries first and applied on its
+    incident's link row, locked.
     """
     if event is None:
         return Received("ignored")
+    if event.action == Action.NOTE:
+        # Most events: one statement, unless its author may need looking up in PagerDuty.
+        may_look_up = event.source == Sender.PAGERDUTY and event.agent_id is not None and bool(settings.pagerduty.api_token)
+        incident_id = service.add_known_line(session, event=event, stored_user_only=may_look_up)
+        if incident_id is not None:
+            return Received("applied", incident_id)
     found = service.known(session, event=event)
     author = _author(session, event=event, found=found, settings=settings)
     if event.action == Action.NOTE and found.incident_id is not None:

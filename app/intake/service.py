@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, null, select
+from sqlalchemy import bindparam, func, null, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -70,8 +70,7 @@ class Known:
 
 def known(session: Session, *, event: IntakeEvent) -> Known:
     """The event's incident and its author's person, read in one round trip."""
-    author_by = "email" if event.agent_email else "user" if event.agent_id is not None else None
-    row = session.execute(_known_query(author_by), {
+    row = session.execute(_known_query(_author_by(event)), {
         "source": event.source, "ref": event.ref, "agent_id": event.agent_id,
         "email": normalise_email(event.agent_email) if event.agent_email else None,
     }).one()
@@ -81,19 +80,68 @@ def known(session: Session, *, event: IntakeEvent) -> Known:
 @functools.cache
 def _known_query(author_by: str | None) -> Any:
     """`known`'s query; the author is found by the agent's email, by the sender user, or not at all."""
-    source, ref, agent_id, email = bindparam("source"), bindparam("ref"), bindparam("agent_id"), bindparam("email")
-    incident_id = (select(IntakeIncident.incident_id).where(IntakeIncident.source == source, IntakeIncident.ref == ref)
+    incident_id = (select(IntakeIncident.incident_id).where(IntakeIncident.source == _SOURCE, IntakeIncident.ref == _REF)
                    .scalar_subquery())
-    sender_user = (select(SenderUser.id).where(SenderUser.source == source, SenderUser.user_id == agent_id)
-                   .scalar_subquery() if author_by is not None else null())
+    sender_user = _stored_user().scalar_subquery() if author_by is not None else null()
+    return select(incident_id.label("incident_id"), _author(author_by).label("author"), sender_user.label("sender_user"))
+
+
+_SOURCE, _REF, _AGENT_ID, _EMAIL = bindparam("source"), bindparam("ref"), bindparam("agent_id"), bindparam("email")
+
+
+def _stored_user() -> Any:
+    return select(SenderUser.id).where(SenderUser.source == _SOURCE, SenderUser.user_id == _AGENT_ID)
+
+
+def _author(author_by: str | None) -> Any:
     if author_by == "email":
-        author = select(Person.name).where(Person.email == email).scalar_subquery()
-    elif author_by == "user":
-        author = (select(Person.name).join(SenderUser, SenderUser.email == Person.email)
-                  .where(SenderUser.source == source, SenderUser.user_id == agent_id).scalar_subquery())
-    else:
-        author = null()
-    return select(incident_id.label("incident_id"), author.label("author"), sender_user.label("sender_user"))
+        return select(Person.name).where(Person.email == _EMAIL).scalar_subquery()
+    if author_by == "user":
+        return (select(Person.name).join(SenderUser, SenderUser.email == Person.email)
+                .where(SenderUser.source == _SOURCE, SenderUser.user_id == _AGENT_ID).scalar_subquery())
+    return null()
+
+
+def _author_by(event: IntakeEvent) -> str | None:
+    return "email" if event.agent_email else "user" if event.agent_id is not None else None
+
+
+def add_known_line(session: Session, *, event: IntakeEvent, stored_user_only: bool) -> int | None:
+    """A line-only event's line on the incident its sender incident already has, in one statement: that
+    incident's id; None if nothing was added (no incident yet, the line is there already, or, with
+    `stored_user_only`, the agent is not a stored sender user), for `known` and `add_line` to tell which.
+
+    Its author is as `known` finds it, else the agent's name.
+    """
+    if not event.text:
+        return None
+    added = session.execute(_known_line_insert(_dialect(session), _author_by(event), stored_user_only), {
+        "source": event.source, "ref": event.ref, "agent_id": event.agent_id,
+        "email": normalise_email(event.agent_email) if event.agent_email else None,
+        "agent_name": event.agent_name, "occurred_at": event.occurred_at, "text": event.text[:20_000],
+        "kind": event.kind, "external_id": event.event_id[:200], "created_at": utcnow(),
+    })
+    return added.scalar()
+
+
+@functools.cache
+def _known_line_insert(dialect: str, author_by: str | None, stored_user_only: bool) -> Any:
+    table = TimelineEvent.__table__
+    link = IntakeIncident.__table__
+
+    def value(name: str) -> Any:
+        return bindparam(name, type_=table.c[name].type)
+
+    author = func.coalesce(func.nullif(_author(author_by), ""), bindparam("agent_name", type_=table.c.author.type))
+    line = select(
+        link.c.incident_id, value("occurred_at"), value("text"), author, value("kind"),
+        _SOURCE, value("external_id"), value("created_at"),
+    ).where(link.c.source == _SOURCE, link.c.ref == _REF)
+    if stored_user_only:
+        line = line.where(_stored_user().exists())
+    columns = ["incident_id", "occurred_at", "text", "author", "kind", "source", "external_id", "created_at"]
+    return (insert_for(dialect, table).from_select(columns, line)
+            .on_conflict_do_nothing(index_elements=["incident_id", "external_id"]).returning(table.c.incident_id))
 
 
 def incident_of(session: Session, *, event: IntakeEvent, linked: bool) -> tuple[IntakeIncident, Incident]:
