@@ -138,8 +138,13 @@ def get_session() -> Session:
 
 def dialect_insert(session: Session, model: Any) -> Any:
     """An INSERT with ON CONFLICT support for the session's database (PostgreSQL or SQLite)."""
-    name = session.get_bind().dialect.name
-    return (postgresql.insert if name == "postgresql" else sqlite.insert)(model)
+    return insert_for(session.get_bind().dialect.name, model)
+
+
+def insert_for(dialect: str, model: Any) -> Any:
+    """`dialect_insert` for a database named by its dialect ("postgresql" or "sqlite"), e.g. to build a
+    statement once per database and reuse it."""
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:

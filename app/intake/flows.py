@@ -41,20 +41,26 @@ class Received:
 def receive(session: Session, *, event: IntakeEvent | None, settings: Settings) -> Received:
     """Apply `event` once, in whatever order the sender's events arrive.
 
-    An event that only adds a timeline line to a known incident (most of them) is one read and one
-    insert that its line's unique key makes idempotent; any other is claimed in the deliveries first and
-    applied on its incident's link row, locked.
+    An event that only adds a timeline line to a known incident (most of them) is one insert that its
+    line's unique key makes idempotent; any other is claimed in the deliveries first and applied on its
+    incident's link row, locked.
     """
     if event is None:
         return Received("ignored")
+    if event.action == Action.NOTE:
+        # Most events: one statement, unless its author may need looking up in PagerDuty.
+        may_look_up = event.source == Sender.PAGERDUTY and event.agent_id is not None and bool(settings.pagerduty.api_token)
+        incident_id = service.add_known_line(session, event=event, stored_user_only=may_look_up)
+        if incident_id is not None:
+            return Received("applied", incident_id)
     found = service.known(session, event=event)
     author = _author(session, event=event, found=found, settings=settings)
-    if event.action == Action.NOTE and found.link is not None:
-        added = service.add_line(session, incident_id=found.link.incident_id, event=event, author=author)
-        return Received("applied" if added else "duplicate", found.link.incident_id)
+    if event.action == Action.NOTE and found.incident_id is not None:
+        added = service.add_line(session, incident_id=found.incident_id, event=event, author=author)
+        return Received("applied" if added else "duplicate", found.incident_id)
     if not service.claim_delivery(session, event=event):
         return Received("duplicate")
-    link, incident = service.incident_of(session, event=event, seen=found.link)
+    link, incident = service.incident_of(session, event=event, linked=found.incident_id is not None)
     service.apply_details(link=link, incident=incident, event=event)
     service.add_line(session, incident_id=incident.id, event=event, author=author)
     if event.action in (Action.RESOLVE, Action.REOPEN) and service.status_is_newer(link=link, event=event):

@@ -7,14 +7,16 @@ PostgreSQL, the write lock on SQLite).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import literal, null, select
+from sqlalchemy import bindparam, func, null, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db import dialect_insert, utcnow
+from app.db import dialect_insert, insert_for, utcnow
 from app.incidents.models import Incident, IncidentLink, IncidentStatus, Severity, TimelineEvent, Visibility
 from app.intake.events import Action, IntakeEvent
 from app.intake.models import IntakeDelivery, IntakeIncident, Sender, SenderUser
@@ -36,61 +38,121 @@ def claim_delivery(session: Session, *, event: IntakeEvent) -> bool:
     delivery of the same event to commit or roll back; on SQLite it is the request's first write, which
     takes the write lock (waiting its turn) before anything else is read.
     """
-    insert = dialect_insert(session, IntakeDelivery).values(
-        source=event.source, event_id=event.event_id, event_type=event.event_type,
-        incident_ref=event.ref, occurred_at=event.occurred_at, received_at=utcnow(),
-    ).on_conflict_do_nothing(index_elements=["source", "event_id"]).returning(IntakeDelivery.id)
-    return session.execute(insert).scalar() is not None
+    claimed = session.execute(_claim_insert(_dialect(session)), {
+        "source": event.source, "event_id": event.event_id, "event_type": event.event_type,
+        "incident_ref": event.ref, "occurred_at": event.occurred_at, "received_at": utcnow(),
+    })
+    return claimed.scalar() is not None
+
+
+# Every webhook runs the statements below; they are built once per database (building one takes longer
+# than running it) and given their values as parameters.
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+@functools.cache
+def _claim_insert(dialect: str) -> Any:
+    table = IntakeDelivery.__table__
+    return (insert_for(dialect, table).on_conflict_do_nothing(index_elements=["source", "event_id"])
+            .returning(table.c.id))
 
 
 @dataclass(frozen=True)
 class Known:
     """What is known before applying an event: its incident (if any) and its author, in one query."""
 
-    link: IntakeIncident | None
+    incident_id: int | None  # the Hindsight incident of the event's sender incident
     author: str | None  # the matched person's name
     sender_user_known: bool  # the PagerDuty user is stored (with or without an email)
 
 
 def known(session: Session, *, event: IntakeEvent) -> Known:
-    """The event's incident link and its author's person, read in one round trip on the common path."""
-    columns = [_author_name(event).label("author"), _sender_user_id(event).label("sender_user")]
-    row = session.execute(
-        select(IntakeIncident, *columns).where(IntakeIncident.source == event.source, IntakeIncident.ref == event.ref)
-    ).first()
-    if row is None:
-        row = session.execute(select(null(), *columns)).first()  # a new incident: its author alone
-    assert row is not None
-    return Known(link=row[0], author=row[1], sender_user_known=row[2] is not None)
+    """The event's incident and its author's person, read in one round trip."""
+    row = session.execute(_known_query(_author_by(event)), {
+        "source": event.source, "ref": event.ref, "agent_id": event.agent_id,
+        "email": normalise_email(event.agent_email) if event.agent_email else None,
+    }).one()
+    return Known(incident_id=row.incident_id, author=row.author, sender_user_known=row.sender_user is not None)
 
 
-def _sender_user_id(event: IntakeEvent):  # type: ignore[no-untyped-def]
-    if event.agent_id is None:
-        return literal(None)
-    return (select(SenderUser.id).where(SenderUser.source == event.source, SenderUser.user_id == event.agent_id)
-            .scalar_subquery())
+@functools.cache
+def _known_query(author_by: str | None) -> Any:
+    """`known`'s query; the author is found by the agent's email, by the sender user, or not at all."""
+    incident_id = (select(IntakeIncident.incident_id).where(IntakeIncident.source == _SOURCE, IntakeIncident.ref == _REF)
+                   .scalar_subquery())
+    sender_user = _stored_user().scalar_subquery() if author_by is not None else null()
+    return select(incident_id.label("incident_id"), _author(author_by).label("author"), sender_user.label("sender_user"))
 
 
-def _author_name(event: IntakeEvent):  # type: ignore[no-untyped-def]
-    if event.agent_email:
-        return select(Person.name).where(Person.email == normalise_email(event.agent_email)).scalar_subquery()
-    if event.agent_id is None:
-        return literal(None)
-    return (select(Person.name).join(SenderUser, SenderUser.email == Person.email)
-            .where(SenderUser.source == event.source, SenderUser.user_id == event.agent_id).scalar_subquery())
+_SOURCE, _REF, _AGENT_ID, _EMAIL = bindparam("source"), bindparam("ref"), bindparam("agent_id"), bindparam("email")
 
 
-def incident_of(
-    session: Session, *, event: IntakeEvent, seen: IntakeIncident | None,
-) -> tuple[IntakeIncident, Incident]:
-    """The incident of the event's sender incident (`seen`: its link as `known` found it, or None), its link
-    row locked; made from what the event carries if it is the first.
+def _stored_user() -> Any:
+    return select(SenderUser.id).where(SenderUser.source == _SOURCE, SenderUser.user_id == _AGENT_ID)
+
+
+def _author(author_by: str | None) -> Any:
+    if author_by == "email":
+        return select(Person.name).where(Person.email == _EMAIL).scalar_subquery()
+    if author_by == "user":
+        return (select(Person.name).join(SenderUser, SenderUser.email == Person.email)
+                .where(SenderUser.source == _SOURCE, SenderUser.user_id == _AGENT_ID).scalar_subquery())
+    return null()
+
+
+def _author_by(event: IntakeEvent) -> str | None:
+    return "email" if event.agent_email else "user" if event.agent_id is not None else None
+
+
+def add_known_line(session: Session, *, event: IntakeEvent, stored_user_only: bool) -> int | None:
+    """A line-only event's line on the incident its sender incident already has, in one statement: that
+    incident's id; None if nothing was added (no incident yet, the line is there already, or, with
+    `stored_user_only`, the agent is not a stored sender user), for `known` and `add_line` to tell which.
+
+    Its author is as `known` finds it, else the agent's name.
+    """
+    if not event.text:
+        return None
+    added = session.execute(_known_line_insert(_dialect(session), _author_by(event), stored_user_only), {
+        "source": event.source, "ref": event.ref, "agent_id": event.agent_id,
+        "email": normalise_email(event.agent_email) if event.agent_email else None,
+        "agent_name": event.agent_name, "occurred_at": event.occurred_at, "text": event.text[:20_000],
+        "kind": event.kind, "external_id": event.event_id[:200], "created_at": utcnow(),
+    })
+    return added.scalar()
+
+
+@functools.cache
+def _known_line_insert(dialect: str, author_by: str | None, stored_user_only: bool) -> Any:
+    table = TimelineEvent.__table__
+    link = IntakeIncident.__table__
+
+    def value(name: str) -> Any:
+        return bindparam(name, type_=table.c[name].type)
+
+    author = func.coalesce(func.nullif(_author(author_by), ""), bindparam("agent_name", type_=table.c.author.type))
+    line = select(
+        link.c.incident_id, value("occurred_at"), value("text"), author, value("kind"),
+        _SOURCE, value("external_id"), value("created_at"),
+    ).where(link.c.source == _SOURCE, link.c.ref == _REF)
+    if stored_user_only:
+        line = line.where(_stored_user().exists())
+    columns = ["incident_id", "occurred_at", "text", "author", "kind", "source", "external_id", "created_at"]
+    return (insert_for(dialect, table).from_select(columns, line)
+            .on_conflict_do_nothing(index_elements=["incident_id", "external_id"]).returning(table.c.incident_id))
+
+
+def incident_of(session: Session, *, event: IntakeEvent, linked: bool) -> tuple[IntakeIncident, Incident]:
+    """The incident of the event's sender incident (`linked`: `known` found it has one), its link row
+    locked; made from what the event carries if it is the first.
 
     An event other than the opening one (a resolution that overtook its trigger) makes a placeholder
     from the incident data it carries; the opening event fills it in when it comes. An incident already
     holding the external id (made through the API) is adopted.
     """
-    if seen is None:
+    if not linked:
         try:
             with session.begin_nested():
                 incident = _adoptable(session, event=event) or _new_incident(session, event=event)
@@ -169,12 +231,19 @@ def add_line(session: Session, *, incident_id: int, event: IntakeEvent, author: 
     incident has it already (the timeline's own unique key: a line-only event needs no other record)."""
     if not event.text:
         return True
-    insert = dialect_insert(session, TimelineEvent).values(
-        incident_id=incident_id, occurred_at=event.occurred_at, text=event.text[:20_000],
-        author=author[:320] if author else None, kind=event.kind, source=event.source,
-        external_id=event.event_id[:200], created_at=utcnow(),
-    ).on_conflict_do_nothing(index_elements=["incident_id", "external_id"]).returning(TimelineEvent.id)
-    return session.execute(insert).scalar() is not None
+    added = session.execute(_line_insert(_dialect(session)), {
+        "incident_id": incident_id, "occurred_at": event.occurred_at, "text": event.text[:20_000],
+        "author": author[:320] if author else None, "kind": event.kind, "source": event.source,
+        "external_id": event.event_id[:200], "created_at": utcnow(),
+    })
+    return added.scalar() is not None
+
+
+@functools.cache
+def _line_insert(dialect: str) -> Any:
+    table = TimelineEvent.__table__
+    return (insert_for(dialect, table).on_conflict_do_nothing(index_elements=["incident_id", "external_id"])
+            .returning(table.c.id))
 
 
 def sender_user(session: Session, *, source: str, user_id: str) -> SenderUser | None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
+from app.db import utcnow
 from app.documents import templating
 from app.documents.models import DocumentPublication, DocumentSection, DocumentSectionVersion
 from app.documents.service.assembly import DOCUMENT_TITLE, compose_markdown, live_markdown
@@ -37,15 +38,21 @@ def write_sections(session: Session, *, retro: Retrospective, settings: Settings
     rendered = render_template(
         session, name=name, context=template_context(session, retro=retro, settings=settings), settings=settings,
     )
-    for position, item in enumerate(rendered):
-        section = DocumentSection(
-            retrospective_id=retro.id, key=item.key, title=item.title[:200], body=item.body,
-            prompt=item.prompt, position=position, version=1,
-        )
-        session.add(section)
-        session.flush()
-        session.add(DocumentSectionVersion(section_id=section.id, version=1, title=section.title, body=item.body))
-    session.flush()
+    # One INSERT for the sections and one for their first versions, however many sections the template has:
+    # a resolution books the retro and writes its document in the same request.
+    now = utcnow()
+    session.execute(insert(DocumentSection), [
+        {"retrospective_id": retro.id, "key": item.key, "title": item.title[:200], "body": item.body,
+         "prompt": item.prompt, "position": position, "version": 1, "updated_at": now}
+        for position, item in enumerate(rendered)
+    ])
+    first_versions = select(
+        DocumentSection.id, DocumentSection.version, DocumentSection.title, DocumentSection.body,
+        DocumentSection.updated_at,
+    ).where(DocumentSection.retrospective_id == retro.id)
+    session.execute(insert(DocumentSectionVersion).from_select(
+        ["section_id", "version", "title", "body", "created_at"], first_versions,
+    ))
 
 
 def prepare_document(session: Session, *, retro: Retrospective, settings: Settings) -> None:
