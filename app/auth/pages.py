@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from app.auth import limiter
-from app.auth.context import client_address, current_session, now, sign_in, sign_out
+from app.auth.context import client_address, current_session, now, record_failed_sign_in, sign_in, sign_out
 from app.auth.service import authenticate
 from app.core.pages import page
 from app.db import get_session
@@ -61,10 +61,12 @@ def login():
     user = authenticate(session, email=email, password=password, hash_method=auth_settings.password_hash_method)
     if user is None:
         limiter.record_failure(session, settings=auth_settings, kind="password", email=email, address=address, now=at)
+        record_failed_sign_in(session, email=email)
         log.warning("failed sign-in for %r from %s", limiter.normalise_email(email), address)
         return render_template("pages/login.html", error=WRONG_PASSWORD), 401
     if user.is_disabled:
         log.warning("sign-in refused for disabled user %r from %s", user.email, address)
+        record_failed_sign_in(session, email=email, reason="the account is disabled")
         return render_template("pages/login.html", error=DISABLED), 403
     limiter.clear_failures(session, email=email)
     sign_in(session, user=user)
