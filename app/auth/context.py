@@ -57,6 +57,12 @@ def acts_as_admin() -> bool:
     return user is not None and user.is_admin and token_scope() in (None, TokenScope.ADMIN)
 
 
+def admins_only(message: str = "Only admins can see this page.") -> None:
+    """Forbidden `admin_only` unless this request `acts_as_admin`: the guard of the admin pages."""
+    if not acts_as_admin():
+        raise Forbidden(message, code="admin_only")
+
+
 def current_session() -> UserSession | None:
     """The signed-in session of this request (None for Bearer tokens and signed-out visitors)."""
     return g.get("user_session")

@@ -8,12 +8,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.auth.models import ApiToken, TokenScope, User, UserSession
-from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.core.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 from app.people.models import Person
 from app.people.service import get_or_create_person
 from config import AuthSettings
@@ -95,12 +95,52 @@ def get_user(session: Session, *, email: str) -> User:
     return user
 
 
+def list_users(session: Session) -> list[User]:
+    """Every user, by their person's name."""
+    return list(session.scalars(select(User).join(User.person).order_by(Person.name, User.id)))
+
+
+def get_user_by_id(session: Session, user_id: int) -> User:
+    """The user with this id; NotFound otherwise."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"No user has the id {user_id}.", code="user_not_found")
+    return user
+
+
+def _keep_an_admin(session: Session, *, leaving: User) -> None:
+    """RuleViolation `last_admin` if no enabled admin but `leaving` would be left.
+
+    The other admins' rows are locked (PostgreSQL), so two admins cannot demote each other at once."""
+    others = session.scalars(
+        select(User.id).where(User.is_admin.is_(True), User.disabled_at.is_(None), User.id != leaving.id)
+        .with_for_update()
+    ).all()
+    if not others:
+        raise RuleViolation(
+            "This is the last enabled admin: make someone else an admin first.", code="last_admin",
+        )
+
+
+def set_admin(session: Session, *, user: User, is_admin: bool) -> bool:
+    """Make `user` an admin or a member; False when they already were. Never leaves no enabled admin."""
+    if user.is_admin == is_admin:
+        return False
+    if not is_admin and not user.is_disabled:
+        _keep_an_admin(session, leaving=user)
+    user.is_admin = is_admin
+    session.flush()
+    return True
+
+
 def disable_user(session: Session, *, user: User, now: datetime) -> int:
     """Refuse the user's sign-ins, sessions and tokens from now on; returns how many sessions ended.
 
     Their sessions are revoked (enabling the user again does not revive them); their tokens are
-    kept and refused while the user is disabled.
+    kept and refused while the user is disabled. RuleViolation `last_admin` for the last enabled admin.
     """
+    if user.is_admin and not user.is_disabled:
+        _keep_an_admin(session, leaving=user)
     if user.disabled_at is None:
         user.disabled_at = now
     ended = end_all_sessions(session, user=user, now=now)

@@ -30,10 +30,9 @@ def upgrade() -> None:
         batch_op.alter_column("name", server_default=None)
         batch_op.alter_column("scope", server_default=None)
 
-    with op.batch_alter_table("people", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()))
-    with op.batch_alter_table("people", schema=None) as batch_op:
-        batch_op.alter_column("active", server_default=None)
+    # A plain ADD COLUMN with its default kept: on SQLite, recreating `people` (which many tables
+    # refer to) would fail its foreign keys.
+    op.add_column("people", sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()))
 
     op.create_table(
         "audit_events",
