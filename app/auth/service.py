@@ -166,6 +166,23 @@ def full_scope(user: User) -> TokenScope:
     return TokenScope.ADMIN if user.is_admin else TokenScope.WRITE
 
 
+def token_field_errors(
+    *, name: str, scope: str, expires_at: datetime | None = None, now: datetime | None = None,
+) -> dict[str, str]:
+    """What is wrong with a new token's fields, by field (empty when nothing is)."""
+    fields = {}
+    name = " ".join(name.split())
+    if not name:
+        fields["name"] = "is required"
+    elif len(name) > TOKEN_NAME_LENGTH:
+        fields["name"] = f"must be at most {TOKEN_NAME_LENGTH} characters"
+    if scope not in set(TokenScope):
+        fields["scope"] = "must be read, write or admin"
+    if expires_at is not None and now is not None and expires_at <= now:
+        fields["expires_at"] = "must be in the future"
+    return fields
+
+
 def create_token(
     session: Session, *, user: User, name: str = DEFAULT_TOKEN_NAME, scope: TokenScope | str | None = None,
     expires_at: datetime | None = None, now: datetime | None = None,
@@ -177,17 +194,9 @@ def create_token(
     admin-scoped token of a user who is not an admin.
     """
     name = " ".join(name.split())
-    fields = {}
-    if not name:
-        fields["name"] = "is required"
-    elif len(name) > TOKEN_NAME_LENGTH:
-        fields["name"] = f"must be at most {TOKEN_NAME_LENGTH} characters"
     if scope is None:
         scope = full_scope(user)
-    elif scope not in set(TokenScope):
-        fields["scope"] = "must be read, write or admin"
-    if expires_at is not None and now is not None and expires_at <= now:
-        fields["expires_at"] = "must be in the future"
+    fields = token_field_errors(name=name, scope=scope, expires_at=expires_at, now=now)
     if fields:
         raise ValidationFailed("The API token's " + ", ".join(fields) + " need another look.", fields=fields)
     if scope == TokenScope.ADMIN and not user.is_admin:

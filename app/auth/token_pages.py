@@ -100,7 +100,8 @@ def _create(*, owner: User, admin_view: bool):  # type: ignore[no-untyped-def]
     at = now()
     try:
         if typed["expires"] not in EXPIRIES:
-            raise ValidationFailed("Pick an expiry.", fields={"expires": "not one of those offered"})
+            fields = service.token_field_errors(name=typed["name"], scope=typed["scope"])
+            raise ValidationFailed("Pick an expiry.", fields=fields | {"expires": "not one of those offered"})
         expires_at = at + timedelta(days=int(typed["expires"])) if typed["expires"] else None
         value = service.create_token(session, user=owner, name=typed["name"], scope=typed["scope"] or "-",
                                      expires_at=expires_at, now=at)
