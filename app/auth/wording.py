@@ -39,10 +39,6 @@ says("last_admin", "That would leave no enabled admin: make someone else an admi
 says("admin_scope", "Only an admin's token can have the admin scope: choose read or write.")
 
 
-def kind_words(kind: str) -> str:
-    return KIND_WORDS.get(AuditKind(kind), kind) if kind in set(AuditKind) else kind
-
-
 def token_label(token: ApiToken) -> str:
     """A token as the audit log and flash messages name it: its name, prefix and owner."""
     return f"“{token.name}” ({token.prefix}…) of {token.user.person.name}"
