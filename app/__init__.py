@@ -39,7 +39,7 @@ class _IdConverter(IntegerConverter):
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app for `settings` (default: read from config/ and the environment)."""
     from app import models  # noqa: F401  (every table registered on Base.metadata)
-    from app.auth import api as auth_api, context, pages as auth_pages
+    from app.auth import admin_pages, api as auth_api, context, pages as auth_pages, token_pages
     from app.core import handlers, security_headers, templating
     from app.db import Database
     from app.extensions import csrf
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.intake import api as intake_api
     from app.meta import api as meta_api
     from app.metrics import api as metrics_api
-    from app.people import api as people_api
+    from app.people import api as people_api, pages as people_pages
     from app.retros import api as retros_api, pages as retro_pages, schedule_pages as retro_schedule_pages
     from app.actions import api as actions_api
     from app.documents import api as documents_api
@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         csrf.exempt(module.bp)
         app.register_blueprint(module.bp)
     for module in (auth_pages, incident_pages, document_pages, action_pages, retro_pages, retro_schedule_pages,
-                   template_pages, integrations_pages, metrics_pages, search_pages):
+                   template_pages, integrations_pages, metrics_pages, search_pages, people_pages, admin_pages,
+                   token_pages):
         app.register_blueprint(module.bp)
     return app

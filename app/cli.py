@@ -162,13 +162,14 @@ def token_list(email: str) -> None:
     from app.auth.service import list_tokens
 
     rows = _user_command(email, lambda session, found: [
-        (row.id, row.prefix, _when(row.created_at), _when(row.last_used_at), _when(row.revoked_at))
+        (row.id, row.prefix, row.scope, row.name, _when(row.created_at), _when(row.expires_at),
+         _when(row.last_used_at), _when(row.revoked_at))
         for row in list_tokens(session, user=found)
     ])
     if not rows:
         click.echo(f"{email.strip().lower()} has no API tokens.")
         return
-    header = ("id", "prefix", "created", "last used", "revoked")
+    header = ("id", "prefix", "scope", "name", "created", "expires", "last used", "revoked")
     widths = [max(len(str(line[i])) for line in [header, *rows]) for i in range(len(header))]
     for line in [header, *rows]:
         click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)).rstrip())
@@ -194,16 +195,30 @@ def token_revoke(ref: str) -> None:
 
 @token.command("create")
 @click.argument("email")
-def token_create(email: str) -> None:
+@click.option("--name", default="Command line", show_default=True, help="What the token is for.")
+@click.option("--scope", type=click.Choice(["read", "write", "admin"]), default=None,
+              help="read (GET only), write (no admin-only endpoints) or admin; default: all the user's power "
+                   "(admin for an admin, write otherwise).")
+@click.option("--expires-days", type=click.IntRange(1, 3650), default=None,
+              help="Refuse the token this many days from now; default: it never expires.")
+def token_create(email: str, name: str, scope: str | None, expires_days: int | None) -> None:
     """Print a new API token for the user with EMAIL (only its hash is stored)."""
-    from app.auth.service import create_token, find_user
-    from app.db import job_session
+    from datetime import timedelta
 
-    with job_session(cli_app()) as session:
-        found = find_user(session, email=email)
-        if found is None:
-            raise click.ClickException(f"No user has the email {email}; create one with `hindsight user create`.")
-        value = create_token(session, user=found)
+    from app.auth.service import create_token, find_user
+    from app.core.errors import HindsightError
+    from app.db import job_session, utcnow
+
+    now = utcnow()
+    expires_at = now + timedelta(days=expires_days) if expires_days else None
+    try:
+        with job_session(cli_app()) as session:
+            found = find_user(session, email=email)
+            if found is None:
+                raise click.ClickException(f"No user has the email {email}; create one with `hindsight user create`.")
+            value = create_token(session, user=found, name=name, scope=scope, expires_at=expires_at, now=now)
+    except HindsightError as exc:
+        raise click.ClickException(exc.message) from None
     click.echo(value)
 
 

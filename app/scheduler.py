@@ -45,6 +45,7 @@ class JobSpec:
 def job_specs(settings: Settings) -> list[JobSpec]:
     """The jobs, with their stable ids and intervals."""
     from app.actions.jobs import jira_sync_job
+    from app.auth.jobs import PRUNE_SECONDS, audit_prune_job
     from app.chat.jobs import chat_job
     from app.documents.jobs import republish_job
     from app.reminders.jobs import digest_job, nudge_job, outbox_job
@@ -54,6 +55,7 @@ def job_specs(settings: Settings) -> list[JobSpec]:
         JobSpec("reminders.digests", digest_job, tick),
         JobSpec("reminders.nudges", nudge_job, tick),
         JobSpec("reminders.outbox", outbox_job, tick),
+        JobSpec("auth.audit_prune", audit_prune_job, PRUNE_SECONDS),
     ]
     if settings.jira.enabled:
         specs.append(JobSpec("actions.jira_sync", jira_sync_job, settings.jira.sync_minutes * 60.0))

@@ -337,6 +337,10 @@ class OidcSettings(_Section):
         return self.name or "single sign-on"
 
 
+class AuditSettings(_Section):
+    retention_days: int = Field(365, ge=1, le=36500)
+
+
 class PagerDutySettings(_Section):
     webhook_secret: str = ""
     api_token: str = ""
@@ -397,6 +401,7 @@ class Settings(_Section):
     reminders: ReminderSettings = ReminderSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     auth: AuthSettings = AuthSettings()
+    audit: AuditSettings = AuditSettings()
     severity_map: str = "P1=SEV0,P2=SEV1,P3=SEV2,P4=SEV2,P5=SEV2"
     pagerduty: PagerDutySettings = PagerDutySettings()
     rootly: RootlySettings = RootlySettings()

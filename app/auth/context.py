@@ -16,12 +16,12 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy.orm import Session
 from wtforms.validators import ValidationError
 
-from app.auth import limiter
-from app.auth.models import User, UserSession
+from app.auth import audit, limiter
+from app.auth.models import AuditEvent, AuditKind, TokenScope, User, UserSession
 from app.auth.service import (
-    SessionEnd, TokenRefusal, check_session, check_token, end_all_sessions, end_session, start_session,
+    SessionEnd, TokenRefusal, check_session, check_token, end_all_sessions, end_session, find_user, start_session,
 )
-from app.core.errors import Forbidden, HindsightError, TooManyAttempts, Unauthorized
+from app.core.errors import Forbidden, HindsightError, InsufficientScope, TooManyAttempts, Unauthorized
 from app.db import commit, get_session, utcnow
 from app.extensions import settings
 from integrations.oidc import OidcClient, OidcConfig
@@ -29,6 +29,8 @@ from integrations.oidc import OidcClient, OidcConfig
 log = logging.getLogger(__name__)
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# What a read-scoped token may send.
+READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 SESSION_KEY = "sid"
 CLOCK_KEY = "hindsight.auth.clock"
 OIDC_KEY = "hindsight.auth.oidc"
@@ -44,6 +46,23 @@ SESSION_ENDED_MESSAGES = {
 
 def current_user() -> User | None:
     return g.get("user")
+
+
+def token_scope() -> TokenScope | None:
+    """The scope of this request's API token (None for sessions and signed-out visitors)."""
+    return g.get("token_scope")
+
+
+def acts_as_admin() -> bool:
+    """Whether this request may do what only admins may: an admin, signed in or with an admin-scoped token."""
+    user = current_user()
+    return user is not None and user.is_admin and token_scope() in (None, TokenScope.ADMIN)
+
+
+def admins_only(message: str = "Only admins can see this page.") -> None:
+    """Forbidden `admin_only` unless this request `acts_as_admin`: the guard of the admin pages."""
+    if not acts_as_admin():
+        raise Forbidden(message, code="admin_only")
 
 
 def current_session() -> UserSession | None:
@@ -90,10 +109,36 @@ def oidc_client() -> OidcClient | None:
     return current_app.extensions.get(OIDC_KEY)
 
 
-def sign_in(session: Session, *, user: User) -> None:
-    """Start a new session for `user` in this browser; the one it had (if any) ends.
+def record(session: Session, kind: AuditKind, *, subject: str | None = None, detail: str | None = None,
+           actor: User | None = None) -> AuditEvent:
+    """Add a line to the audit log, in the request's transaction: by `actor` (the signed-in user by
+    default), from the client's address, at the app's clock."""
+    return audit.record(session, kind=kind, at=now(), actor=actor or current_user(), address=client_address(),
+                        subject=subject, detail=detail)
 
-    The cookie's token is new at every sign-in, so a cookie from before it signs no one in.
+
+def record_failed_sign_in(session: Session, *, email: str, reason: str | None = None, via: str = "a password") -> AuditEvent:
+    """Audit a refused sign-in: the account tried (by name, or the email typed when it is unknown) and why.
+
+    Every sign-in path calls this when it refuses someone (`via` names the path: "a password",
+    "single sign-on"); `sign_in` records the successful ones itself. Without a `reason`, it is
+    "wrong password" for a known account and "unknown email" for the others.
+    """
+    user = find_user(session, email=email) if email.strip() else None
+    if reason is None:
+        reason = "wrong password" if user is not None else "unknown email"
+    return audit.record(
+        session, kind=AuditKind.SIGN_IN_FAILED, at=now(), actor=user,
+        actor_name=None if user else limiter.normalise_email(email) or "(no email typed)",
+        address=client_address(), detail=f"with {via}: {reason}",
+    )
+
+
+def sign_in(session: Session, *, user: User, via: str = "a password") -> None:
+    """Start a new session for `user` in this browser (the one it had, if any, ends) and audit it.
+
+    The cookie's token is new at every sign-in, so a cookie from before it signs no one in. `via`
+    names the sign-in path in the audit log ("a password", "single sign-on").
     """
     at = now()
     previous = current_session()
@@ -106,10 +151,11 @@ def sign_in(session: Session, *, user: User) -> None:
     cookie.clear()
     cookie[SESSION_KEY] = token
     cookie.permanent = True
+    audit.record(session, kind=AuditKind.SIGN_IN, at=at, actor=user, address=client_address(), detail=f"with {via}")
 
 
 def sign_out(session: Session, *, everywhere: bool = False) -> int:
-    """End this browser's session (or every session of its user); returns how many ended."""
+    """End this browser's session (or every session of its user) and audit it; returns how many ended."""
     at = now()
     ended = 0
     row = current_session()
@@ -119,6 +165,9 @@ def sign_out(session: Session, *, everywhere: bool = False) -> int:
         else:
             end_session(session, row=row, now=at)
             ended = 1
+        audit.record(session, kind=AuditKind.SIGN_OUT_EVERYWHERE if everywhere else AuditKind.SIGN_OUT, at=at,
+                     actor=row.user, address=client_address(),
+                     detail=f"{ended} session{'s' if ended != 1 else ''} ended" if everywhere else None)
     cookie.clear()
     return ended
 
@@ -143,6 +192,7 @@ def _load_user() -> bool:
     """Set g.user and g.user_session; returns whether it recorded anything in the request's session."""
     g.user = None
     g.user_session = None
+    g.token_scope = None
     header = request.headers.get("Authorization", "")
     if header:
         return _load_token_user(header)
@@ -165,11 +215,16 @@ def _load_token_user(header: str) -> bool:
     session = get_session()
     at = now()
     result = check_token(session, token.strip(), now=at)
-    if result.user is not None:
+    if result.user is not None and result.row is not None:
         g.user = result.user
+        g.token_scope = TokenScope(result.row.scope)
+        if g.token_scope == TokenScope.READ and request.method not in READ_METHODS:
+            raise InsufficientScope(required=TokenScope.WRITE, held=g.token_scope, doing=request.method)
         return result.touched
     if result.refusal is TokenRefusal.REVOKED:
         raise Unauthorized("The API token was revoked.", code="invalid_token")
+    if result.refusal is TokenRefusal.EXPIRED:
+        raise Unauthorized("The API token has expired; create a new one.", code="invalid_token")
     if result.refusal is TokenRefusal.USER_DISABLED:
         raise Unauthorized("The user of this API token is disabled.", code="user_disabled")
     # An unknown token counts against the client's address, like a wrong password. A valid

@@ -17,8 +17,9 @@ ISSUER_LENGTH = 500
 SUBJECT_LENGTH = 255
 
 
-def user_for_identity(session: Session, *, identity: Identity, settings: OidcSettings) -> User:
-    """The user a verified ID token signs in as, linked to the provider's account on first sign-in.
+def user_for_identity(session: Session, *, identity: Identity, settings: OidcSettings) -> tuple[User, bool | None]:
+    """The user a verified ID token signs in as, linked to the provider's account on first sign-in, and
+    whether admin was just granted (True) or removed (False) by group membership (None: unchanged).
 
     Found by the provider's account (`iss` and `sub`), else by the token's email (only a verified
     one): the user with that email is linked, or created with their person (named from the token)
@@ -55,7 +56,11 @@ def user_for_identity(session: Session, *, identity: Identity, settings: OidcSet
         user = create_user(session, email=email)
     user.oidc_issuer = identity.issuer
     user.oidc_subject = identity.subject
+    admin_change = None
     if settings.admin_groups:
-        user.is_admin = bool(set(identity.groups) & set(settings.admin_groups))
+        admin = bool(set(identity.groups) & set(settings.admin_groups))
+        if admin != bool(user.is_admin):
+            admin_change = admin
+        user.is_admin = admin
     session.flush()
-    return user
+    return user, admin_change

@@ -1,7 +1,8 @@
-"""Local user accounts, sign-in sessions and API tokens; passwords and tokens are stored hashed."""
+"""Local user accounts, sign-in sessions, API tokens and the audit log; passwords and tokens are stored hashed."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Optional
 
@@ -40,11 +41,22 @@ class User(Base):
         return self.disabled_at is not None
 
 
+class TokenScope(enum.StrEnum):
+    """What an API token may do: read = GET only; write = any change but admin-only endpoints;
+    admin = everything (only while its user is an admin)."""
+
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
+
+
 class ApiToken(Base):
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    scope: Mapped[str] = mapped_column(String(8), default=TokenScope.WRITE)
     # SHA-256 of the token: tokens are long random strings, so a fast hash is enough
     # and lets a request find its token with one indexed lookup.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -52,8 +64,13 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[Optional[datetime]]
     revoked_at: Mapped[Optional[datetime]]
+    # None = never expires.
+    expires_at: Mapped[Optional[datetime]]
 
     user: Mapped[User] = relationship(lazy="joined")
+
+    def is_expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
 
 
 class UserSession(Base):
@@ -92,3 +109,47 @@ class AuthFailure(Base):
     email: Mapped[Optional[str]] = mapped_column(String(320))
     address: Mapped[str] = mapped_column(String(64))
     occurred_at: Mapped[datetime]
+
+
+class AuditKind(enum.StrEnum):
+    """What an audit line records."""
+
+    SIGN_IN = "sign_in"
+    SIGN_IN_FAILED = "sign_in_failed"
+    SIGN_OUT = "sign_out"
+    SIGN_OUT_EVERYWHERE = "sign_out_everywhere"
+    TOKEN_CREATED = "token_created"
+    TOKEN_REVOKED = "token_revoked"
+    USER_DISABLED = "user_disabled"
+    USER_ENABLED = "user_enabled"
+    ADMIN_GRANTED = "admin_granted"
+    ADMIN_REMOVED = "admin_removed"
+    PERSON_CHANGED = "person_changed"
+
+
+class AuditEvent(Base):
+    """One line of the audit log: a sign-in, a failed sign-in, a sign-out or an admin's change.
+
+    `actor_name` and `subject` are kept as words as they were at the time, so the line still reads
+    right after a rename; `actor_id` (kept while the user exists) is what the log is filtered by.
+    Lines older than `audit.retention_days` are pruned by a scheduled job.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_occurred_at", "occurred_at"),
+        Index("ix_audit_events_actor_id_occurred_at", "actor_id", "occurred_at"),
+        Index("ix_audit_events_kind_occurred_at", "kind", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The actor's name then; for a failed sign-in with an unknown email, the email typed.
+    actor_name: Mapped[Optional[str]] = mapped_column(String(320))
+    subject: Mapped[Optional[str]] = mapped_column(String(300))
+    detail: Mapped[Optional[str]] = mapped_column(String(500))
+    address: Mapped[Optional[str]] = mapped_column(String(64))
+
+    actor: Mapped[Optional[User]] = relationship(lazy="joined")

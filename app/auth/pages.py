@@ -9,9 +9,12 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, g, redirect, render_template, request, session as cookie, url_for
 
 from app.auth import limiter
-from app.auth.context import client_address, current_session, now, oidc_client, sign_in, sign_out
+from app.auth.context import (
+    client_address, current_session, now, oidc_client, record, record_failed_sign_in, sign_in, sign_out,
+)
 from app.auth.flows import user_for_identity
-from app.auth.service import authenticate, record_sign_in
+from app.auth.models import AuditKind
+from app.auth.service import authenticate
 from app.core.errors import Forbidden, NotFound
 from app.core.pages import page
 from app.db import call_outside, get_session
@@ -24,6 +27,7 @@ log = logging.getLogger(__name__)
 WRONG_PASSWORD = "Unknown email or wrong password."
 DISABLED = "This account is disabled; ask an administrator to enable it."
 PASSWORD_OFF = "Sign-in with a password is turned off here; sign in with {provider}."
+SSO = "single sign-on"  # the sign-in path, as the audit log names it
 SSO_OFF = "Single sign-on is not set up here; sign in with your email and password."
 NEXT_KEY = "login_next"  # where to go after signing in through the provider
 
@@ -97,10 +101,12 @@ def login():
     user = authenticate(session, email=email, password=password, hash_method=auth_settings.password_hash_method)
     if user is None:
         limiter.record_failure(session, settings=auth_settings, kind="password", email=email, address=address, now=at)
+        record_failed_sign_in(session, email=email)
         log.warning("failed sign-in for %r from %s", limiter.normalise_email(email), address)
         return _login_page(WRONG_PASSWORD, 401)
     if user.is_disabled:
         log.warning("sign-in refused for disabled user %r from %s", user.email, address)
+        record_failed_sign_in(session, email=email, reason="the account is disabled")
         return _login_page(DISABLED, 403)
     limiter.clear_failures(session, email=email)
     sign_in(session, user=user)
@@ -136,18 +142,21 @@ def login_oidc_callback():
         identity = call_outside(session, client.finish)
     except OidcError as exc:
         log.warning("single sign-on failed from %s: %s", address, exc)
-        record_sign_in(session, method="oidc", address=address, refusal=exc.failure.value)
+        record_failed_sign_in(session, email="", reason=_oidc_failure_words(exc), via=SSO)
         return _oidc_failure(exc)
     try:
-        user = user_for_identity(session, identity=identity, settings=settings().oidc)
+        user, admin_change = user_for_identity(session, identity=identity, settings=settings().oidc)
     except Forbidden as exc:
         session.rollback()
         log.warning("single sign-on refused for %r from %s: %s", identity.email, address, exc.message)
-        record_sign_in(session, method="oidc", address=address, email=identity.email, refusal=exc.code)
+        record_failed_sign_in(session, email=identity.email or "", reason=_refusal_words(exc.code), via=SSO)
         return _login_page(_refusal_words(exc.code), 403)
     target = cookie.pop(NEXT_KEY, None)
-    sign_in(session, user=user)
-    record_sign_in(session, method="oidc", address=address, user=user, email=user.email)
+    if admin_change is not None:
+        kind = AuditKind.ADMIN_GRANTED if admin_change else AuditKind.ADMIN_REMOVED
+        record(session, kind, subject=user.person.name, actor=user,
+               detail="by membership of the provider's admin groups at sign-in")
+    sign_in(session, user=user, via=SSO)
     return redirect(_safe_next(target))
 
 
@@ -163,8 +172,11 @@ def _login_page(error: str | None, status: int = 200, headers: dict[str, str] | 
 
 
 def _oidc_failure(exc: OidcError) -> Any:
-    status, words = OIDC_FAILURES[exc.failure]
-    return _login_page(_sentence(words.format(provider=settings().oidc.display_name)), status)
+    return _login_page(_oidc_failure_words(exc), OIDC_FAILURES[exc.failure][0])
+
+
+def _oidc_failure_words(exc: OidcError) -> str:
+    return _sentence(OIDC_FAILURES[exc.failure][1].format(provider=settings().oidc.display_name))
 
 
 def _refusal_words(code: str) -> str:

@@ -12,8 +12,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.auth.models import ApiToken, User, UserSession
-from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.auth.models import ApiToken, TokenScope, User, UserSession
+from app.core.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 from app.people.models import Person
 from app.people.service import get_or_create_person
 from config import AuthSettings
@@ -92,12 +92,6 @@ def find_user_by_subject(session: Session, *, issuer: str, subject: str) -> User
     return session.scalar(select(User).where(User.oidc_issuer == issuer, User.oidc_subject == subject))
 
 
-def record_sign_in(session: Session, *, method: str, address: str, user: User | None = None,
-                   email: str | None = None, refusal: str | None = None) -> None:
-    """Hook for the audit log of sign-ins and failed sign-ins (`method` "password" or "oidc"; `refusal`
-    the reason code of a failed one). Does nothing yet: the audit log records through it."""
-
-
 def get_user(session: Session, *, email: str) -> User:
     """The user with this email; NotFound otherwise."""
     user = find_user(session, email=email)
@@ -106,12 +100,52 @@ def get_user(session: Session, *, email: str) -> User:
     return user
 
 
+def list_users(session: Session) -> list[User]:
+    """Every user, by their person's name."""
+    return list(session.scalars(select(User).join(User.person).order_by(Person.name, User.id)))
+
+
+def get_user_by_id(session: Session, user_id: int) -> User:
+    """The user with this id; NotFound otherwise."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"No user has the id {user_id}.", code="user_not_found")
+    return user
+
+
+def _keep_an_admin(session: Session, *, leaving: User) -> None:
+    """RuleViolation `last_admin` if no enabled admin but `leaving` would be left.
+
+    The other admins' rows are locked (PostgreSQL), so two admins cannot demote each other at once."""
+    others = session.scalars(
+        select(User.id).where(User.is_admin.is_(True), User.disabled_at.is_(None), User.id != leaving.id)
+        .with_for_update()
+    ).all()
+    if not others:
+        raise RuleViolation(
+            "This is the last enabled admin: make someone else an admin first.", code="last_admin",
+        )
+
+
+def set_admin(session: Session, *, user: User, is_admin: bool) -> bool:
+    """Make `user` an admin or a member; False when they already were. Never leaves no enabled admin."""
+    if user.is_admin == is_admin:
+        return False
+    if not is_admin and not user.is_disabled:
+        _keep_an_admin(session, leaving=user)
+    user.is_admin = is_admin
+    session.flush()
+    return True
+
+
 def disable_user(session: Session, *, user: User, now: datetime) -> int:
     """Refuse the user's sign-ins, sessions and tokens from now on; returns how many sessions ended.
 
     Their sessions are revoked (enabling the user again does not revive them); their tokens are
-    kept and refused while the user is disabled.
+    kept and refused while the user is disabled. RuleViolation `last_admin` for the last enabled admin.
     """
+    if user.is_admin and not user.is_disabled:
+        _keep_an_admin(session, leaving=user)
     if user.disabled_at is None:
         user.disabled_at = now
     ended = end_all_sessions(session, user=user, now=now)
@@ -128,10 +162,54 @@ def enable_user(session: Session, *, user: User) -> None:
 # Tokens
 
 
-def create_token(session: Session, *, user: User) -> str:
-    """A new API token for `user`; only its hash is stored, so this is the one time it is seen."""
+DEFAULT_TOKEN_NAME = "Command line"
+TOKEN_NAME_LENGTH = 100
+
+
+def full_scope(user: User) -> TokenScope:
+    """The scope that gives a token all its user's power: admin for admins, write for the others."""
+    return TokenScope.ADMIN if user.is_admin else TokenScope.WRITE
+
+
+def token_field_errors(
+    *, name: str, scope: str, expires_at: datetime | None = None, now: datetime | None = None,
+) -> dict[str, str]:
+    """What is wrong with a new token's fields, by field (empty when nothing is)."""
+    fields = {}
+    name = " ".join(name.split())
+    if not name:
+        fields["name"] = "is required"
+    elif len(name) > TOKEN_NAME_LENGTH:
+        fields["name"] = f"must be at most {TOKEN_NAME_LENGTH} characters"
+    if scope not in set(TokenScope):
+        fields["scope"] = "must be read, write or admin"
+    if expires_at is not None and now is not None and expires_at <= now:
+        fields["expires_at"] = "must be in the future"
+    return fields
+
+
+def create_token(
+    session: Session, *, user: User, name: str = DEFAULT_TOKEN_NAME, scope: TokenScope | str | None = None,
+    expires_at: datetime | None = None, now: datetime | None = None,
+) -> str:
+    """A new API token for `user`; only its hash is stored, so this is the one time it is seen.
+
+    `scope` None gives the user's full power (`full_scope`), as tokens had before scopes. Raises
+    ValidationFailed naming `name`, `scope` or `expires_at`, and Forbidden `admin_scope` for an
+    admin-scoped token of a user who is not an admin.
+    """
+    name = " ".join(name.split())
+    if scope is None:
+        scope = full_scope(user)
+    fields = token_field_errors(name=name, scope=scope, expires_at=expires_at, now=now)
+    if fields:
+        raise ValidationFailed("The API token's " + ", ".join(fields) + " need another look.", fields=fields)
+    if scope == TokenScope.ADMIN and not user.is_admin:
+        raise Forbidden("Only an admin's token can have the admin scope.", code="admin_scope",
+                        fields={"scope": "admin is only for admins' tokens"})
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(user=user, token_hash=hash_token(token), prefix=token[:PREFIX_LENGTH]))
+    session.add(ApiToken(user=user, name=name, scope=TokenScope(scope), expires_at=expires_at,
+                         token_hash=hash_token(token), prefix=token[:PREFIX_LENGTH]))
     session.flush()
     return token
 
@@ -141,16 +219,18 @@ class TokenRefusal(enum.Enum):
 
     UNKNOWN = "unknown"
     REVOKED = "revoked"
+    EXPIRED = "expired"
     USER_DISABLED = "user_disabled"
 
 
 @dataclass(frozen=True)
 class TokenCheck:
-    """The token's user, or why it was refused; `touched` when `last_used_at` was updated."""
+    """The token's user and row, or why it was refused; `touched` when `last_used_at` was updated."""
 
     user: User | None
     refusal: TokenRefusal | None = None
     touched: bool = False
+    row: ApiToken | None = None
 
 
 def check_token(session: Session, token: str, *, now: datetime) -> TokenCheck:
@@ -160,18 +240,23 @@ def check_token(session: Session, token: str, *, now: datetime) -> TokenCheck:
         return TokenCheck(None, TokenRefusal.UNKNOWN)
     if row.revoked_at is not None:
         return TokenCheck(None, TokenRefusal.REVOKED)
+    if row.is_expired(now):
+        return TokenCheck(None, TokenRefusal.EXPIRED)
     if row.user.is_disabled:
         return TokenCheck(None, TokenRefusal.USER_DISABLED)
     if row.last_used_at is None or now - row.last_used_at >= TOUCH_INTERVAL:
         row.last_used_at = now
         session.flush()
-        return TokenCheck(row.user, touched=True)
-    return TokenCheck(row.user)
+        return TokenCheck(row.user, touched=True, row=row)
+    return TokenCheck(row.user, row=row)
 
 
-def list_tokens(session: Session, *, user: User) -> list[ApiToken]:
-    """The user's tokens, oldest first, revoked ones included."""
-    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)))
+def list_tokens(session: Session, *, user: User | None = None) -> list[ApiToken]:
+    """The user's tokens (everyone's when `user` is None), oldest first, revoked ones included."""
+    query = select(ApiToken).order_by(ApiToken.id)
+    if user is not None:
+        query = query.where(ApiToken.user_id == user.id)
+    return list(session.scalars(query))
 
 
 def find_token(session: Session, *, ref: str) -> ApiToken:

@@ -3,8 +3,9 @@ and a test message for the chat channels."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 
+from app.auth.context import admins_only
 from app.auth.pages import login_required
 from app.chat import messages
 from app.chat.delivery import chat_channels
@@ -12,7 +13,7 @@ from app.chat.models import ChatChannelName
 from app.chat.service import release_held
 from app.chat.status import integrations
 from app.chat.wording import channel_name, failure_in_words
-from app.core.errors import Forbidden, NotFound
+from app.core.errors import NotFound
 from app.core.pages import page
 from app.db import call_outside, get_session
 from app.extensions import settings
@@ -22,8 +23,7 @@ bp = Blueprint("integrations_pages", __name__)
 
 
 def _admins_only() -> None:
-    if not g.user.is_admin:
-        raise Forbidden("Only admins can see the integrations.", code="admin_only")
+    admins_only("Only admins can see the integrations.")
 
 
 @bp.get("/admin/integrations")

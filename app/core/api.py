@@ -20,7 +20,7 @@ from typing import Any
 from flask import Response, g, jsonify, request
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from app.core.errors import BadRequest, Forbidden, OutsideFailure, Unauthorized, ValidationFailed
+from app.core.errors import BadRequest, Forbidden, InsufficientScope, OutsideFailure, Unauthorized, ValidationFailed
 from app.core.schemas import UpdateModel
 from app.db import commit, get_session
 
@@ -165,9 +165,17 @@ def dump(value: Any) -> Any:
     return TypeAdapter(type(value)).dump_python(value, mode="json") if value is not None else None
 
 
+# The scope an API token needs for admin-only endpoints (see app.auth.models.TokenScope).
+ADMIN_SCOPE = "admin"
+
+
 def require_admin(user: Any) -> None:
+    """Only admins, and with a token only one of the admin scope (`g.token_scope`, set by app.auth.context)."""
     if not user.is_admin:
         raise Forbidden("Only admins can do this.", code="admin_only")
+    scope = g.get("token_scope")
+    if scope is not None and scope != ADMIN_SCOPE:
+        raise InsufficientScope(required=ADMIN_SCOPE, held=scope, doing="an admin-only endpoint")
 
 
 def require_user() -> Any:

@@ -91,6 +91,20 @@ class Forbidden(HindsightError):
     code = "forbidden"
 
 
+class InsufficientScope(Forbidden):
+    """The request's API token lacks the scope this request needs (403 `insufficient_scope`).
+
+    The error names the scope needed (`required_scope`) and the token's (`token_scope`)."""
+
+    code = "insufficient_scope"
+
+    def __init__(self, *, required: str, held: str, doing: str) -> None:
+        super().__init__(
+            f"This API token has the {held} scope; {doing} needs a token with the {required} scope.",
+            extra={"required_scope": str(required), "token_scope": str(held)},
+        )
+
+
 class Conflict(HindsightError):
     """A stale version or a duplicate."""
 

@@ -98,7 +98,7 @@ def get_template(user, name: str):
 
 @bp.post("/templates")
 @endpoint("Create a custom template (admins); each section body is Jinja, checked in a sandbox",
-          body=TemplateCreate, response=TemplateRead, status=201, tags=("documents",), errors=(409,))
+          body=TemplateCreate, response=TemplateRead, status=201, tags=("documents",), errors=(409,), admin=True)
 def create_template(user, body: TemplateCreate):
     session = get_session()
     template = service.create_template(session, data=body, actor=user, settings=settings())
@@ -108,7 +108,7 @@ def create_template(user, body: TemplateCreate):
 @bp.put("/templates/<name>")
 @endpoint("Change a custom template (admins): the same body as creating one, the name unchanged; "
           "each section body is checked in the sandbox; built-in templates are not changed (409)",
-          body=TemplateCreate, response=TemplateRead, tags=("documents",), errors=(409,))
+          body=TemplateCreate, response=TemplateRead, tags=("documents",), errors=(409,), admin=True)
 def update_template(user, name: str, body: TemplateCreate):
     session = get_session()
     template = service.update_template(session, name=name, data=body, actor=user, settings=settings())

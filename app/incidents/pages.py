@@ -202,7 +202,7 @@ def _incident_page(
         retro_warnings=[roles_in_words(w) for w in retro.warnings] if retro else [],
         retro_countdown=countdown(retro.deadline_at, now) if counting else None,
         retro_overdue=counting and retro.deadline_at < now,
-        values=values, error=error, failed=failed, people=list_people(get_session()),
+        values=values, error=error, failed=failed, people=list_people(get_session(), active_only=True),
         statuses=list(IncidentStatus), roles=ROLE_LABELS, role_label=role_label,
         show_reason=failed == "role" and (error.code == "spectator_not_allowed" or bool(values["role"]["override_reason"])),
         timezone=config.timezone, deadline_days=config.retro.deadline_days,
@@ -213,7 +213,7 @@ def _declare_page(form: dict[str, str], *, error: HindsightError | None = None) 
     config = settings()
     shown = page_error(error, when=_when, labels=forms.LABELS) if error is not None else None
     return render_template(
-        "pages/incident_declare.html", form=form, error=shown, people=list_people(get_session()),
+        "pages/incident_declare.html", form=form, error=shown, people=list_people(get_session(), active_only=True),
         severities=SEVERITY_HINTS, visibilities=VISIBILITY_WORDS, timezone=config.timezone,
         Visibility=Visibility,
     )

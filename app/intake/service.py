@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, null, select
+from sqlalchemy import bindparam, delete, func, literal, null, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -262,6 +262,37 @@ def remember_user(session: Session, *, source: str, user_id: str, email: str | N
         insert = insert.on_conflict_do_update(index_elements=["source", "user_id"],
                                               set_={"email": email, "updated_at": now})
     session.execute(insert)
+    session.flush()
+
+
+def pagerduty_ids(session: Session, *, emails: list[str]) -> dict[str, str]:
+    """The PagerDuty user id matched to each of these emails (the first by id when several are)."""
+    rows = session.scalars(select(SenderUser).where(SenderUser.source == Sender.PAGERDUTY,
+                                                    SenderUser.email.in_(emails)).order_by(SenderUser.user_id))
+    found: dict[str, str] = {}
+    for row in rows:
+        if row.email:
+            found.setdefault(row.email, row.user_id)
+    return found
+
+
+def pagerduty_holder(session: Session, *, user_id: str) -> str | None:
+    """The email the PagerDuty user id is matched to, if any."""
+    row = sender_user(session, source=Sender.PAGERDUTY, user_id=user_id)
+    return row.email if row is not None else None
+
+
+def match_pagerduty_user(session: Session, *, email: str, user_id: str | None, old_email: str | None = None) -> None:
+    """Make `user_id` the one PagerDuty user matched to `email` (none when None), as an admin sets it.
+
+    Other ids matched to `email` (or to `old_email`, the person's email before a change) are forgotten,
+    so a later event of theirs is looked up afresh.
+    """
+    emails = [email] + ([old_email] if old_email and old_email != email else [])
+    session.execute(delete(SenderUser).where(SenderUser.source == Sender.PAGERDUTY, SenderUser.email.in_(emails),
+                                             SenderUser.user_id != (user_id or "")))
+    if user_id:
+        remember_user(session, source=Sender.PAGERDUTY, user_id=user_id, email=email, looked_up=False)
     session.flush()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import String
+from sqlalchemy import String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -19,6 +19,8 @@ class Person(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     timezone: Mapped[Optional[str]] = mapped_column(String(64))
     jira_account_id: Mapped[Optional[str]] = mapped_column(String(128))
+    # Someone who has left: kept for the history they are part of, no longer offered in pickers.
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def __repr__(self) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core.errors import Conflict, ValidationFailed
+from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.people.models import Person
 
 
@@ -71,5 +71,42 @@ def get_or_create_person(session: Session, *, email: str, name: str | None = Non
     return person
 
 
-def list_people(session: Session) -> list[Person]:
-    return list(session.scalars(select(Person).order_by(Person.name, Person.id)))
+def list_people(session: Session, *, active_only: bool = False) -> list[Person]:
+    """Everyone by name; `active_only` leaves out the people marked as gone (for pickers)."""
+    query = select(Person).order_by(Person.name, Person.id)
+    if active_only:
+        query = query.where(Person.active.is_(True))
+    return list(session.scalars(query))
+
+
+def get_person(session: Session, person_id: int) -> Person:
+    """The person with this id; NotFound otherwise."""
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFound(f"No person has the id {person_id}.")
+    return person
+
+
+# The fields `update_person` sets, in the order the audit log names them.
+PERSON_FIELDS = ("name", "email", "timezone", "jira_account_id", "active")
+
+
+def update_person(
+    session: Session, *, person: Person, name: str, email: str, timezone: str | None,
+    jira_account_id: str | None, active: bool,
+) -> list[str]:
+    """Set a person's details; returns the names of the fields that changed.
+
+    Raises Conflict `person_exists` naming `email` when another person has that email."""
+    email = normalise_email(email)
+    holder = find_person(session, email)
+    if holder is not None and holder.id != person.id:
+        raise Conflict(f"{holder.name} already has the email {email}.", code="person_exists",
+                       fields={"email": f"{holder.name} already has this email"})
+    values = {"name": name, "email": email, "timezone": timezone or None,
+              "jira_account_id": jira_account_id or None, "active": active}
+    changed = [field for field in PERSON_FIELDS if getattr(person, field) != values[field]]
+    for field in changed:
+        setattr(person, field, values[field])
+    session.flush()
+    return changed

@@ -102,3 +102,20 @@ def test_a_disabled_users_open_session_is_refused_even_if_not_revoked(app, facto
 def test_the_new_commands_have_help(command):
     result = CliRunner().invoke(main, [*command, "--help"], catch_exceptions=False)
     assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_token_create_keeps_the_users_full_power_unless_told_a_scope(app, client, factory, cli):
+    factory.user(admin=True, email="root@example.com")
+    full = cli("token", "create", "root@example.com")
+    assert full.exit_code == 0, full.output
+    headers = {"Authorization": f"Bearer {full.output.strip()}"}
+    assert client.get("/api/v1/reminders/failures", headers=headers).status_code == 200  # admin, as before scopes
+    read = cli("token", "create", "root@example.com", "--scope", "read", "--name", "Dashboards", "--expires-days", "30")
+    headers = {"Authorization": f"Bearer {read.output.strip()}"}
+    refused = client.post("/api/v1/people", headers=headers, json={"name": "N", "email": "n@example.com"})
+    assert refused.status_code == 403 and refused.get_json()["error"]["required_scope"] == "write"
+    listing = cli("token", "list", "root@example.com").output
+    assert "Dashboards" in listing and "read" in listing and "admin" in listing
+    factory.user(email="member@example.com")
+    refused = cli("token", "create", "member@example.com", "--scope", "admin")
+    assert refused.exit_code != 0 and "admin scope" in refused.output

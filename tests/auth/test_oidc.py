@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from app.auth.models import User, UserSession
+from app.auth.models import AuditEvent, User, UserSession
 from app.auth.service import disable_user
 from app.cli import main
 from app.db import database, get_session, utcnow
@@ -217,6 +217,27 @@ def test_admin_follows_the_admin_group_at_every_sign_in(make_app, provider):
     assert sign_in_sso(second, provider).status_code == 302
     assert [user.is_admin for user in users(app)] == [False]
     assert second.get("/admin/integrations").status_code == 403
+    assert audit_lines(app) == [("sign_in", None), ("admin_removed", "casey"), ("sign_in", None),
+                                ("admin_granted", "casey")]
+
+
+def test_sign_ins_through_the_provider_and_their_refusals_are_in_the_audit_log(make_app, provider):
+    app = make_app(**sso(provider, allowed_domains=["example.com"]))
+    provider.user = ProviderUser(sub="casey-1", email="casey@example.org")
+    assert sign_in_sso(app.test_client(), provider).status_code == 403
+    provider.user = ProviderUser(sub="casey-2", email="casey@example.com")
+    assert sign_in_sso(app.test_client(), provider).status_code == 302
+    with app.app_context():
+        lines = get_session().scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        assert [(line.kind, line.actor_name) for line in lines][0] == ("sign_in_failed", "casey@example.org")
+        assert "example.com" in lines[0].detail and lines[0].address
+        assert lines[-1].kind == "sign_in" and "single sign-on" in (lines[-1].detail or "")
+
+
+def audit_lines(app):
+    with app.app_context():
+        lines = get_session().scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).all()
+        return [(line.kind, (line.subject or "").split(" ")[0].lower() or None) for line in lines]
 
 
 def test_a_disabled_user_is_refused_and_loses_their_open_session(app, client, provider):

@@ -19,7 +19,7 @@ VIEWPORTS = {"phone": {"width": 390, "height": 844}, "laptop": {"width": 1440, "
 @pytest.fixture
 def demo(app, admin):
     """The demo incident (41 timeline events, a retro, five action items); the ids the pages need."""
-    return load_demo_ids(app)
+    return load_demo_ids(app) | {"person": admin[0].person_id}
 
 
 def pages(ids: dict[str, int]) -> list[tuple[str, str]]:
@@ -40,6 +40,12 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str]]:
         ("template", "/templates/standard"),
         ("template-new", "/templates/new"),
         ("integrations", "/admin/integrations"),
+        ("admin-people", "/admin/people"),
+        ("admin-person", f"/admin/people/{ids['person']}"),
+        ("admin-users", "/admin/users"),
+        ("admin-tokens", "/admin/tokens"),
+        ("admin-audit", "/admin/audit"),
+        ("account-tokens", "/account/tokens"),
         ("error-404", "/incidents/999999"),
     ]
 

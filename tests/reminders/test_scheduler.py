@@ -38,7 +38,7 @@ def one_machine_only(database_url: str) -> None:
 def test_jobs_have_stable_ids_and_jira_sync_runs_every_sync_minutes(make_app):
     plain = make_app()
     assert [spec.id for spec in job_specs(plain.extensions["hindsight.settings"])] == [
-        "reminders.digests", "reminders.nudges", "reminders.outbox",
+        "reminders.digests", "reminders.nudges", "reminders.outbox", "auth.audit_prune",
     ]
     with_jira = make_app(jira={"url": "https://jira.example.com", "project": "OPS", "sync_minutes": 7},
                          scheduler={"tick_seconds": 30})
