@@ -21,6 +21,15 @@ from app.extensions import settings
 bp = Blueprint("admin_pages", __name__)
 
 
+@bp.get("/admin")
+@page
+@login_required
+def index():
+    """What an admin looks after, one link each: the navigation names only this page."""
+    admins_only()
+    return render_template("pages/admin_index.html")
+
+
 @bp.get("/admin/users")
 @page
 @login_required

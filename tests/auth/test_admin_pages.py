@@ -10,7 +10,7 @@ from app.db import get_session
 from tests.web import Page, page_csrf_token, sign_in
 
 ADDRESS = "203.0.113.7"
-ADMIN_PAGES = ["/admin/people", "/admin/people/{person}", "/admin/users", "/admin/tokens", "/admin/audit"]
+ADMIN_PAGES = ["/admin", "/admin/people", "/admin/people/{person}", "/admin/users", "/admin/tokens", "/admin/audit"]
 ADMIN_POSTS = ["/admin/people/{person}", "/admin/users/{user}/admin", "/admin/users/{user}/disable",
                "/admin/users/{user}/enable", "/admin/tokens", "/admin/tokens/{token}/revoke"]
 
@@ -61,12 +61,15 @@ def test_members_cannot_post_to_admin_pages(app, people, path):
     assert events(app, AuditKind.ADMIN_GRANTED) == []
 
 
-def test_admin_links_are_in_the_navigation_for_admins_only(people):
-    admin_nav = Page.of(people["ada"].get("/"))
-    for path, words in [("/admin/people", "People"), ("/admin/users", "Users"), ("/admin/tokens", "Tokens"),
-                        ("/admin/audit", "Audit log")]:
-        assert admin_nav.find("a", href=path).text == words
-        assert not Page.of(people["uma"].get("/")).find_all("a", href=path)
+def test_admin_pages_are_one_link_in_the_navigation_for_admins_only(people):
+    home = Page.of(people["ada"].get("/"))
+    assert home.find("a", href="/admin").text == "Admin"
+    assert not home.find_all("a", href="/admin/users")  # one link, not five, in the navigation
+    assert not Page.of(people["uma"].get("/")).find_all("a", href="/admin")
+    index = Page.of(people["ada"].get("/admin"))
+    for path, words in [("/admin/people", "People"), ("/admin/users", "Users"), ("/admin/tokens", "API tokens"),
+                        ("/admin/audit", "Audit log"), ("/admin/integrations", "Integrations")]:
+        assert index.find("a", href=path).text == words
     assert Page.of(people["uma"].get("/")).find("a", href="/account/tokens").text == "Your API tokens"
 
 

@@ -204,7 +204,7 @@ def test_no_page_shows_api_words_raw_times_or_exceptions(app, demo):
     paths = ["/", "/incidents/new", f"/incidents/{incident_id}", f"/retrospectives/{retro_id}/schedule",
              f"/retrospectives/{retro_id}/facilitate", f"/retrospectives/{retro_id}/document", "/action-items",
              "/templates", "/templates/standard", "/templates/new", "/search?q=failover", "/search", "/admin/people",
-             "/admin/users", "/admin/tokens", "/admin/audit", "/account/tokens"]
+             "/admin", "/admin/users", "/admin/tokens", "/admin/audit", "/account/tokens"]
     items = re.findall(r'href="/action-items/(\d+)"', web.get("/action-items").get_data(as_text=True))
     paths += [f"/action-items/{number}" for number in sorted(set(items))[:3]]
     for path in paths:

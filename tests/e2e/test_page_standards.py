@@ -39,6 +39,7 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str]]:
         ("templates", "/templates"),
         ("template", "/templates/standard"),
         ("template-new", "/templates/new"),
+        ("admin", "/admin"),
         ("integrations", "/admin/integrations"),
         ("admin-people", "/admin/people"),
         ("admin-person", f"/admin/people/{ids['person']}"),
