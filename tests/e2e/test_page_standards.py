@@ -40,6 +40,7 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str]]:
         ("template", "/templates/standard"),
         ("template-new", "/templates/new"),
         ("integrations", "/admin/integrations"),
+        ("services", "/services"),
         ("error-404", "/incidents/999999"),
     ]
 
