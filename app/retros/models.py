@@ -56,6 +56,7 @@ class Retrospective(Base):
     history: Mapped[list[RetroStatusChange]] = relationship(
         order_by="RetroStatusChange.id", cascade="all, delete-orphan"
     )
+    factors: Mapped[list[RetroFactor]] = relationship(order_by="RetroFactor.id", cascade="all, delete-orphan")
 
     @property
     def warnings(self) -> list[str]:
