@@ -35,6 +35,7 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str]]:
         ("search-empty", "/search"),
         ("retro-schedule", f"/retrospectives/{ids['retro']}/schedule"),
         ("retro-facilitate", f"/retrospectives/{ids['retro']}/facilitate"),
+        ("retro-facilitate-factors", f"/retrospectives/{ids['retro']}/facilitate?open=factors"),
         ("document", f"/retrospectives/{ids['retro']}/document"),
         ("templates", "/templates"),
         ("template", "/templates/standard"),
