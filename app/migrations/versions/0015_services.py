@@ -1,17 +1,21 @@
 """services: teams, the services they own, the services each incident touched, an action item's service,
 and the contributing factors named in a retro.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0015
+Revises: 0014
 """
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
 from alembic import op
 import sqlalchemy as sa
 import app.db
 
 
-revision = '0012'
+revision = '0015'
 # The integrator rechains this after the other migrations of its merge.
-down_revision = '0011'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
@@ -65,18 +69,29 @@ def upgrade() -> None:
         batch_op.create_index('ix_retro_factors_category_retrospective_id', ['category', 'retrospective_id'], unique=False)
         batch_op.create_index('ix_retro_factors_factor_key_retrospective_id', ['factor_key', 'retrospective_id'], unique=False)
 
-    with op.batch_alter_table('action_items', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('service_id', sa.Integer(), nullable=True))
-        batch_op.create_index(batch_op.f('ix_action_items_service_id'), ['service_id'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_action_items_service_id_services'), 'services', ['service_id'], ['id'], ondelete='SET NULL')
+    if op.get_bind().dialect.name == "sqlite":
+        with op.batch_alter_table('action_items', schema=None) as batch_op:
+            batch_op.add_column(sa.Column('service_id', sa.Integer(), nullable=True))
+            batch_op.create_foreign_key(batch_op.f('fk_action_items_service_id_services'), 'services', ['service_id'],
+                                        ['id'], ondelete='SET NULL')
+        _search_triggers_again()
+    else:
+        op.add_column('action_items', sa.Column('service_id', sa.Integer(), nullable=True))
+        op.create_foreign_key(op.f('fk_action_items_service_id_services'), 'action_items', 'services', ['service_id'],
+                              ['id'], ondelete='SET NULL')
+    op.create_index(op.f('ix_action_items_service_id'), 'action_items', ['service_id'], unique=False)
 
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('action_items', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_action_items_service_id_services'), type_='foreignkey')
-        batch_op.drop_index(batch_op.f('ix_action_items_service_id'))
-        batch_op.drop_column('service_id')
+    op.drop_index(op.f('ix_action_items_service_id'), table_name='action_items')
+    if op.get_bind().dialect.name == "sqlite":
+        with op.batch_alter_table('action_items', schema=None) as batch_op:
+            batch_op.drop_column('service_id')
+        _search_triggers_again()
+    else:
+        op.drop_constraint(op.f('fk_action_items_service_id_services'), 'action_items', type_='foreignkey')
+        op.drop_column('action_items', 'service_id')
 
     with op.batch_alter_table('retro_factors', schema=None) as batch_op:
         batch_op.drop_index('ix_retro_factors_factor_key_retrospective_id')
@@ -92,3 +107,21 @@ def downgrade() -> None:
 
     op.drop_table('services')
     op.drop_table('teams')
+
+
+def _search_triggers_again() -> None:
+    """A batch "move and copy" of action_items on SQLite drops its search triggers: made again as 0014 makes them."""
+    search = _search_migration()
+    for index, table, columns, _titles in search.INDEXES:
+        if table == 'action_items':
+            for statement in search.sqlite_triggers(index, table, columns):
+                op.execute(statement)
+
+
+def _search_migration() -> ModuleType:
+    """The search migration (0014), for the statements of its SQLite triggers."""
+    spec = importlib.util.spec_from_file_location("search_migration", Path(__file__).with_name("0014_search.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
