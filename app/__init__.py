@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.meta import api as meta_api
     from app.metrics import api as metrics_api
     from app.people import api as people_api, pages as people_pages
+    from app.services import api as services_api, pages as services_pages
     from app.retros import api as retros_api, pages as retro_pages, schedule_pages as retro_schedule_pages
     from app.actions import api as actions_api
     from app.documents import api as documents_api
@@ -87,11 +88,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     templating.init_app(app)
 
     for module in (meta_api, auth_api, people_api, incidents_api, retros_api, actions_api,
-                   documents_api, reminders_api, metrics_api, intake_api, search_api):
+                   documents_api, reminders_api, metrics_api, intake_api, search_api,
+                   services_api):
         csrf.exempt(module.bp)
         app.register_blueprint(module.bp)
     for module in (auth_pages, incident_pages, document_pages, action_pages, retro_pages, retro_schedule_pages,
                    template_pages, integrations_pages, metrics_pages, search_pages, people_pages, admin_pages,
-                   token_pages):
+                   token_pages, services_pages):
         app.register_blueprint(module.bp)
     return app

@@ -10,6 +10,7 @@ import click
 from app.actions.cli import sync
 from app.core.cli import cli_app, cli_settings
 from app.reminders.cli import reminders, scheduler
+from app.services.cli import services
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -263,6 +264,7 @@ def import_slack_export(path: str, incident_id: int, reactions: tuple[str, ...])
 main.add_command(sync)
 main.add_command(reminders)
 main.add_command(scheduler)
+main.add_command(services)
 
 
 if __name__ == "__main__":

@@ -14,13 +14,15 @@ from app.auth.service import create_user, find_user
 from app.incidents import flows as incident_flows, service as incidents
 from app.incidents.models import Incident
 from app.incidents.schemas import EventCreate, IncidentCreate, IncidentUpdate, LinkIn
-from app.demo_history import load_history
+from app.demo_history import load_catalogue, load_history
 from app.people.service import get_or_create_person
 from app.retros.flows import update_retrospective
 from app.retros.schemas import RetroUpdate
 from config import Settings
 
 DEMO_EXTERNAL_ID = "demo-db-failover"
+# The services the demo outage touched (from the history's catalogue, loaded first).
+DEMO_SERVICES = ("checkout-api", "orders-db")
 DEMO_LOGIN = ("admin@example.com", "hindsight-demo")
 
 PEOPLE = [
@@ -86,13 +88,14 @@ TIMELINE = [
      "Incident resolved. Retro to cover failover fencing, health checks, DNS caching and query review."),
 ]
 
-# (title, owner, due in days from today, priority)
+# (title, owner, due in days from today, priority, the service it is filed against)
 ACTION_ITEMS = [
-    ("Make the failover health check run a write, not SELECT 1", "sofia.rossi@example.com", 7, "high"),
-    ("Fence the old primary automatically in the failover runbook", "sofia.rossi@example.com", 14, "high"),
-    ("Lower the database driver's DNS cache to 30 s in checkout-api", "dev.patel@example.com", 2, "medium"),
-    ("Review query plans of analytics releases before they reach orders-db", "nora.berg@example.com", 21, "medium"),
-    ("Status page template for payment outages", "liam.oconnor@example.com", -1, "low"),
+    ("Make the failover health check run a write, not SELECT 1", "sofia.rossi@example.com", 7, "high", "orders-db"),
+    ("Fence the old primary automatically in the failover runbook", "sofia.rossi@example.com", 14, "high", "orders-db"),
+    ("Lower the database driver's DNS cache to 30 s in checkout-api", "dev.patel@example.com", 2, "medium", "checkout-api"),
+    ("Review query plans of analytics releases before they reach orders-db", "nora.berg@example.com", 21, "medium",
+     "orders-db"),
+    ("Status page template for payment outages", "liam.oconnor@example.com", -1, "low", None),
 ]
 
 ROLES = [
@@ -116,6 +119,7 @@ def load_demo(session: Session, *, settings: Settings, now: datetime | None = No
     if find_user(session, email=DEMO_LOGIN[0]) is None:
         create_user(session, email=DEMO_LOGIN[0], password=DEMO_LOGIN[1], is_admin=True,
                     hash_method=settings.auth.password_hash_method)
+    load_catalogue(session)
     # Recent, so that the suggested slot and the deadline lie ahead of whoever loads the demo.
     start = (now - STARTED_AGO).replace(second=0, microsecond=0)
     local_start = start.astimezone(settings.zone)
@@ -130,6 +134,7 @@ def load_demo(session: Session, *, settings: Settings, now: datetime | None = No
             started_at=start,
             detected_at=start,
             external_id=DEMO_EXTERNAL_ID,
+            services=list(DEMO_SERVICES),
             description=(
                 "The orders database primary ran out of memory under a new reporting query. Automatic "
                 "failover did not trigger and the manual failover stalled on fencing, so 41% of checkouts "
@@ -170,10 +175,11 @@ def load_demo(session: Session, *, settings: Settings, now: datetime | None = No
         )
     if retro is not None:
         today = now.date()
-        for title, owner, days, priority in ACTION_ITEMS:
+        for title, owner, days, priority, service in ACTION_ITEMS:
             create_item(
                 session, retro=retro, actor=admin, via="system", settings=settings,
-                data=ActionItemCreate(title=title, owner=owner, due_date=today + timedelta(days=days), priority=priority),
+                data=ActionItemCreate(title=title, owner=owner, due_date=today + timedelta(days=days), priority=priority,
+                                      service=service),
             )
     load_history(session, settings=settings, now=now, admin=admin)
     return incident, True

@@ -1,10 +1,12 @@
 """The demo's history: four months of incidents before the demo incident, so the board and the insights
 show something real on first run.
 
-32 incidents across severities (two private), each with a short timeline inside its times; their retros
+A catalogue of twelve services owned by four teams; 32 incidents across severities (two private), each
+naming the services it touched and with a short timeline inside its times; their retros
 in every state (held in time or late with the override kept, published, scheduled, pending, missed,
-withdrawn after a reopening); 150+ action items made at the retro's meeting, done in time or late, not
-done, in progress, open and overdue, each with the history of its status changes. Deterministic for a
+withdrawn after a reopening), the held ones with the contributing factors their meeting named; 150+
+action items made at the retro's meeting, most filed against the incident's first service, done in
+time or late, not done, in progress, open and overdue, each with the history of its status changes. Deterministic for a
 given `now`; nothing reaches Jira or mail.
 """
 
@@ -22,7 +24,10 @@ from app.incidents.models import Incident, IncidentRole, IncidentStatus, Timelin
 from app.people.models import Person
 from app.retros.calendar import WorkCalendar
 from app.retros.flows import book_retrospective
-from app.retros.models import RetroOverride, RetroStatus, RetroStatusChange
+from app.retros.models import RetroFactor, RetroOverride, RetroStatus, RetroStatusChange
+from app.services.catalogue import CatalogueRow
+from app.services.models import Service
+from app.services.service import import_catalogue
 from config import Settings
 
 HISTORY_PREFIX = "demo-history-"
@@ -63,6 +68,57 @@ INCIDENTS = [
     ("Reports dashboard showed yesterday's figures", "SEV2", False, "the reporting pipeline"),
     ("Gift card balance checks timing out", "SEV1", False, "the gift card service"),
 ]
+# (name, team, description): the catalogue the incidents name.
+SERVICES = [
+    ("checkout-api", "payments", "Basket, checkout and order placement"),
+    ("payment-gateway", "payments", "Card payments, refunds and the acquirer connection"),
+    ("orders-db", "payments", "The orders PostgreSQL cluster"),
+    ("edge-network", "platform", "CDN, load balancers, DNS and the API rate limiter"),
+    ("kubernetes", "platform", "The production clusters"),
+    ("message-queue", "platform", "The order and notification queues"),
+    ("feature-flags", "platform", "The feature flag service"),
+    ("auth-service", "identity", "Sign-in, sessions, password resets and API keys"),
+    ("notifications", "identity", "Email, push and partner webhooks"),
+    ("mobile-app", "identity", "The iOS and Android apps"),
+    ("search", "data", "Product search and recommendations"),
+    ("reporting-pipeline", "data", "The warehouse loads, exports and reports"),
+]
+# By the place of each incident in INCIDENTS: the services it touched, and the contributing factors its
+# retro's meeting named (only a held retro has them), each with its note.
+DETAILS: list[tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = [
+    (("search",), (("monitoring.missing_signal", "Index freshness was not measured"), ("dependency.internal", "The indexer waited on a stuck export"))),
+    (("edge-network", "auth-service"), (("capacity.traffic", "A marketing push doubled EU logins"), ("configuration.wrong_value", "EU pool sized for the old peak"))),
+    (("payment-gateway",), (("dependency.third_party", "The acquirer rotated certificates without notice"), ("monitoring.no_alert", "Declines were not alerted on"))),
+    (("notifications",), (("change.code", "A retry wrapped a non-idempotent send"), ("process.review", "The retry path had no test"))),
+    (("mobile-app",), (("change.deploy", "Released to 100% at once"), ("process.review", "The crash only showed on older devices"))),
+    (("message-queue",), (("dependency.internal", "The print consumer lost its queue binding"), ("knowledge.documentation", "Nobody knew which queue the printers read"))),
+    (("reporting-pipeline",), (("change.code", "A filter was dropped in a refactor"), ("process.review", "Exports had no tenant-isolation test"))),
+    (("edge-network", "checkout-api"), (("change.infrastructure", "The CDN change bypassed the cache for the basket"), ("monitoring.misleading", "The latency dashboard averaged it away"))),
+    (("notifications", "message-queue"), (("capacity.exhaustion", "The relay hit its connection limit"), ("monitoring.noise", "The backlog alert fires daily and is ignored"))),
+    (("orders-db",), (("dependency.internal", "The warehouse sync skipped failed batches"), ("knowledge.assumption", "Counts were assumed to reconcile nightly"))),
+    (("edge-network",), (("process.coordination", "Maintenance was not announced to the status page owners"), ("configuration.access", "Only one team could change the host"))),
+    (("edge-network",), (("configuration.wrong_value", "Partner limits copied from the public tier"), ("capacity.quota", "Burst quota too small for batch partners"))),
+    (("auth-service",), (("configuration.drift", "One host's clock drifted by an hour"), ("knowledge.unfamiliar", "Few knew the signer read the local clock"))),
+    (("search",), (("capacity.exhaustion", "The recommendations cache evicted everything"),)),
+    (("reporting-pipeline",), (("monitoring.no_alert", "Failed loads only logged"), ("process.escalation", "Nobody on call owned the loader"))),
+    (("edge-network",), (("change.infrastructure", "The cleanup automation matched production records"), ("process.rollback", "No quick way to restore the zone"), ("knowledge.single_expert", "One person knew how to rebuild the records"))),
+    (("payment-gateway", "message-queue"), (("change.code", "A worker change dropped the send step"), ("monitoring.no_alert", "Queued refunds were not counted"))),
+    (("orders-db",), (("capacity.traffic", "Large accounts grew tenfold this year"), ("knowledge.assumption", "The console was assumed to page its queries"))),
+    (("auth-service",), (("process.review", "Secrets scanning was not on for that repository"), ("knowledge.documentation", "The key's owner was not written down"))),
+    (("checkout-api",), (("dependency.third_party", "Two carriers changed their quote API"),)),
+    (("notifications", "mobile-app"), (("change.code", "The worker acknowledged after sending"), ("dependency.library", "A client library upgrade changed retries"))),
+    (("kubernetes",), (("capacity.scaling", "The autoscaler added nodes too slowly"), ("configuration.wrong_value", "Memory requests far below real use"))),
+    (("checkout-api",), (("change.code", "The tax rules update missed a province"), ("process.review", "No test case for Canada"))),
+    (("kubernetes",), (("capacity.exhaustion", "The resizer ran out of memory on large images"),)),
+    (("message-queue", "orders-db"), (("capacity.traffic", "A sale tripled orders"), ("monitoring.noise", "The backlog alert was muted"))),
+    (("notifications",), (("configuration.expiry", "The old secret was still configured for partners"), ("process.runbook", "The rotation runbook skipped webhooks"))),
+    (("orders-db",), (("process.runbook", "The drill runbook was out of date"), ("change.deploy", "The drill ran during a deploy"))),
+    (("checkout-api",), (("dependency.internal", "The loyalty ledger timed out silently"),)),
+    (("feature-flags", "checkout-api"), (("dependency.internal", "Checkout failed closed when flags were unreachable"), ("process.rollback", "No way to pin flag values"))),
+    (("mobile-app",), (("dependency.third_party", "The chat vendor's script failed to load"),)),
+    (("reporting-pipeline",), (("monitoring.missing_signal", "Report freshness was not measured"),)),
+    (("payment-gateway",), (("capacity.quota", "The gift card provider's rate limit"),)),
+]
 RESPONDERS = ["maya.chen@example.com", "dev.patel@example.com", "sofia.rossi@example.com",
               "liam.oconnor@example.com", "nora.berg@example.com", "sam.okafor@example.com"]
 FACILITATOR = "facilitator@example.com"
@@ -85,16 +141,24 @@ def _days_ago(place: int) -> float:
     return RECENT_DAYS_AGO.get(place, 122 - place * 4)
 
 
+def load_catalogue(session: Session) -> None:
+    """The demo's services and teams (an import: loading it again changes nothing)."""
+    import_catalogue(session, rows=[CatalogueRow(name, team, description, where="demo") for name, team, description in SERVICES])
+
+
 def load_history(session: Session, *, settings: Settings, now: datetime, admin: User) -> list[Incident]:
-    """Add the history (once: the caller checks that the demo is not loaded yet); returns its incidents."""
+    """Add the history (once: the caller checks that the demo is not loaded yet, and loads the catalogue
+    first); returns its incidents."""
     rng = random.Random(SEED)
     people = {person.email: person
               for person in session.scalars(select(Person).where(Person.email.in_([*RESPONDERS, FACILITATOR])))}
     calendar = WorkCalendar.from_settings(settings)
+    services = {service.name: service for service in session.scalars(select(Service))}
     loaded = []
     for place, (title, severity, private, thing) in enumerate(INCIDENTS):
         incident = _incident(session, rng, place=place, title=title, severity=severity, private=private, thing=thing,
                              people=people, now=now)
+        incident.services = [services[name] for name in DETAILS[place][0]]
         _retro(session, rng, incident=incident, place=place, thing=thing, people=people, settings=settings,
                calendar=calendar, now=now, admin=admin)
         loaded.append(incident)
@@ -170,23 +234,28 @@ def _retro(session: Session, rng: random.Random, *, incident: Incident, place: i
     # Completed by its facilitator at the meeting's end, as the meeting page records it.
     retro.history.append(RetroStatusChange(previous=RetroStatus.SCHEDULED, status=RetroStatus.COMPLETED,
                                            by_id=retro.facilitator_id, at=retro.updated_at))
+    for minute, (key, note) in enumerate(DETAILS[place][1]):
+        retro.factors.append(RetroFactor(category=key.partition(".")[0], factor_key=key, note=note,
+                                         by_id=retro.facilitator_id, at=slot + timedelta(minutes=20 + minute)))
     _items(session, rng, retro_id=retro.id, made=slot + timedelta(minutes=50), count=5 + place * 3 % 5, thing=thing,
-           owners=incident.responders(), settings=settings, now=now, admin=admin)
+           owners=incident.responders(), settings=settings, now=now, admin=admin,
+           service_id=incident.services[0].id if incident.services else None)
 
 
 def _items(session: Session, rng: random.Random, *, retro_id: int, made: datetime, count: int, thing: str,
-           owners: list[Person], settings: Settings, now: datetime, admin: User) -> None:
-    """`count` items made at the meeting's end, and their status changes up to `now`."""
+           owners: list[Person], settings: Settings, now: datetime, admin: User, service_id: int | None) -> None:
+    """`count` items made at the meeting's end, and their status changes up to `now`; all but every third one
+    filed against `service_id` (the incident's first service)."""
     titles = rng.sample(ITEM_TITLES, count)
     items, changes = [], []
-    for title in titles:
+    for number, title in enumerate(titles):
         due = (made + timedelta(days=rng.choice((3, 7, 10, 14, 21, 28, 35)))).date()
         fate = rng.random()
         item = ActionItem(
             retrospective_id=retro_id, title=title.format(thing=thing), owner=rng.choice(owners), due_date=due,
             status=ActionStatus.OPEN, priority=rng.choice(list(Priority)),
             oversized=(due - made.date()).days > settings.action_items.max_weeks * 7,
-            created_at=made, updated_at=made,
+            created_at=made, updated_at=made, service_id=service_id if number % 3 != 2 else None,
         )
         steps: list[tuple[datetime, str]] = []
         if fate < 0.45:  # done by the due date

@@ -98,6 +98,45 @@ class DocumentSettings(_Section):
     render_memory_mb: int = Field(512, ge=128, le=65536)
 
 
+_FACTOR_KEY = r"^[a-z][a-z0-9_]{0,62}$"
+
+
+class FactorCategory(_Section):
+    """One category of contributing factor, with its kinds: `kinds` maps each kind's key to its label."""
+
+    key: str = Field(pattern=_FACTOR_KEY)
+    label: str = Field(min_length=1, max_length=100)
+    kinds: dict[str, str] = {}
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds(cls, value: dict[str, str]) -> dict[str, str]:
+        import re
+
+        for key, label in value.items():
+            if not re.match(_FACTOR_KEY, key):
+                raise ValueError(f"kind {key!r} must be lower-case letters, digits and _, starting with a letter")
+            if not label.strip() or len(label) > 100:
+                raise ValueError(f"kind {key!r} needs a label of 1 to 100 characters")
+        return value
+
+
+class FactorSettings(_Section):
+    """The contributing-factor taxonomy retros pick from: categories, each with kinds."""
+
+    categories: list[FactorCategory] = []
+
+    @field_validator("categories")
+    @classmethod
+    def _unique(cls, value: list[FactorCategory]) -> list[FactorCategory]:
+        seen: set[str] = set()
+        for category in value:
+            if category.key in seen:
+                raise ValueError(f"category {category.key!r} is given twice")
+            seen.add(category.key)
+        return value
+
+
 class ActionItemSettings(_Section):
     max_weeks: int = Field(4, ge=1)
     page_size: int = Field(50, ge=1)
@@ -392,6 +431,7 @@ class Settings(_Section):
     retro: RetroSettings = RetroSettings()
     documents: DocumentSettings = DocumentSettings()
     action_items: ActionItemSettings = ActionItemSettings()
+    factors: FactorSettings = FactorSettings()
     jira: JiraSettings = JiraSettings()
     confluence: ConfluenceSettings = ConfluenceSettings()
     smtp: SmtpSettings = SmtpSettings()

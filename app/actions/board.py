@@ -26,6 +26,7 @@ from app.incidents.access import incident_visible_to, visible_incidents
 from app.incidents.models import Incident, IncidentRole, Severity, Visibility
 from app.people.models import Person
 from app.reminders.models import ReminderSnooze
+from app.services.models import Service, Team
 from app.retros.models import RetroParticipant, Retrospective
 
 SCOPES = ("all", "mine", "incidents")
@@ -49,6 +50,8 @@ class BoardQuery:
     due_before: date | None = None
     sync: str = ""
     overdue: bool = False
+    service: str = ""
+    team: str = ""
     sort: str = "overdue"
     page: int = 1
 
@@ -73,6 +76,7 @@ class BoardQuery:
             severity=choice("severity", [s.value for s in Severity]), incident=number("incident"),
             retrospective_id=number("retrospective_id"), due_before=due_before,
             sync=choice("sync", [s.value for s in SyncStatus]), overdue=args.get("overdue") == "true",
+            service=(args.get("service") or "").strip().lower()[:100], team=(args.get("team") or "").strip().lower()[:100],
             sort=choice("sort", SORTS, "overdue"), page=number("page", MAX_PAGE) or 1,
         )
 
@@ -206,7 +210,8 @@ class _Shape:
     @classmethod
     def of(cls, view: BoardQuery, *, admin: bool) -> _Shape:
         status = "" if not view.status else "open" if view.status in _STILL_OPEN else "closed"
-        names = ("q", "owner", "severity", "incident", "retrospective_id", "due_before", "sync", "overdue")
+        names = ("q", "owner", "severity", "incident", "retrospective_id", "due_before", "sync", "overdue", "service",
+                 "team")
         return cls(admin=admin, scope=view.scope, sort=view.sort, status=status,
                    filters=frozenset(name for name in names if getattr(view, name)))  # numbers are >= 1
 
@@ -217,6 +222,7 @@ def _values(view: BoardQuery) -> dict[str, Any]:
         "board_q": like_pattern(view.q), "board_owner": like_pattern(view.owner), "board_email": view.owner.lower(),
         "board_status": view.status, "board_severity": view.severity, "board_incident": view.incident,
         "board_retrospective_id": view.retrospective_id, "board_due_before": view.due_before, "board_sync": view.sync,
+        "board_service": view.service, "board_team": view.team,
     }
 
 
@@ -245,6 +251,12 @@ def _filtered(query: Select[Any], shape: _Shape) -> Select[Any]:
         query = query.where(ActionItem.sync_status == _param("sync"))
     if "overdue" in on:
         query = query.where(ActionItem.is_overdue(_today))
+    if "service" in on:
+        query = query.where(ActionItem.service_id == select(Service.id).where(Service.name == _param("service")).scalar_subquery())
+    if "team" in on:
+        # A team's items are those filed against its services (not those of incidents its services were in).
+        query = query.where(ActionItem.service_id.in_(
+            select(Service.id).join(Team, Team.id == Service.team_id).where(Team.name == _param("team"))))
     return query
 
 

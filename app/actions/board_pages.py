@@ -35,6 +35,7 @@ from app.extensions import settings
 from app.incidents.models import Severity
 from app.reminders import flows as reminders
 from app.reminders.schemas import SnoozeCreate
+from app.services.service import service_names, team_names
 
 ROW_FIELDS = ("owner", "due_date", "status")
 SORT_LABELS = {
@@ -60,7 +61,8 @@ def show(view: board.BoardQuery, *, error: PageError | None = None, editing: int
         statuses=list(ActionStatus), status_words=STATUS_WORDS, still_open=[s.value for s in ActionStatus.still_open()],
         severities=list(Severity), sync_states=list(SyncStatus),
         sync_labels=SYNC_LABELS, sort_labels=SORT_LABELS, scope_labels=SCOPE_LABELS,
-        people=board.people_names(session), jira_base=config.jira.url.rstrip("/") if config.jira.url else None,
+        people=board.people_names(session), service_names=service_names(session), team_names=team_names(session),
+        jira_base=config.jira.url.rstrip("/") if config.jira.url else None,
         jira_enabled=config.jira.enabled, may_sync=g.user.is_admin and config.jira.enabled,
         snooze_min=(today + timedelta(days=1)).isoformat(),
         snooze_max=(today + timedelta(days=config.reminders.max_snooze_days)).isoformat(),

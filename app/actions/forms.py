@@ -25,9 +25,10 @@ from app.core.errors import HindsightError, NotFound
 from app.core.wording import PageError
 from app.people.service import find_person
 from app.reminders.service import get_snooze
+from app.services.service import service_names
 from config import Settings
 
-EDIT_FIELDS = ("title", "owner", "due_date", "status", "priority")
+EDIT_FIELDS = ("title", "owner", "due_date", "status", "priority", "service")
 MAX_PARTS = 20
 
 
@@ -35,7 +36,7 @@ def edit_form_of(item: ActionItem) -> dict[str, str]:
     """The edit form's values for the item as it is now."""
     return {
         "title": item.title, "owner": item.owner.email, "due_date": item.due_date.isoformat(),
-        "status": str(item.status), "priority": str(item.priority),
+        "status": str(item.status), "priority": str(item.priority), "service": item.service_name or "",
     }
 
 
@@ -46,6 +47,8 @@ def edit_changes(loaded: Mapping[str, str], form: Mapping[str, str]) -> dict[str
         before, after = loaded[name], form[name]
         if (after.lower() != before.lower()) if name == "owner" else (after != before):
             body[name] = after
+    if body.get("service") == "":
+        body["service"] = None  # "No service": the item is filed against none
     return body
 
 
@@ -111,7 +114,7 @@ def item_page(
         snooze_values=dict(values) if form == "snooze" and values is not None else {"until": "", "reason": ""},
         owners=queries.possible_owners(session, item=item), parts=queries.parts_of(session, item=item),
         snooze=get_snooze(session, item_id=item.id), may_snooze=bool(viewer.is_admin or viewer.person_id == item.owner_id),
-        statuses=list(ActionStatus), priorities=list(Priority),
+        statuses=list(ActionStatus), priorities=list(Priority), service_names=service_names(session),
         sync=view, sync_words=sync_in_words(view, when=say), sync_note=sync_warning(view),
         jira_url=jira_link(settings, item.jira_key), jira_enabled=settings.jira.enabled,
         jira_base=settings.jira.url.rstrip("/") if settings.jira.url else None,

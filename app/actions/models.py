@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.db import Base, utcnow
 from app.people.models import Person
 from app.retros.models import Retrospective
+from app.services.models import Service
 
 
 class ActionStatus(StrEnum):
@@ -86,9 +87,16 @@ class ActionItem(Base):
     jira_updated_at: Mapped[Optional[datetime]]
     jira_state: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     synced_at: Mapped[Optional[datetime]]
+    # The service the item is filed against, if any (a team's board: the items of its services).
+    service_id: Mapped[Optional[int]] = mapped_column(ForeignKey("services.id", ondelete="SET NULL"), index=True)
 
     retrospective: Mapped[Retrospective] = relationship()
     owner: Mapped[Person] = relationship(lazy="joined")
+    service: Mapped[Optional[Service]] = relationship()
+
+    @property
+    def service_name(self) -> Optional[str]:
+        return self.service.name if self.service else None
 
     @hybrid_method
     def is_overdue(self, today: date) -> bool:

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 from pydantic import Field, StringConstraints
 
 from app.actions.models import ActionStatus, Priority, SyncStatus
+from app.services.schemas import Name as ServiceName
 from app.core.schemas import Day, Email, EmailOf, Id, Line, RequestModel, ResponseModel, UpdateModel, choice
 
 Status = choice(ActionStatus)
@@ -23,15 +24,20 @@ class ActionItemCreate(RequestModel):
     due_date: Day
     description: Description = ""
     priority: PriorityField = Priority.MEDIUM
+    # The service it is filed against, by name (from the catalogue).
+    service: Optional[ServiceName] = None
 
 
 class ActionItemUpdate(UpdateModel):
+    NULLABLE = frozenset({"service"})
+
     title: Optional[Title] = None
     owner: Optional[Email] = None
     due_date: Optional[Day] = None
     status: Optional[Status] = None
     description: Optional[Description] = None
     priority: Optional[PriorityField] = None
+    service: Optional[ServiceName] = None
 
 
 class ActionItemSplit(RequestModel):
@@ -65,6 +71,7 @@ class ActionItemRead(ResponseModel):
     sync_status: SyncStatusField
     last_sync_error: Optional[str]
     parent_id: Optional[int]
+    service: Optional[str] = Field(validation_alias="service_name")
     created_at: datetime
     updated_at: datetime
     warnings: list[str] = Field(default_factory=list)

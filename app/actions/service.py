@@ -21,6 +21,8 @@ from app.incidents.models import Incident
 from app.people.models import Person
 from app.people.service import find_person, require_person
 from app.retros.models import Retrospective
+from app.services.models import Service
+from app.services.service import require_services
 from config import Settings
 
 # Fields whose changes Jira must receive.
@@ -154,6 +156,11 @@ def _require_owner(session: Session, *, email: str, retro: Retrospective, field:
     return person
 
 
+def _service(session: Session, name: str | None) -> Service | None:
+    """The catalogue's service called `name` (None: none); ValidationFailed naming `service` if unknown."""
+    return require_services(session, [name], field="service")[0] if name else None
+
+
 # -- reading -----------------------------------------------------------------------------
 
 def _visible_items(viewer: User | None):  # type: ignore[no-untyped-def]
@@ -234,6 +241,7 @@ def create_item(
         due_date=data.due_date, status="open", priority=data.priority, oversized=oversized,
         parent_id=parent.id if parent is not None else None,
         sync_status="pending" if settings.jira.enabled else "off",
+        service=_service(session, data.service),
     )
     session.add(item)
     session.flush()
@@ -269,6 +277,12 @@ def update_item(
             record_change(session, item=item, field="oversized", old=item.oversized, new=oversized, via="system")
             item.oversized = oversized
         changed.append("due_date")
+    if "service" in changes:
+        service = _service(session, changes["service"])
+        if service is not item.service:
+            record_change(session, item=item, field="service", old=item.service_name,
+                          new=service.name if service else None, via=via, actor=actor)
+            item.service = service
     if any(name in SYNCED_FIELDS for name in changed):
         item.updated_at = utcnow()
         enqueue_push(session, item=item, settings=settings)

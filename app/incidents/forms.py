@@ -29,7 +29,7 @@ LABELS = {
     "title": "Title", "severity": "Severity", "commander": "Commander", "visibility": "Who can see it",
     "description": "Description", "started_at": "Started", "status": "Status", "resolved_at": "Resolved at",
     "occurred_at": "When", "text": "What happened", "email": "Person", "role": "Role",
-    "override_reason": "Reason",
+    "override_reason": "Reason", "services": "Services",
 }
 
 
@@ -69,6 +69,11 @@ def read(form: Mapping[str, str], names: tuple[str, ...]) -> dict[str, str]:
     return {name: (form.get(name) or "").strip() for name in names}
 
 
+def picked_services(form: Any) -> list[str]:
+    """The services ticked in a form's `services` boxes, by name."""
+    return [name.strip() for name in form.getlist("services") if name.strip()]
+
+
 # -- declare ------------------------------------------------------------------------------------
 
 def declare_defaults(user: User, now: datetime, zone: ZoneInfo) -> dict[str, str]:
@@ -79,9 +84,13 @@ def declare_defaults(user: User, now: datetime, zone: ZoneInfo) -> dict[str, str
     }
 
 
-def declare_body(form: Mapping[str, str], zone: ZoneInfo, errors: dict[str, str]) -> dict[str, Any]:
-    """The `POST /incidents` body the declare form amounts to."""
+def declare_body(
+    form: Mapping[str, str], zone: ZoneInfo, errors: dict[str, str], *, services: list[str] | None = None,
+) -> dict[str, Any]:
+    """The `POST /incidents` body the declare form amounts to (with the services ticked)."""
     body: dict[str, Any] = {name: form[name] for name in ("title", "severity", "commander", "visibility") if form[name]}
+    if services:
+        body["services"] = services
     if form["description"]:
         body["description"] = form["description"]
     if form["started_at"]:

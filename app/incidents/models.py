@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
 from app.people.models import Person
+from app.services.models import Service
 
 
 class Severity(StrEnum):
@@ -76,6 +77,8 @@ class Incident(Base):
     links: Mapped[list[IncidentLink]] = relationship(
         order_by="IncidentLink.id", cascade="all, delete-orphan"
     )
+    # The services it touched, by name (the catalogue: app/services).
+    services: Mapped[list[Service]] = relationship(secondary="incident_services", order_by="Service.name")
     # Booked when the incident is resolved; named, not imported: app.retros.models imports this module.
     retrospective: Mapped[Optional["Retrospective"]] = relationship(  # noqa: F821
         "Retrospective", back_populates="incident"
@@ -84,6 +87,10 @@ class Incident(Base):
     @property
     def retrospective_id(self) -> Optional[int]:
         return self.retrospective.id if self.retrospective else None
+
+    @property
+    def service_names(self) -> list[str]:
+        return [service.name for service in self.services]
 
     @property
     def is_private(self) -> bool:

@@ -33,6 +33,8 @@ from app.incidents.wording import (
 )
 from app.people.service import find_person, list_people
 from app.retros.models import RetroStatus
+from app.services import wording as _service_wording  # noqa: F401  (registers how unknown services read)
+from app.services.service import service_names
 
 bp = Blueprint("incident_pages", __name__)
 
@@ -57,15 +59,16 @@ def declare():
         return _declare_page(forms.declare_defaults(g.user, org_now(config), config.zone))
     session = get_session()
     form = forms.read(request.form, forms.DECLARE_FIELDS)
+    picked = forms.picked_services(request.form)
     try:
         errors: dict[str, str] = {}
-        data = forms.parse(IncidentCreate, forms.declare_body(form, config.zone, errors), errors)
+        data = forms.parse(IncidentCreate, forms.declare_body(form, config.zone, errors, services=picked), errors)
         incident = service.create_incident(session, data=data, viewer=g.user)
     except HindsightError as exc:
         if exc.status == 404:
             raise
         session.rollback()
-        return _declare_page(form, error=exc), 422
+        return _declare_page(form, picked=picked, error=exc), 422
     commander = incident.commander
     said = f"Incident declared; {commander.name if commander else 'nobody'} is its commander."
     if not g.user.is_admin and not person_may_see(session, person_id=g.user.person_id, incident_id=incident.id):
@@ -114,6 +117,24 @@ def change_status(incident_id: int):
     else:
         flash(f"The incident is now {status_label(item.status)}.")
     return redirect(url_for("incident_pages.incident", incident_id=item.id))
+
+
+@bp.post("/incidents/<int:incident_id>/services")
+@page
+@login_required
+def change_services(incident_id: int):
+    """Set the services the incident touched (the boxes ticked), as `PATCH /incidents/{id}` with `services`."""
+    session = get_session()
+    item = get_visible_incident(session, g.user, incident_id)
+    picked = forms.picked_services(request.form)
+    try:
+        data = forms.parse(IncidentUpdate, {"services": picked}, {})
+        flows.update_incident(session, incident=item, data=data, actor=g.user, settings=settings())
+    except HindsightError as exc:
+        return _refused(exc, incident_id, "services", {"services": ",".join(picked)})
+    names = item.service_names
+    flash(f"Services touched: {', '.join(names)}." if names else "No services are named for this incident now.")
+    return redirect(url_for("incident_pages.incident", incident_id=item.id, _anchor="services"))
 
 
 @bp.post("/incidents/<int:incident_id>/timeline")
@@ -196,6 +217,7 @@ def _incident_page(
         "event": typed.get("event") or forms.event_defaults(now, config.zone),
         "role": typed.get("role") or forms.role_defaults(now, config.zone),
     }
+    picked = [n for n in typed["services"]["services"].split(",") if n] if "services" in typed else item.service_names
     return render_template(
         "pages/incident.html", incident=item, retro=retro,
         events=service.timeline_rows(get_session(), incident_id=item.id),
@@ -206,14 +228,15 @@ def _incident_page(
         statuses=list(IncidentStatus), roles=ROLE_LABELS, role_label=role_label,
         show_reason=failed == "role" and (error.code == "spectator_not_allowed" or bool(values["role"]["override_reason"])),
         timezone=config.timezone, deadline_days=config.retro.deadline_days,
+        service_names=service_names(get_session()), picked_services=picked,
     )
 
 
-def _declare_page(form: dict[str, str], *, error: HindsightError | None = None) -> str:
+def _declare_page(form: dict[str, str], *, picked: list[str] | None = None, error: HindsightError | None = None) -> str:
     config = settings()
     shown = page_error(error, when=_when, labels=forms.LABELS) if error is not None else None
     return render_template(
         "pages/incident_declare.html", form=form, error=shown, people=list_people(get_session(), active_only=True),
         severities=SEVERITY_HINTS, visibilities=VISIBILITY_WORDS, timezone=config.timezone,
-        Visibility=Visibility,
+        Visibility=Visibility, service_names=service_names(get_session()), picked_services=picked or [],
     )

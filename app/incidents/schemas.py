@@ -11,6 +11,7 @@ from app.core.schemas import (
     Email, EmailOf, Line, Reason, RequestModel, ResponseModel, Text, Timestamp, UpdateModel, choice,
 )
 from app.incidents.models import IncidentStatus, Severity, Visibility
+from app.services.schemas import ServiceNames
 
 SeverityField = choice(Severity)
 Status = choice(IncidentStatus)
@@ -37,6 +38,8 @@ class IncidentCreate(RequestModel):
     detected_at: Optional[Timestamp] = None
     external_id: Optional[Annotated[Text, StringConstraints(max_length=200)]] = None
     links: list[LinkIn] = Field(default_factory=list, max_length=100)
+    # The services it touched, by name: each must be in the catalogue (`POST /services`).
+    services: ServiceNames = Field(default_factory=list)
 
 
 class IncidentUpdate(UpdateModel):
@@ -50,6 +53,7 @@ class IncidentUpdate(UpdateModel):
     detected_at: Optional[Timestamp] = None
     resolved_at: Optional[Timestamp] = None
     links: Optional[list[LinkIn]] = Field(default=None, max_length=100)
+    services: Optional[ServiceNames] = None
 
 
 class IncidentQuery(RequestModel):
@@ -93,6 +97,7 @@ class IncidentRead(ResponseModel):
     resolved_at: Optional[datetime]
     roles: list[RoleRead]
     links: list[LinkRead]
+    services: list[str] = Field(validation_alias="service_names")
     retrospective_id: Optional[int] = None
 
 

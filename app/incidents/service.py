@@ -20,6 +20,7 @@ from app.incidents.models import (
 from app.incidents.schemas import EventCreate, IncidentCreate, IncidentUpdate, LinkIn
 from app.people.models import Person
 from app.people.service import require_person
+from app.services.service import require_services
 
 
 def create_incident(session: Session, *, data: IncidentCreate, viewer: User | None = None) -> Incident:
@@ -40,6 +41,7 @@ def create_incident(session: Session, *, data: IncidentCreate, viewer: User | No
         detected_at=data.detected_at, status=IncidentStatus.INVESTIGATING,
     )
     incident.links = _links(data.links)
+    incident.services = require_services(session, data.services)
     incident.roles.append(IncidentRole(person=commander, role="commander", started_at=started_at))
     try:
         with session.begin_nested():  # two public creates racing for one external id: the second is a 409
@@ -89,7 +91,7 @@ def list_incidents(
         query = query.where(Incident.status == status)
     if severity:
         query = query.where(Incident.severity == severity)
-    return list(session.scalars(query.options(selectinload(Incident.retrospective))).unique())
+    return list(session.scalars(query.options(selectinload(Incident.retrospective), selectinload(Incident.services))).unique())
 
 
 def update_incident(session: Session, *, incident: Incident, data: IncidentUpdate) -> Incident:
@@ -112,6 +114,8 @@ def update_incident(session: Session, *, incident: Incident, data: IncidentUpdat
             setattr(incident, name, changes[name])
     if "links" in changes and data.links is not None:
         incident.links = _links(data.links)
+    if "services" in changes and data.services is not None:
+        incident.services = require_services(session, data.services)
     resolving = changes.get("status") == IncidentStatus.RESOLVED or (
         changes.get("resolved_at") is not None and changes.get("status") is None
     )

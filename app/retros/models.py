@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Optional
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
@@ -56,6 +56,7 @@ class Retrospective(Base):
     history: Mapped[list[RetroStatusChange]] = relationship(
         order_by="RetroStatusChange.id", cascade="all, delete-orphan"
     )
+    factors: Mapped[list[RetroFactor]] = relationship(order_by="RetroFactor.id", cascade="all, delete-orphan")
 
     @property
     def warnings(self) -> list[str]:
@@ -131,3 +132,29 @@ class RetroHighlight(Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("timeline_events.id", ondelete="CASCADE"), index=True)
     by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("people.id"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RetroFactor(Base):
+    """A contributing factor the meeting named, from the configured taxonomy (`factors.categories`),
+    with a short note. A retro has as many as it needs: there is no single root cause.
+
+    `factor_key` is `category.kind` (or a category alone); `category` is its first part, kept so that
+    filters and figures by category need no string functions.
+    """
+
+    __tablename__ = "retro_factors"
+    __table_args__ = (
+        UniqueConstraint("retrospective_id", "factor_key"),
+        Index("ix_retro_factors_factor_key_retrospective_id", "factor_key", "retrospective_id"),
+        Index("ix_retro_factors_category_retrospective_id", "category", "retrospective_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    retrospective_id: Mapped[int] = mapped_column(ForeignKey("retrospectives.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(64))
+    factor_key: Mapped[str] = mapped_column(String(130))
+    note: Mapped[str] = mapped_column(Text, default="")
+    by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("people.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    by: Mapped[Optional[Person]] = relationship(lazy="joined")

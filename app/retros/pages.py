@@ -24,10 +24,10 @@ from app.documents.models import LIVE_SECTIONS
 from app.extensions import settings
 from app.incidents.service import timeline_for_reading
 from app.people.models import Person
-from app.retros import flows, highlights, service
+from app.retros import factors, flows, highlights, service
 from app.retros.meeting import rows_html, timeline_phases
 from app.retros.models import RetroStatus, Retrospective
-from app.retros.schemas import RetroReopen
+from app.retros.schemas import FactorCreate, RetroReopen
 from app.retros.wording import not_ready_in_words
 
 bp = Blueprint("retro_pages", __name__)
@@ -90,10 +90,47 @@ def reopen(retro_id: int):
     flash("The retro is reopened: its sections and action items can be changed again.")
     return redirect(url_for("retro_pages.facilitate", retro_id=retro_id, _anchor="wrap-up"))
 
+@bp.post("/retrospectives/<int:retro_id>/factors")
+@page
+@login_required
+def add_factor(retro_id: int):
+    """Name a contributing factor with its note (the Contributing factors part of the discussion)."""
+    session = get_session()
+    retro = service.get_retrospective(session, viewer=g.user, retro_id=retro_id)
+    typed = {name: (request.form.get(name) or "").strip() for name in ("factor", "note")}
+    try:
+        data = validate(FactorCreate, {name: value for name, value in typed.items() if value or name == "factor"})
+        row = factors.add_factor(session, retro=retro, key=data.factor, note=data.note, actor=g.user,
+                                 settings=settings())
+    except HindsightError as exc:
+        if exc.status == 404:
+            raise
+        session.rollback()
+        return _facilitate_page(session, retro_id, error=exc, factor_typed=typed), 422
+    flash(f"Contributing factor named: {factors.read(row, settings()).label}.")
+    return redirect(url_for("retro_pages.facilitate", retro_id=retro_id, open="factors", _anchor="factors"))
+
+
+@bp.post("/retrospectives/<int:retro_id>/factors/<key>/remove")
+@page
+@login_required
+def remove_factor(retro_id: int, key: str):
+    """Take a contributing factor off the retro."""
+    session = get_session()
+    retro = service.get_retrospective(session, viewer=g.user, retro_id=retro_id)
+    try:
+        factors.remove_factor(session, retro=retro, key=key)
+    except HindsightError as exc:
+        if exc.status == 404:
+            raise
+        session.rollback()
+        return _facilitate_page(session, retro_id, error=exc), 422
+    flash("The contributing factor is taken off.")
+    return redirect(url_for("retro_pages.facilitate", retro_id=retro_id, open="factors", _anchor="factors"))
 
 
 def _facilitate_page(session: Session, retro_id: int, *, error: HindsightError | None = None,
-                     reopen_reason: str = "") -> str:
+                     reopen_reason: str = "", factor_typed: dict[str, str] | None = None) -> str:
     config = settings()
     # The sections as saved, not the assembled document: the page shows the live tables itself,
     # and assembling them (5,000 events in Markdown) would cost more than the whole page.
@@ -105,7 +142,7 @@ def _facilitate_page(session: Session, retro_id: int, *, error: HindsightError |
     )
     events = timeline_for_reading(session, incident_id=retro.incident_id)
     mode, phases = timeline_phases(retro.incident, events, zone=config.zone, year=org_now(config).year)
-    problem = in_words(error, labels={"reason": "Reason"}) if error is not None else None
+    problem = in_words(error, labels={"reason": "Reason", "factor": "Factor", "note": "Note"}) if error is not None else None
     if problem is not None and "reason" in problem.fields:
         # The validator's note ("String should have at least 3 characters") said as the form asks it.
         problem = PageError(code=problem.code, message=problem.message,
@@ -131,6 +168,9 @@ def _facilitate_page(session: Session, retro_id: int, *, error: HindsightError |
         problem=problem, reasons=reasons, reopen_reason=reopen_reason,
         poll_seconds=POLL_SECONDS, max_page_size=config.action_items.max_page_size,
         event_kinds=EVENT_KINDS, event_rows=rows_html, event_day=_event_day(events, retro, config.zone),
+        factors=[factors.read(row, config) for row in factors.factor_rows(session, retro=retro)],
+        taxonomy=factors.taxonomy(config), factor_typed=factor_typed or {"factor": "", "note": ""},
+        discussion_open=factor_typed is not None or request.args.get("open") == "factors",
     )
 
 

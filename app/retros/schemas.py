@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
+from typing import Annotated, Optional
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from app.core.schemas import Email, EmailOf, Reason, RequestModel, ResponseModel, Timestamp, UpdateModel, choice
 from app.retros.models import RetroStatus
@@ -73,3 +73,44 @@ class RetroRead(ResponseModel):
     history: list[StatusChangeRead]
     warnings: list[str]
 
+
+
+# A factor of the taxonomy: "category" or "category.kind" (config `factors.categories`).
+FactorKey = Annotated[str, StringConstraints(strip_whitespace=True, max_length=130,
+                                             pattern=r"^[a-z][a-z0-9_]{0,62}(?:\.[a-z][a-z0-9_]{0,62})?$")]
+
+
+class FactorCreate(RequestModel):
+    """A contributing factor named in the meeting, with a short note on how it contributed."""
+
+    factor: FactorKey
+    note: Annotated[str, StringConstraints(max_length=1000)] = ""
+
+
+class FactorRead(ResponseModel):
+    factor: str
+    category: str
+    label: str
+    category_label: str
+    note: str
+    by: Optional[str]
+    at: datetime
+
+
+class FactorList(ResponseModel):
+    items: list[FactorRead]
+
+
+class FactorKindRead(ResponseModel):
+    key: str
+    label: str
+
+
+class FactorCategoryRead(ResponseModel):
+    key: str
+    label: str
+    kinds: list[FactorKindRead]
+
+
+class Taxonomy(ResponseModel):
+    categories: list[FactorCategoryRead]

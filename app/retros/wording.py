@@ -86,6 +86,8 @@ def refusal(error: HindsightError, **facts: Any) -> PageError:
 says("retro_not_ready", "The retro cannot be completed yet:")
 says("retro_not_completed", "The retro is not completed, so there is nothing to reopen.")
 says("retro_completed", "The retro is completed: reopen it to change it.")
+says("factor_exists", "The retro already names that contributing factor: change its note by removing it and adding it again.")
+says("unknown_factor", "Pick a contributing factor from the list.")
 
 
 def not_ready_in_words(reasons: list[Mapping[str, Any]], *, titles: Mapping[int, str],

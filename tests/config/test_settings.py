@@ -130,3 +130,22 @@ def test_single_sign_on_settings_that_cannot_work_are_refused(environ, named):
     with pytest.raises(SettingsError) as caught:
         load_settings(environ=environ)
     assert named in str(caught.value)
+
+
+def test_the_factor_taxonomy_is_replaced_whole_from_a_file_or_the_environment(tmp_path):
+    path = tmp_path / "hindsight.toml"
+    path.write_text('[factors]\ncategories = [{ key = "vendor", label = "Vendor", kinds = { outage = "A vendor outage" } }]\n')
+    from_file = load_settings(environ={"HINDSIGHT_CONFIG": str(path)})
+    assert [(c.key, c.kinds) for c in from_file.factors.categories] == [("vendor", {"outage": "A vendor outage"})]
+    from_env = load_settings(environ={"HINDSIGHT_FACTORS_CATEGORIES": '[{"key": "people", "label": "People", "kinds": {}}]'})
+    assert [c.key for c in from_env.factors.categories] == ["people"]
+
+
+@pytest.mark.parametrize("categories, message", [
+    ('[{"key": "a", "label": "A"}, {"key": "a", "label": "Again"}]', "category 'a' is given twice"),
+    ('[{"key": "Bad Key", "label": "B"}]', "factors.categories.0.key"),
+    ('[{"key": "ok", "label": "OK", "kinds": {"Not OK": "x"}}]', "kind 'Not OK' must be lower-case"),
+])
+def test_a_bad_factor_taxonomy_is_refused_by_name(categories, message):
+    with pytest.raises(SettingsError, match=message):
+        load_settings(environ={"HINDSIGHT_FACTORS_CATEGORIES": categories})

@@ -4,6 +4,7 @@ action items captured live through the API, refusals shown where the facilitator
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from app.documents.models import DocumentSection
 from app.retros.models import Retrospective
 
 expect = pytest.importorskip("playwright.sync_api").expect
+SCREENSHOTS = Path(__file__).parent / "screenshots"
 
 
 @pytest.fixture
@@ -232,3 +234,36 @@ def test_schedule_refusal_then_override_in_the_browser(app, signed_in, live_serv
     assert page.locator(".flash").first.inner_text() == "The retrospective is updated."
     assert "no invitations were sent" in page.locator(".flash.warning").inner_text()
     assert "Ada runs the search platform." in page.locator("table").inner_text()
+
+
+def test_contributing_factors_are_named_by_keyboard_on_a_phone(app, page, live_server, retro_id):
+    """At 390 px: open the discussion, pick a factor and write its note by keyboard alone, submit with Enter;
+    it is listed under the document's Contributing factors section, nothing scrolls sideways."""
+    from app.retros.models import RetroFactor
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server)
+    page.goto(f"{live_server}/retrospectives/{retro_id}/facilitate")
+    page.locator("#document > summary").focus()
+    page.keyboard.press("Enter")  # the discussion step opens
+    expect(page.locator("#factor-key")).to_be_visible()
+    page.locator("#factor-key").focus()
+    page.keyboard.press("ArrowDown")  # the first choice: a whole category
+    page.keyboard.press("ArrowDown")  # its first kind
+    chosen = page.locator("#factor-key").input_value()
+    assert "." in chosen
+    page.keyboard.press("Tab")
+    page.keyboard.type("Rolled out to every region at once")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/facilitate?open=factors#factors")
+    listed = page.locator(f"#factor-list li[data-factor='{chosen}']")
+    expect(listed).to_contain_text("Rolled out to every region at once")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.locator("#factors").screenshot(path=str(SCREENSHOTS / "factors-phone.png"))
+    with app.app_context():
+        assert [(f.factor_key, f.note) for f in get_session().scalars(
+            select(RetroFactor).where(RetroFactor.retrospective_id == retro_id))] == [
+            (chosen, "Rolled out to every region at once")]
+    listed.get_by_role("button", name="Remove").press("Enter")
+    page.wait_for_url(f"**/facilitate?open=factors#factors")
+    expect(page.locator("#factor-list")).to_contain_text("None named yet.")

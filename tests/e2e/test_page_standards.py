@@ -35,6 +35,7 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str]]:
         ("search-empty", "/search"),
         ("retro-schedule", f"/retrospectives/{ids['retro']}/schedule"),
         ("retro-facilitate", f"/retrospectives/{ids['retro']}/facilitate"),
+        ("retro-facilitate-factors", f"/retrospectives/{ids['retro']}/facilitate?open=factors"),
         ("document", f"/retrospectives/{ids['retro']}/document"),
         ("templates", "/templates"),
         ("template", "/templates/standard"),
@@ -47,6 +48,7 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str]]:
         ("admin-tokens", "/admin/tokens"),
         ("admin-audit", "/admin/audit"),
         ("account-tokens", "/account/tokens"),
+        ("services", "/services"),
         ("error-404", "/incidents/999999"),
     ]
 

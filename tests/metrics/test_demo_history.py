@@ -103,3 +103,40 @@ def test_the_historys_facts_agree_with_each_other_and_with_now(app, demo):
             assert item.owner_id in responders or not retro.incident.is_private  # private: owners from the team
             if retro.incident.external_id.startswith(HISTORY_PREFIX):
                 assert item.due_date > item.created_at.date()  # (the main demo's status-page item was due yesterday)
+
+
+def test_the_demo_names_services_and_factors_consistently(app, demo):
+    from app.retros.factors import choices
+    from app.services.models import Service, Team
+
+    _, loaded_at = demo
+    known = choices(app_settings(app))
+    with app.app_context():
+        session = get_session()
+        assert session.scalar(select(func.count(Service.id))) == 12
+        assert session.scalar(select(func.count(Team.id))) == 4
+        assert all(service.team is not None for service in session.scalars(select(Service)))
+        main = session.scalar(select(Incident).where(Incident.external_id == DEMO_EXTERNAL_ID))
+        assert main.service_names == ["checkout-api", "orders-db"]
+        named = 0
+        for incident in session.scalars(select(Incident)):
+            assert incident.services, incident.title
+            retro = incident.retrospective
+            factors = retro.factors
+            if retro.status in RetroStatus.done():
+                assert factors, incident.title
+                named += len(factors)
+                assert all(f.factor_key in known and f.category == known[f.factor_key].category for f in factors)
+                assert all(retro.scheduled_for <= f.at <= loaded_at for f in factors)
+            else:
+                assert factors == [], incident.title
+        assert named >= 20
+        items = session.scalars(select(ActionItem)).all()
+        filed = [item for item in items if item.service_id is not None]
+        assert len(filed) > len(items) / 2
+        assert all(item.service in item.retrospective.incident.services for item in filed)
+    # Loading the demo again (its catalogue too) adds nothing.
+    with app.app_context():
+        session = get_session()
+        assert load_demo(session, settings=app_settings(app))[1] is False
+        assert session.scalar(select(func.count(Service.id))) == 12

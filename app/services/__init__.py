@@ -1,0 +1,1 @@
+"""The catalogue of services and the teams that own them; incidents and action items name services."""
