@@ -208,7 +208,7 @@ def test_the_title_search_takes_percent_and_underscore_literally(app, client, au
         make(client, auth, retro["id"], title, ADMIN, n + 1)
     page = board(sign_in(app, ADMIN), "?" + f"q={search}".replace("%", "%25").replace("\\", "%5C"))
     assert titles(page) == expected
-    assert page.find("input", name="q").attrs["value"] == search
+    assert page.find("input", id="filter-q").attrs["value"] == search
 
 
 @pytest.mark.parametrize("sort,expected", [
@@ -245,7 +245,7 @@ def test_the_url_keeps_the_view_through_pages_and_forms(app, client, auth, facto
     assert parse_qs(urlsplit(second.find("a", rel="prev").attrs["href"]).query) == {
         "q": ["shard"], "severity": ["SEV1"], "sort": ["due"]}  # the first page: no page number
     # The filter form shows the view, and every post form carries it back.
-    assert second.find("input", name="q").attrs["value"] == "shard"
+    assert second.find("input", id="filter-q").attrs["value"] == "shard"
     assert "selected" in second.find("option", value="SEV1").attrs
     views = {e.attrs["value"] for e in second.find_all("input", name="view")}
     assert len(views) == 1 and parse_qs(views.pop())["page"] == ["2"]
