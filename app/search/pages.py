@@ -14,21 +14,24 @@ from app.core.wording import in_words
 from app.db import get_session
 from app.extensions import settings
 from app.incidents.models import IncidentStatus, Severity
+from app.retros.factors import choices as factor_choices
 from app.search.schemas import SearchQuery
 from app.search.service import Filters, Hit, SearchResult, search
+from app.services.service import service_names
 
 bp = Blueprint("search_pages", __name__)
 
-FIELDS = ("q", "severity", "status", "since", "until")
+FIELDS = ("q", "severity", "status", "since", "until", "service", "factor")
 LABELS = {"q": "Search for", "severity": "Severity", "status": "Incident status", "since": "Started from",
-          "until": "Started until"}
+          "until": "Started until", "service": "Service", "factor": "Contributing factor"}
 # In KINDS order, as results with equal scores come.
 KIND_WORDS = {"incident": ("incident", "incidents"), "section": ("retro document section", "retro document sections"),
               "action_item": ("action item", "action items"), "event": ("timeline event", "timeline events")}
 RESULTS = 30
 FIELD_NOTES = {"q": "Type at most 500 characters, on one line.", "severity": "Pick a severity from the list.",
                "status": "Pick a status from the list.", "since": "Give a real day, or leave this empty.",
-               "until": "Give a real day, or leave this empty."}
+               "until": "Give a real day, or leave this empty.", "service": "Pick a service from the list.",
+               "factor": "Pick a contributing factor from the list."}
 
 
 def hit_link(hit: Hit) -> str:
@@ -67,12 +70,14 @@ def search_page():
             if query.since and query.until and query.since > query.until:
                 raise ValidationFailed("The period ends before it starts.",
                                        fields={"until": "The end of the period must not be before its start."})
-            filters = Filters(severity=query.severity, status=query.status, since=query.since, until=query.until)
+            filters = Filters(severity=query.severity, status=query.status, since=query.since, until=query.until,
+                              service=query.service, factor=query.factor)
             result = search(get_session(), viewer=g.user, text=query.q, filters=filters, settings=settings(),
                             limit=RESULTS)
         except ValidationFailed as exc:
             problem = in_words(exc, labels=LABELS)
     html = render_template("pages/search.html", typed=typed, result=result, problem=problem, link=hit_link,
                            counts=counts_in_words, kinds=KIND_WORDS, severities=list(Severity),
-                           statuses=list(IncidentStatus), shown=RESULTS)
+                           statuses=list(IncidentStatus), shown=RESULTS, services=service_names(get_session()),
+                           factors=list(factor_choices(settings()).values()))
     return html, (422 if problem else 200)

@@ -18,8 +18,8 @@ from typing import Any, Optional
 
 from markupsafe import Markup, escape
 from sqlalchemy import (
-    ColumnElement, Float, Integer, Numeric, Select, String, bindparam, case, cast, column, false, func, literal,
-    literal_column, select, true, union_all,
+    ColumnElement, Float, Integer, Select, String, bindparam, cast, column, func, literal,
+    literal_column, or_, select, true, union_all,
 )
 from sqlalchemy import table as table_clause
 from sqlalchemy.orm import Session
@@ -30,9 +30,10 @@ from app.core.dates import day_end, day_start
 from app.documents.models import DocumentSection
 from app.incidents.access import incident_visible_to
 from app.incidents.models import Incident, TimelineEvent
-from app.retros.models import Retrospective
+from app.retros.models import RetroFactor, Retrospective
 from app.search.models import VECTOR_COLUMN
 from app.search.terms import parse
+from app.services.models import Service, incident_services
 from config import Settings
 
 # On equal scores: the incident itself, then what its retro wrote, then its timeline.
@@ -203,10 +204,15 @@ def _where(admin: bool, used: frozenset[str]) -> list[ColumnElement[bool]]:
         where.append(Incident.started_at >= bindparam("since", type_=Incident.started_at.type))
     if "until" in used:
         where.append(Incident.started_at < bindparam("until", type_=Incident.started_at.type))
-    if "service" in used or "factor" in used:
-        # TODO(services, factors): no incident names a service or a factor before those tables exist, so
-        # nothing matches; after their merge: Incident.id.in_(<the incident_services / factor link's ids>).
-        where.append(false())
+    if "service" in used:  # by the service's name, as the API and the page give it
+        where.append(Incident.id.in_(
+            select(incident_services.c.incident_id).join(Service, Service.id == incident_services.c.service_id)
+            .where(Service.name == bindparam("service"))))
+    if "factor" in used:  # a factor ("change.deploy") or a whole category ("change")
+        factor = bindparam("factor")
+        where.append(Incident.id.in_(
+            select(Retrospective.incident_id).join(RetroFactor, RetroFactor.retrospective_id == Retrospective.id)
+            .where(or_(RetroFactor.factor_key == factor, RetroFactor.category == factor))))
     return where
 
 
@@ -261,7 +267,7 @@ def search(session: Session, *, viewer: User, text: str, filters: Filters, setti
               "until": day_end(settings, filters.until) if filters.until else None}
     used = frozenset(name for name, value in values.items() if value)
     best_statement, count_statement = _statements(sqlite, viewer.is_admin, used)
-    params |= {name: values[name] for name in used if name not in ("service", "factor")}
+    params |= {name: values[name] for name in used}
     if not viewer.is_admin:
         params["viewer"] = viewer.person_id
     limit = max(1, min(limit, MAX_LIMIT))

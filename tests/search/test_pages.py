@@ -136,3 +136,18 @@ def test_incident_text_is_escaped_on_the_page(corpus, app):
     main = html[html.index('<main id="main">'):]
     assert "<script>alert(1)" not in main and "&lt;script&gt;alert(1)&lt;/script&gt; zebra" in main
     assert "<b>zebra" not in main
+
+
+def test_the_page_filters_by_service_and_factor_by_name(corpus, app, client, auth):
+    signed_in = sign_in(app, "admin@example.com")
+    assert client.post("/api/v1/services", json={"name": "orders-db"}, headers=auth).status_code == 201
+    assert client.patch(f"/api/v1/incidents/{corpus.ids['checkout']}", json={"services": ["orders-db"]},
+                        headers=auth).status_code == 200
+    assert client.post(f"/api/v1/retrospectives/{corpus.retros['failover']}/factors",
+                       json={"factor": "monitoring.no_alert"}, headers=auth).status_code == 201
+    by_service = Page.of(signed_in.get("/search?q=failover&service=orders-db"))
+    assert "selected" in by_service.find("option", value="orders-db").attrs
+    assert "Checkout errors after a deploy" in by_service.text and "Database failover failed" not in by_service.text
+    by_factor = Page.of(signed_in.get("/search?q=failover&factor=monitoring.no_alert"))
+    assert by_factor.find("option", value="monitoring.no_alert").text == "Monitoring gap: No alert fired"
+    assert "Database failover failed" in by_factor.text and "Checkout errors after a deploy" not in by_factor.text

@@ -126,10 +126,30 @@ def test_the_period_is_on_the_incidents_start_both_days_included(corpus, client,
     assert names(since=(day + timedelta(days=41)).isoformat()) == set()
 
 
-def test_service_and_factor_are_taken_and_find_nothing_until_incidents_name_them(corpus, client, auth):
-    # TODO(services, factors): once incidents name services and factors, these find the incidents that do.
-    assert found(client, auth, "failover", service="checkout-api") == []
-    assert found(client, auth, "failover", factor="monitoring gap") == []
+def test_service_and_factor_keep_the_incidents_that_name_them(corpus, client, auth):
+    for name in ("checkout-api", "orders-db"):
+        assert client.post("/api/v1/services", json={"name": name}, headers=auth).status_code == 201
+    for incident, services in (("failover", ["orders-db"]), ("checkout", ["checkout-api", "orders-db"]),
+                               ("payroll", ["orders-db"])):
+        response = client.patch(f"/api/v1/incidents/{corpus.ids[incident]}", json={"services": services}, headers=auth)
+        assert response.status_code == 200, response.get_json()
+    for incident, factor in (("failover", "monitoring.no_alert"), ("checkout", "change.deploy"),
+                             ("payroll", "monitoring.noise")):
+        response = client.post(f"/api/v1/retrospectives/{corpus.retros[incident]}/factors",
+                               json={"factor": factor, "note": "seen in the meeting"}, headers=auth)
+        assert response.status_code == 201, response.get_json()
+
+    def names(headers, **filters):  # type: ignore[no-untyped-def]
+        return {name for _, name in kinds(found(client, headers, "failover", **filters), corpus)}
+
+    assert names(auth, service="checkout-api") == {"checkout"}
+    assert names(auth, service="orders-db") == {"failover", "checkout", "payroll"}  # an admin sees the private one
+    assert names(auth, factor="monitoring") == {"failover", "payroll"}  # a whole category
+    assert names(auth, factor="monitoring.no_alert") == {"failover"}
+    assert names(auth, factor="change.deploy", service="checkout-api") == {"checkout"}
+    assert names(auth, service="no-such-service") == set()
+    _olly, outsider = corpus.factory.user(email="olly@example.com", name="Olly Outsider")
+    assert names(outsider, service="orders-db") == {"failover", "checkout"}  # never the private one
 
 
 @pytest.mark.parametrize("query,field", [
