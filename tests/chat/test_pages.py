@@ -29,7 +29,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(client):
     assert client.post(f"{PAGE}/slack/test").status_code in (302, 400)  # no CSRF token or no user: never sent
 
 
-def test_only_admins_see_it_and_the_nav_link(app, factory, admin_web, chat_server):
+def test_only_admins_see_it_and_the_admin_page_links_it(app, factory, admin_web, chat_server):
     factory.user(email="uma@example.com", name="Uma User")
     web = sign_in(app, "uma@example.com")
     response = web.get(PAGE)
@@ -39,7 +39,8 @@ def test_only_admins_see_it_and_the_nav_link(app, factory, admin_web, chat_serve
     token = csrf_token(web.get("/").get_data(as_text=True))
     assert web.post(f"{PAGE}/slack/test", data={"csrf_token": token}).status_code == 403
     assert chat_server.received(ok_only=False) == []
-    assert Page.of(admin_web.get("/")).find("a", href=PAGE).text == "Integrations"
+    assert Page.of(admin_web.get("/")).find("a", href="/admin").text == "Admin"
+    assert Page.of(admin_web.get("/admin")).find("a", href=PAGE).text == "Integrations"
 
 
 def test_the_page_says_what_is_on_the_last_message_and_the_last_error_in_words(app, admin_web, chat_server):
