@@ -69,6 +69,12 @@ def show(view: board.BoardQuery, *, error: PageError | None = None, editing: int
     )
 
 
+def row_to_edit(args: Mapping[str, str]) -> int | None:
+    """The row whose forms a board address asks drawn open (`edit=<id>`); None when there is none or it is not a number."""
+    raw = (args.get("edit") or "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= board.MAX_ID else None
+
+
 def filters_in_words(view: board.BoardQuery, *, when: Callable[[date], str]) -> list[str]:
     """The filters a view has on, each in words ("owner “Olivia”", "overdue only"), for the folded filter form."""
     said = []
