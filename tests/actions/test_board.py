@@ -300,12 +300,13 @@ def test_rows_carry_a_change_link_and_the_page_one_template_of_the_forms(app, cl
     builds them in place from the one <template> and the link's data (escaped, as everything printed)."""
     quirky = "Zoë “Z” <b>O'Neil</b> & co"
     factory.person(email="zoe@example.com", name=quirky)
-    item = make(client, auth, world["public_retro"]["id"], "Public quirk", "zoe@example.com", 7)
+    item = make(client, auth, world["public_retro"]["id"], "Public <i>quirk</i> & co", "zoe@example.com", 7)
     web = sign_in(app, MEMBER)
     response = web.get("/action-items?sort=due&q=Public")
     html = response.get_data(as_text=True)
     page = Page.of(response)
-    assert "<b>O'Neil</b>" not in html and "&lt;b&gt;" in html
+    assert "<b>O'Neil</b>" not in html and "<i>quirk" not in html and "&lt;b&gt;" in html
+    assert "Public <i>quirk</i> & co" in titles(page) and quirky in page.texts("span", class_="person", title="zoe@example.com")
     assert len(page.find_all("form", class_="row-form")) == 1  # the template's, not a row's
     assert len(page.find_all("template", id="row-edit")) == 1 and len(page.find_all("form", class_="row-form snooze")) == 1
     template = page.find("form", class_="row-form")
