@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, timedelta
+from functools import partial
+from html import escape
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from flask import flash, g, redirect, render_template, request, url_for
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
@@ -55,20 +58,108 @@ def show(view: board.BoardQuery, *, error: PageError | None = None, editing: int
     config = settings()
     today = org_today(config)
     found = board.board_page(session, viewer=g.user, view=view, today=today, size=config.action_items.page_size)
+    back = _query_string(view)
+    when = when_for(config)
     return render_template(
         "pages/action_items.html", board=found, view=view, today=today, error=error, editing=editing,
-        form=form, values=dict(values or {}), selected=selected or set(), back=_query_string(view),
+        form=form, values=dict(values or {}), selected=selected or set(), back=back,
         statuses=list(ActionStatus), status_words=STATUS_WORDS, still_open=[s.value for s in ActionStatus.still_open()],
         severities=list(Severity), sync_states=list(SyncStatus),
         sync_labels=SYNC_LABELS, sort_labels=SORT_LABELS, scope_labels=SCOPE_LABELS,
-        people=board.people_names(session), service_names=service_names(session), team_names=team_names(session),
-        jira_base=config.jira.url.rstrip("/") if config.jira.url else None,
-        jira_enabled=config.jira.enabled, may_sync=g.user.is_admin and config.jira.enabled,
+        service_names=service_names(session), team_names=team_names(session),
+        people_options=people_options(board.people_names(session)),
+        board_rows=partial(rows_html, found.rows, today=today, viewer=g.user, selected=selected or set(), editing=editing,
+                           back=back, jira_base=config.jira.url.rstrip("/") if config.jira.url else None,
+                           jira_enabled=config.jira.enabled, when=when),
+        may_snooze=lambda row: may_snooze(row, g.user), may_sync=g.user.is_admin and config.jira.enabled,
         snooze_min=(today + timedelta(days=1)).isoformat(),
         snooze_max=(today + timedelta(days=config.reminders.max_snooze_days)).isoformat(),
-        filters_in_words=filters_in_words(view, when=when_for(config)),
+        filters_in_words=filters_in_words(view, when=when),
         link=lambda **changes: url_for("actions_pages.items", **view.to_args(**changes)),
     )
+
+
+def rows_html(rows: list[board.BoardRow], *, token: str, forms: str, today: date, viewer: Any, selected: set[int],
+              editing: int | None, back: str, jira_base: str | None, jira_enabled: bool,
+              when: Callable[[date], str]) -> Markup:
+    """The board's rows, every value escaped; the row being changed (`editing`) holds `forms`, the page's
+    macro for it, the others a "Change" link to the board with their forms drawn (?edit=<id>) whose data
+    board.js builds them from. Written here rather than in the template because a Jinja loop over 50 rows
+    cost several times the page's SQL (as the meeting page's timeline, app/retros/meeting.py)."""
+    # html.escape (as Jinja escapes: & < > " ') gives plain strings, cheaper than Markup for each value;
+    # ids, counts and ISO dates have nothing to escape.
+    item_href = escape(url_for("actions_pages.item", item_id=0)[:-1])
+    incident_href = escape(url_for("incident_pages.incident", incident_id=0)[:-1])
+    edit_href = escape(url_for("actions_pages.items") + "?" + (back + "&" if back else "") + "edit=")
+    view, token = escape(back), escape(token)
+    jira_href = escape(jira_base) + "/browse/" if jira_base else None
+    html = []
+    for r in rows:
+        n = r.id
+        status, owner, still_open = escape(r.status), escape(r.owner_name or r.owner_email), r.still_open
+        due = escape(when(r.due_date))
+        if r.overdue:
+            late = r.days_late(today)
+            due += f' <span class="badge SEV0">overdue</span> <span class="muted">by {late:d} day{"" if late == 1 else "s"}</span>'
+        if r.snoozed_until and r.snoozed_until >= today and still_open:
+            due += f'<br><span class="muted snoozed">reminders snoozed until {escape(when(r.snoozed_until))}</span>'
+        jira = ""
+        if r.jira_key:
+            key = escape(r.jira_key)
+            jira = f'<a href="{jira_href}{key}" rel="noopener">{key}</a> ' if jira_href else f"{key} "
+        if r.sync_status == "failed":
+            jira += '<span class="badge SEV0">not sent</span>'
+            if jira_enabled:
+                jira += (f'\n<form method="post" action="{item_href}{n:d}/board/sync" class="inline">'
+                         f'<input type="hidden" name="csrf_token" value="{token}"><input type="hidden" name="view" value="{view}">'
+                         f'<button type="submit" class="secondary small">Retry now<span class="visually-hidden"> #{n:d}</span></button></form>')
+        elif r.sync_status == "pending":
+            jira += '<span class="muted">waiting to be sent</span>'
+        if n == editing:
+            change = forms
+        else:
+            snooze = " data-snooze" if may_snooze(r, viewer) else ""
+            change = (f'<a href="{edit_href}{n:d}#change-{n:d}" class="row-change" data-owner="{owner}" '
+                      f'data-due="{r.due_date.isoformat()}" data-status="{status}"{snooze}>Change'
+                      f'<span class="visually-hidden"> #{n:d}</span></a>')
+        overdue = ' class="overdue"' if r.overdue else ""
+        checked = " checked" if n in selected else ""
+        oversized = ' <span class="badge SEV1">oversized</span>' if r.oversized else ""
+        private = ' <span class="badge private">private</span>' if r.private else ""
+        severity = escape(r.severity)
+        html.append(
+            f'<tr id="item-{n:d}"{overdue} data-item="{n:d}">\n'
+            f'<td data-label="Select"><input type="checkbox" form="bulk" name="ids" value="{n:d}" id="pick-{n:d}"{checked}>'
+            f'<label class="visually-hidden" for="pick-{n:d}">Select #{n:d}</label>'
+            f'<input type="hidden" form="bulk" name="seen_{n:d}" value="{status}"></td>\n'
+            f'<td data-label="Item"><a href="{item_href}{n:d}">{escape(r.title)}</a> <span class="muted">#{n:d}</span>{oversized}</td>\n'
+            f'<td data-label="Incident"><a href="{incident_href}{r.incident_id:d}">#{r.incident_id:d} {escape(r.incident_title)}</a>'
+            f' <span class="badge {severity}">{severity}</span>{private}</td>\n'
+            f'<td data-label="Owner" class="cell-owner"><span class="person" title="{escape(r.owner_email)}">{owner}</span></td>\n'
+            f'<td data-label="Due" class="cell-due">{due}</td>\n'
+            f'<td data-label="Status" class="cell-status">{escape(status_label(r.status))}</td>\n'
+            f'<td data-label="Jira">{jira}</td>\n'
+            f'<td data-label="Change" class="cell-change">{change}</td></tr>'
+        )
+    return Markup("\n".join(html))
+
+
+def may_snooze(row: board.BoardRow, viewer: Any) -> bool:
+    """Whether the board offers to snooze a row's reminders: still open, and the viewer its owner or an admin."""
+    return row.still_open and (viewer.is_admin or viewer.person_id == row.owner_id)
+
+
+def people_options(people: list[Any]) -> Markup:
+    """The page's list of people to pick an owner from, as <option>s (escaped): some hundred people, one
+    pass of Python rather than a Jinja loop, which cost as much as the rest of a short page."""
+    return Markup("".join(f'<option value="{escape(p.name or p.email)}" data-email="{escape(p.email)}"></option>'
+                          for p in people))
+
+
+def row_to_edit(args: Mapping[str, str]) -> int | None:
+    """The row whose forms a board address asks drawn open (`edit=<id>`); None when there is none or it is not a number."""
+    raw = (args.get("edit") or "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= board.MAX_ID else None
 
 
 def filters_in_words(view: board.BoardQuery, *, when: Callable[[date], str]) -> list[str]:

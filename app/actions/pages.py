@@ -31,8 +31,11 @@ bp = Blueprint("actions_pages", __name__)
 @page
 @login_required
 def items():
-    """The board: the items the user may see, overdue first, narrowed and sorted by what the URL's query says."""
-    return board_pages.show(BoardQuery.from_args(request.args))
+    """The board: the items the user may see, overdue first, narrowed and sorted by what the URL's query says.
+
+    `edit=<id>` draws that row's forms open: a row's "Change" link without JavaScript (board.js opens them in place).
+    """
+    return board_pages.show(BoardQuery.from_args(request.args), editing=board_pages.row_to_edit(request.args))
 
 
 # The board's forms (app/actions/board_pages.py), on this blueprint.

@@ -2,6 +2,10 @@
 // - on a phone, the filters start folded (their summary names those on); the view's address keeps
 //   only the filters chosen;
 // - ticked rows are counted in the bulk form, which then stays in sight;
+// - a row's "Change" link (without this script: the board again with that row's forms drawn, ?edit=<id>)
+//   opens its forms in place, built from the page's one <template id="row-edit"> and the link's data
+//   (owner, due date, status, whether it may be snoozed); the first field then has the focus, and
+//   "Change" has it again once the forms are closed (Escape, or its summary) or the change saved;
 // - a row's "Change" form is sent to the JSON API (PATCH, with the X-CSRFToken header); the row
 //   then shows the new owner, due date and status and says in words how it went. When the owner
 //   typed is not a name the page knows, the form is posted as usual and the server explains.
@@ -44,6 +48,52 @@
     window.addEventListener("pageshow", countPicked);  // boxes the browser ticked again on "back"
   }
 
+  // A row's forms, opened in place of its "Change" link: the shared template given the row's id and values.
+  var table = document.getElementById("action-items");
+  var template = document.getElementById("row-edit");
+  function withId(text, id) { return text.replace(/-0$/, "-" + id); }
+  function openForms(link) {
+    var id = link.closest("tr").dataset.item;
+    var part = template.content.cloneNode(true);
+    part.querySelectorAll("[id]").forEach(function (el) { el.id = withId(el.id, id); });
+    part.querySelectorAll("label[for]").forEach(function (label) { label.htmlFor = withId(label.htmlFor, id); });
+    part.querySelectorAll("form").forEach(function (form) {
+      form.setAttribute("action", form.getAttribute("action").replace(/\/0\//, "/" + id + "/"));
+    });
+    part.querySelector("summary .visually-hidden").textContent = " #" + id;
+    var form = part.querySelector("form[data-item]");
+    var data = link.dataset;
+    form.dataset.item = id;
+    form.dataset.owner = form.elements.owner.value = form.elements.loaded_owner.value = data.owner;
+    form.dataset.due = form.elements.due_date.value = form.elements.loaded_due_date.value = data.due;
+    form.dataset.status = form.elements.status.value = form.elements.loaded_status.value = data.status;
+    if (!("snooze" in data)) part.querySelector("form.snooze").remove();
+    var details = part.querySelector("details");
+    link.replaceWith(part);
+    return details;
+  }
+  function firstField(details) { details.querySelector("input:not([type=hidden]), select").focus(); }
+  function closeForms(details) {
+    details.open = false;
+    details.querySelector("summary").focus();
+  }
+  if (table && template) {
+    table.addEventListener("click", function (event) {
+      var link = event.target.closest("a.row-change");
+      var summary = event.target.closest("details.row-edit > summary");
+      if (link) {
+        event.preventDefault();
+        firstField(openForms(link));
+      } else if (summary && !summary.parentNode.open) {
+        window.setTimeout(function () { firstField(summary.parentNode); }, 0);  // once open
+      }
+    });
+    table.addEventListener("keydown", function (event) {
+      var details = event.target.closest("details.row-edit[open]");
+      if (event.key === "Escape" && details) closeForms(details);
+    });
+  }
+
   if (!window.Hindsight || !window.fetch) return;  // pages.js: the shared API helper
   var emails = {};
   var seen = {};
@@ -68,10 +118,13 @@
     403: "You may not change this item."
   };
 
-  document.querySelectorAll("form.row-form[data-item]").forEach(function (form) {
-    form.addEventListener("submit", function (event) {
+  // Every row's change form, those opened later included: the table hears their "submit".
+  if (table) {
+    table.addEventListener("submit", function (event) {
+      var form = event.target;
+      if (!form.matches("form.row-form[data-item]")) return;
       var row = document.getElementById("item-" + form.dataset.item);
-      var said = form.querySelector(".row-said");
+      var said = row.querySelector(".row-said");
       var owner = form.elements.owner.value.trim();
       var body = {};
       if (owner.toLowerCase() !== form.dataset.owner.toLowerCase()) {
@@ -101,14 +154,14 @@
         if (body.due_date || body.status) showDue(row, form.dataset.due, status.value);
         if (body.status) row.querySelector(".cell-status").textContent = status.options[status.selectedIndex].text;
         say(said, "Saved. Jira gets the change in a moment.", false);
+        closeForms(form.closest("details"));
       }).catch(function (error) {
         say(said, error.message, true);
       }).then(function () { button.disabled = false; });
     });
-  });
+  }
 
   // The due cell as the server draws it: the day in words, and how late when still open and past due.
-  var table = document.getElementById("action-items");
   var today = table && table.dataset.today;
   var stillOpen = table ? (table.dataset.open || "").split(" ") : [];
   function showDue(row, iso, status) {

@@ -208,7 +208,7 @@ def test_the_title_search_takes_percent_and_underscore_literally(app, client, au
         make(client, auth, retro["id"], title, ADMIN, n + 1)
     page = board(sign_in(app, ADMIN), "?" + f"q={search}".replace("%", "%25").replace("\\", "%5C"))
     assert titles(page) == expected
-    assert page.find("input", id="filter-q").attrs["value"] == search
+    assert page.find("input", id="filter-q").attrs["value"] == search  # not the site search of the header
 
 
 @pytest.mark.parametrize("sort,expected", [
@@ -295,6 +295,46 @@ def test_an_inline_change_goes_the_apis_way_with_history_and_jira_push(app, clie
     assert link.text == shown["jira_key"]
 
 
+def test_rows_carry_a_change_link_and_the_page_one_template_of_the_forms(app, client, auth, world, factory):
+    """50 rows, not 100 forms: each row links to the board with its forms drawn (?edit=<id>), and board.js
+    builds them in place from the one <template> and the link's data (escaped, as everything printed)."""
+    quirky = "Zoë “Z” <b>O'Neil</b> & co"
+    factory.person(email="zoe@example.com", name=quirky)
+    item = make(client, auth, world["public_retro"]["id"], "Public <i>quirk</i> & co", "zoe@example.com", 7)
+    web = sign_in(app, MEMBER)
+    response = web.get("/action-items?sort=due&q=Public")
+    html = response.get_data(as_text=True)
+    page = Page.of(response)
+    assert "<b>O'Neil</b>" not in html and "<i>quirk" not in html and "&lt;b&gt;" in html
+    assert "Public <i>quirk</i> & co" in titles(page) and quirky in page.texts("span", class_="person", title="zoe@example.com")
+    assert len(page.find_all("form", class_="row-form")) == 1  # the template's, not a row's
+    assert len(page.find_all("template", id="row-edit")) == 1 and len(page.find_all("form", class_="row-form snooze")) == 1
+    template = page.find("form", class_="row-form")
+    assert template.attrs["action"] == "/action-items/0/board" and template.attrs["data-item"] == "0"
+    link = page.find("a", class_="row-change", href=f"/action-items?q=Public&sort=due&edit={item['id']}#change-{item['id']}")
+    assert link.text == f"Change #{item['id']}"
+    assert (link.attrs["data-owner"], link.attrs["data-due"], link.attrs["data-status"]) == (quirky, item["due_date"], "open")
+    assert "data-snooze" not in link.attrs  # Mia is neither its owner nor an admin
+    assert len(page.find_all("a", class_="row-change")) == len(titles(page)) == 4
+    # Without JavaScript, following "Change" draws that row's forms, filled in, with the view to go back to.
+    opened = board(web, f"?q=Public&sort=due&edit={item['id']}")
+    assert "open" in opened.by_id(f"change-{item['id']}").attrs
+    assert opened.find("input", id=f"owner-{item['id']}").attrs["value"] == quirky
+    assert opened.find("input", id=f"due-{item['id']}").attrs["value"] == item["due_date"]
+    assert [e.attrs["value"] for e in opened.find_all("option") if "selected" in e.attrs] == ["due", "open"]  # the sort; its status
+    form = opened.find("form", action=f"/action-items/{item['id']}/board")
+    assert form.attrs["data-owner"] == quirky
+    hidden: dict[str, str] = {}
+    for e in opened.find_all("input", type="hidden"):  # the row's, before the template's
+        hidden.setdefault(e.attrs["name"] or "", e.attrs["value"] or "")
+    assert hidden["loaded_owner"] == quirky and hidden["loaded_status"] == "open" and hidden["view"] == "q=Public&sort=due"
+    assert hidden["csrf_token"]
+    assert not opened.find_all("a", class_="row-change", href=f"/action-items?q=Public&sort=due&edit={item['id']}#change-{item['id']}")
+    # An id not on the page, or not a number, draws no row's forms.
+    for edit in ("999999", "abc", "²"):
+        assert len(board(web, f"?q=Public&edit={edit}").find_all("form", class_="row-form")) == 1
+
+
 def test_an_inline_refusal_shows_the_board_again_in_words_with_what_was_typed(app, client, auth, world):
     secret = world["items"]["Secret rotation"]
     web = sign_in(app, OWNER)
@@ -325,8 +365,13 @@ def test_snoozing_from_the_board(app, client, auth, world):
     assert history(client, auth, item["id"])[-1] == ("snoozed_until", None, in_days(4), "web", OWNER)
     page = board(web, "?scope=mine")
     assert "reminders snoozed until" in page.by_id(f"item-{item['id']}").text
-    other = sign_in(app, MEMBER)  # not the owner: no form, and a post is refused in words
-    assert not Page.of(other.get("/action-items")).find_all("form", action=f"/action-items/{item['id']}/board/snooze")
+    assert "data-snooze" in page.find("a", class_="row-change", href=f"/action-items?scope=mine&edit={item['id']}#change-{item['id']}").attrs
+    assert page.find_all("form", action=f"/action-items/{item['id']}/board/snooze") == []  # drawn when "Change" is followed
+    opened = board(web, f"?scope=mine&edit={item['id']}")
+    assert opened.find("form", action=f"/action-items/{item['id']}/board/snooze")
+    other = sign_in(app, MEMBER)  # not the owner: no snooze, and a post is refused in words
+    assert "data-snooze" not in board(other).find("a", class_="row-change", href=f"/action-items?edit={item['id']}#change-{item['id']}").attrs
+    assert not board(other, f"?edit={item['id']}").find_all("form", action=f"/action-items/{item['id']}/board/snooze")
     refused = post(other, f"/action-items/{item['id']}/board/snooze", {"until": in_days(4), "reason": "not mine"})
     assert refused.status_code == 403 and "owner or an admin" in Page.of(refused).find("div", role="alert").text
 

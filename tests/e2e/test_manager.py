@@ -119,11 +119,25 @@ def test_a_manager_chases_overdue_items_closes_them_and_reads_last_quarter(app, 
 
         # 2. A due date moved in its row: saved in place, the history and Jira follow.
         row = page.locator(f"#item-{later}")
-        row.locator("details.row-edit > summary").click()
+        # Rows carry a "Change" link, not forms: board.js builds them in place from the page's one template.
+        expect(page.locator("#action-items form")).to_have_count(0)
+        row.locator("a.row-change").click()
+        expect(page.locator(f"#owner-{later}")).to_be_focused()
+        expect(page.locator(f"#owner-{later}")).to_have_value("Olivia Owner")
+        expect(page.locator(f"#status-{later}")).to_have_value("open")
+        expect(page.locator(f"#due-{later}")).to_have_value((today - timedelta(days=5)).isoformat())
         page.fill(f"#due-{later}", moved_to.isoformat())
         problems += check(page, "manager-board-change", size, axe)
         row.locator("form.row-form[data-item] button[type=submit]").click()
         expect(row.locator(".row-said")).to_have_text("Saved. Jira gets the change in a moment.")
+        expect(row.locator("details.row-edit > summary")).to_be_focused()  # closed, "Change" has the focus again
+        expect(row.locator(f"#due-{later}")).to_be_hidden()
+        page.keyboard.press("Enter")  # opened again by keyboard, then closed with Escape
+        expect(page.locator(f"#due-{later}")).to_have_value(moved_to.isoformat())
+        expect(page.locator(f"#owner-{later}")).to_be_focused()
+        page.keyboard.press("Escape")
+        expect(row.locator("details.row-edit > summary")).to_be_focused()
+        expect(row.locator(f"#due-{later}")).to_be_hidden()
         expect(row.locator(".cell-due")).to_have_text(when_text(moved_to, zone=settings(app).zone, current_year=year))
         assert row.get_attribute("class") != "overdue"  # no longer late
         assert page.url == shared
