@@ -38,7 +38,7 @@ from app.extensions import settings
 from app.incidents.models import Severity
 from app.reminders import flows as reminders
 from app.reminders.schemas import SnoozeCreate
-from app.services.service import service_names, team_names
+from app.services.service import catalogue_names
 
 ROW_FIELDS = ("owner", "due_date", "status")
 SORT_LABELS = {
@@ -60,13 +60,14 @@ def show(view: board.BoardQuery, *, error: PageError | None = None, editing: int
     found = board.board_page(session, viewer=g.user, view=view, today=today, size=config.action_items.page_size)
     back = _query_string(view)
     when = when_for(config)
+    services, teams = catalogue_names(session)
     return render_template(
         "pages/action_items.html", board=found, view=view, today=today, error=error, editing=editing,
         form=form, values=dict(values or {}), selected=selected or set(), back=back,
         statuses=list(ActionStatus), status_words=STATUS_WORDS, still_open=[s.value for s in ActionStatus.still_open()],
         severities=list(Severity), sync_states=list(SyncStatus),
         sync_labels=SYNC_LABELS, sort_labels=SORT_LABELS, scope_labels=SCOPE_LABELS,
-        service_names=service_names(session), team_names=team_names(session),
+        service_names=services, team_names=teams,
         people_options=people_options(board.people_names(session)),
         board_rows=partial(rows_html, found.rows, today=today, viewer=g.user, selected=selected or set(), editing=editing,
                            back=back, jira_base=config.jira.url.rstrip("/") if config.jira.url else None,

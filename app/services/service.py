@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import literal, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from app.core.errors import Conflict, NotFound, ValidationFailed
@@ -26,6 +26,16 @@ def service_names(session: Session) -> list[str]:
 def team_names(session: Session) -> list[str]:
     """Every team's name, by name (for pickers)."""
     return list(session.scalars(select(Team.name).order_by(Team.name)))
+
+
+def catalogue_names(session: Session) -> tuple[list[str], list[str]]:
+    """(every service's name, every team's name), each by name, in one query (for a page offering both)."""
+    both = union_all(select(literal(0).label("team"), Service.name), select(literal(1).label("team"), Team.name)).subquery()
+    services: list[str] = []
+    teams: list[str] = []
+    for team, name in session.execute(select(both.c.team, both.c.name).order_by(both.c.team, both.c.name)):
+        (teams if team else services).append(name)
+    return services, teams
 
 
 def find_service(session: Session, name: str) -> Service | None:
