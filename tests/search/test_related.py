@@ -4,7 +4,7 @@ reasons), privacy, the recurrence flag on the retro's page, the live section of 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -14,7 +14,7 @@ from tests.web import Page, sign_in
 DEPLOY = "same contributing factor: Change or deploy: The deploy or rollout itself"
 
 
-def build(corpus: Corpus, *, name_factors: bool = True) -> Corpus:
+def build(corpus: Corpus, *, name_factors: bool = True, start: datetime = START) -> Corpus:
     """The set: `a` is asked about; `b` and `d` share services (and `b` its factor), `c` a category and two
     words, `e` one word only (not enough), `p` is private (Rita's) and shares a service and the factor."""
     client, auth = corpus.client, corpus.auth
@@ -23,17 +23,17 @@ def build(corpus: Corpus, *, name_factors: bool = True) -> Corpus:
     _rita, corpus.rita = corpus.factory.user(email="rita@example.com", name="Rita Responder")
     corpus.incident("p", title="Payroll export slow", description="Salaries late.", visibility="private",
                     commander="rita@example.com", services=["checkout-api"], items=(("Fix payroll", ""),),
-                    started=START + timedelta(days=5))
+                    started=start + timedelta(days=5))
     corpus.incident("b", title="Checkout slow after a deploy", description="Carts waited.", services=["checkout-api"],
-                    items=(("Add a canary", ""), ("Alert on carts", "")), started=START + timedelta(days=10))
-    corpus.incident("c", title="Replica failover to primary was slow", description="", started=START + timedelta(days=20))
+                    items=(("Add a canary", ""), ("Alert on carts", "")), started=start + timedelta(days=10))
+    corpus.incident("c", title="Replica failover to primary was slow", description="", started=start + timedelta(days=20))
     corpus.incident("d", title="Orders page errors", description="", services=["orders-db", "checkout-api"],
-                    started=START + timedelta(days=30))
-    corpus.incident("e", title="Database down", description="", started=START + timedelta(days=40))
+                    started=start + timedelta(days=30))
+    corpus.incident("e", title="Database down", description="", started=start + timedelta(days=40))
     for name, factor in (("p", "change.deploy"), ("b", "change.deploy"), ("c", "change.code")):
         name_factor(corpus, name, factor)
     corpus.incident("a", title="Primary database failover stalled", description="The failover of the primary took an hour.",
-                    services=["checkout-api", "orders-db"], started=START + timedelta(days=50))
+                    services=["checkout-api", "orders-db"], started=start + timedelta(days=50))
     if name_factors:
         name_factor(corpus, "a", "change.deploy")
     return corpus
