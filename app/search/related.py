@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Optional
 
-from sqlalchemy import Select, bindparam, column, func, literal, literal_column, select, union_all
+from sqlalchemy import CompoundSelect, Select, bindparam, column, func, literal, literal_column, select, union_all
 from sqlalchemy import table as table_clause
 from sqlalchemy.orm import Session
 
@@ -82,7 +82,7 @@ def words_of(incident: Incident) -> list[str]:
     return list(seen)[:WORDS_ASKED]
 
 
-def _word_matches(sqlite: bool, count: int) -> Select[Any]:
+def _word_matches(sqlite: bool, count: int) -> Select[Any] | CompoundSelect:
     """(word number, incident id) for every incident whose indexed text holds word `w<n>` (its stem)."""
     parts = []
     for n in range(count):
