@@ -56,8 +56,9 @@ def _private(what: str, link: str) -> ChatMessage:
     return ChatMessage(headline=f"A private incident's retro {what}.", link=link)
 
 
-def booked(settings: Settings, retro: Retrospective) -> ChatMessage:
-    """A retro was booked: its deadline, the suggested time and facilitator, a link to schedule it."""
+def booked(settings: Settings, retro: Retrospective, *, recurrence: str = "") -> ChatMessage:
+    """A retro was booked: its deadline, the suggested time and facilitator, a link to schedule it, and
+    `recurrence` ("This may have happened before: …", naming public incidents only) when there is one."""
     link = schedule_url(settings, retro)
     if retro.incident.is_private:
         return _private("was booked", link)
@@ -70,6 +71,8 @@ def booked(settings: Settings, retro: Retrospective) -> ChatMessage:
         lines.append(f"Suggested facilitator: {name_of(retro.suggested_facilitator)} (not asked yet).")
     else:
         lines.append("No facilitator yet.")
+    if recurrence:
+        lines.append(f"{recurrence}.")
     return ChatMessage(headline=f"Retro booked for {_label(retro)}", lines=tuple(lines), link=link,
                        link_label="Schedule the retro")
 

@@ -20,6 +20,7 @@ from app.core.dates import org_now, org_today
 from app.db import dialect_insert, utcnow
 from app.retros.calendar import WorkCalendar
 from app.retros.models import RetroStatus, Retrospective
+from app.search.related import recurrence_text, recurrences
 from config import Settings
 from integrations.chat import CHANNEL_WIDE, ChatMessage
 
@@ -60,8 +61,11 @@ def queue(
 
 def queue_booked(session: Session, *, retro: Retrospective, settings: Settings) -> list[int]:
     """The retro was booked: once (booking runs again on every change of a resolved incident)."""
-    return queue(session, kind=ChatKind.BOOKED, message=messages.booked(settings, retro), settings=settings,
-                 retrospective_id=retro.id, dedupe_key=f"booked:{retro.id}")
+    # The channel is read by anyone: a recurrence names public incidents only (a private one's notice says nothing).
+    recurrence = "" if retro.incident.is_private else recurrence_text(
+        recurrences(session, incident=retro.incident, viewer=None))
+    return queue(session, kind=ChatKind.BOOKED, message=messages.booked(settings, retro, recurrence=recurrence),
+                 settings=settings, retrospective_id=retro.id, dedupe_key=f"booked:{retro.id}")
 
 
 def queue_scheduled(session: Session, *, retro: Retrospective, previous: datetime | None, settings: Settings) -> list[int]:

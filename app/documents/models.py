@@ -12,7 +12,7 @@ from app.db import Base, utcnow
 from app.people.models import Person
 
 # Sections rendered from current data at every export; their stored body is notes shown below.
-LIVE_SECTIONS = ("timeline", "action_items")
+LIVE_SECTIONS = ("timeline", "action_items", "related")
 
 
 class DocumentSection(Base):

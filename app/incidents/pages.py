@@ -33,6 +33,7 @@ from app.incidents.wording import (
 )
 from app.people.service import find_person, list_people
 from app.retros.models import RetroStatus
+from app.search.related import related_incidents
 from app.services import wording as _service_wording  # noqa: F401  (registers how unknown services read)
 from app.services.service import service_names
 
@@ -229,6 +230,7 @@ def _incident_page(
         show_reason=failed == "role" and (error.code == "spectator_not_allowed" or bool(values["role"]["override_reason"])),
         timezone=config.timezone, deadline_days=config.retro.deadline_days,
         service_names=service_names(get_session()), picked_services=picked,
+        related=related_incidents(get_session(), incident=item, viewer=g.user, settings=config),
     )
 
 

@@ -29,6 +29,7 @@ from app.retros.meeting import rows_html, timeline_phases
 from app.retros.models import RetroStatus, Retrospective
 from app.retros.schemas import FactorCreate, RetroReopen
 from app.retros.wording import not_ready_in_words
+from app.search.related import recurrences
 
 bp = Blueprint("retro_pages", __name__)
 
@@ -171,6 +172,7 @@ def _facilitate_page(session: Session, retro_id: int, *, error: HindsightError |
         factors=[factors.read(row, config) for row in factors.factor_rows(session, retro=retro)],
         taxonomy=factors.taxonomy(config), factor_typed=factor_typed or {"factor": "", "note": ""},
         discussion_open=factor_typed is not None or request.args.get("open") == "factors",
+        recurrences=recurrences(session, incident=retro.incident, viewer=g.user),
     )
 
 

@@ -37,3 +37,17 @@ class SearchHit(ResponseModel):
 
 class SearchList(ResponseModel):
     items: list[SearchHit] = Field(description="best first")
+
+
+class RelatedIncident(ResponseModel):
+    incident_id: int
+    title: str
+    reasons: list[str] = Field(description='why it is alike, in words: "shares the service checkout-api", '
+                                           '"same contributing factor: Change: deploy", "similar words: failover, primary"')
+    retro_status: Optional[Literal["pending", "scheduled", "completed", "published", "withdrawn"]] = Field(
+        default=None, description="its retro's status; null while it has none")
+    open_action_items: int = Field(description="its retro's action items still open or in progress")
+
+
+class RelatedList(ResponseModel):
+    items: list[RelatedIncident] = Field(description="most alike first, then the most recent")

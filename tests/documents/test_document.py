@@ -8,7 +8,7 @@ from tests.documents.conftest import add_action_item, at, document, section
 from tests.web import Page
 
 STANDARD = ["ground_rules", "summary", "impact", "timeline", "response_team", "contributing_factors",
-            "went_well", "was_hard", "action_items", "lessons"]
+            "went_well", "was_hard", "action_items", "related", "lessons"]
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def test_booking_generates_the_prefilled_standard_document(factory, auth, client
     assert doc["template"] == "standard" and doc["retrospective_id"] == retro["id"]
     assert [s["key"] for s in doc["sections"]] == STANDARD
     assert all(s["version"] == 1 for s in doc["sections"])
-    assert [s["key"] for s in doc["sections"] if s["live"]] == ["timeline", "action_items"]
+    assert [s["key"] for s in doc["sections"] if s["live"]] == ["timeline", "action_items", "related"]
     assert doc["title"] == "Retrospective: Orders DB failover"
 
     summary = section(doc, "summary")["body"]
@@ -62,7 +62,7 @@ def test_booking_generates_the_prefilled_standard_document(factory, auth, client
 
 
 @pytest.mark.parametrize("severity, template, keys", [
-    ("SEV2", "lightweight", ["ground_rules", "summary", "timeline", "response_team", "learnings", "action_items"]),
+    ("SEV2", "lightweight", ["ground_rules", "summary", "timeline", "response_team", "learnings", "action_items", "related"]),
     ("SEV0", "standard", STANDARD),
 ])
 def test_template_follows_severity(resolved, client, auth, severity, template, keys):

@@ -78,7 +78,7 @@ def test_each_section_is_a_collapsible_editor_with_its_prompt_as_placeholder(app
     _incident, retro = factory.resolved_incident(admin[1])
     html = Page.of(sign_in(app, "admin@example.com").get(f"/retrospectives/{retro['id']}/document"))
     editors = html.find_all("details", class_="card editor")
-    assert len(editors) == 10 and all("open" in e.attrs for e in editors)
+    assert len(editors) == 11 and all("open" in e.attrs for e in editors)
     assert html.find_all("button", **{"data-collapse": "all"}) and html.find_all("button", **{"data-expand": "all"})
     impact = html.find("textarea", **{"aria-label": "Impact"})
     assert impact.attrs["placeholder"].startswith("Who and what was affected") and impact.raw_text == ""

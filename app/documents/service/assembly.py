@@ -1,4 +1,4 @@
-"""The document as Markdown: the title, each section, the live timeline and action-item tables."""
+"""The document as Markdown: the title, each section, the live timeline, action-item and related-incident tables."""
 
 from __future__ import annotations
 
@@ -18,9 +18,13 @@ from app.documents.models import DocumentSection
 from app.incidents.models import Incident
 from app.incidents.service import timeline_rows
 from app.retros.models import Retrospective
+from app.search.related import related_incidents
 from config import Settings
 
 STATUS_LABELS = {"open": "Open", "in_progress": "In progress", "done": "Done", "wont_do": "Won't do"}
+# A related incident's retro status, as the related-incidents table says it.
+STATUS_WORDS = {"pending": "Pending", "scheduled": "Scheduled", "completed": "Completed", "published": "Published",
+                "withdrawn": "Withdrawn"}
 DOCUMENT_TITLE = "Retrospective: {}"
 # What a section nobody wrote says in an export: its heading stays (a reader sees the question was
 # on the agenda), and the template's prompt never stands in for an answer.
@@ -57,13 +61,15 @@ def assemble_markdown(
 def live_markdown(
     session: Session, *, retro: Retrospective, sections: list[DocumentSection], settings: Settings
 ) -> dict[str, str]:
-    """The live tables (timeline, action items) of the document's sections, from current data, by key."""
+    """The live tables (timeline, action items, related incidents) of the document's sections, from current data, by key."""
     keys = {section.key for section in sections}
     live: dict[str, str] = {}
     if "timeline" in keys:
         live["timeline"] = timeline_markdown(session, incident=retro.incident, settings=settings)
     if "action_items" in keys:
         live["action_items"] = action_items_markdown(session, retro=retro, settings=settings)
+    if "related" in keys:
+        live["related"] = related_markdown(session, incident=retro.incident, settings=settings)
     return live
 
 
@@ -104,6 +110,18 @@ def timeline_table(rows: Iterable[Mapping[str, Any]], *, zone: tzinfo) -> str:
         when = row["occurred_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
         append(f"| {when} | {inline(row['kind'])} | {inline(row['text'])} | {inline(row['author'])} |")
     return "\n".join(out) if len(out) > 2 else "_No timeline events yet._"
+
+
+def related_markdown(session: Session, *, incident: Incident, settings: Settings) -> str:
+    """The incidents most like this one as a Markdown table: public ones only, since the document is exported,
+    published and shared beyond the people who may see a private incident."""
+    inline = templating.md_inline
+    out = ["| Incident | Retro | Open follow-ups | Why |", "|---|---|---|---|"]
+    for found in related_incidents(session, incident=incident, viewer=None, settings=settings):
+        retro = STATUS_WORDS.get(found.retro_status or "", "none yet")
+        why = inline("; ".join(found.reasons))
+        out.append(f"| #{found.incident.id} {inline(found.incident.title)} | {retro} | {found.open_items} | {why} |")
+    return "\n".join(out) if len(out) > 2 else "_No related incidents._"
 
 
 def action_items_markdown(session: Session, *, retro: Retrospective, settings: Settings) -> str:
