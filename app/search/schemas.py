@@ -8,6 +8,7 @@ from pydantic import Field, StringConstraints
 
 from app.core.schemas import Day, Line, RequestModel, ResponseModel
 from app.incidents.schemas import SeverityField, Status
+from app.retros.models import RetroStatus
 
 Name = Annotated[Line, StringConstraints(max_length=200)]
 
@@ -44,7 +45,7 @@ class RelatedIncident(ResponseModel):
     title: str
     reasons: list[str] = Field(description='why it is alike, in words: "shares the service checkout-api", '
                                            '"same contributing factor: Change: deploy", "similar words: failover, primary"')
-    retro_status: Optional[Literal["pending", "scheduled", "completed", "published", "withdrawn"]] = Field(
+    retro_status: Optional[RetroStatus] = Field(
         default=None, description="its retro's status; null while it has none")
     open_action_items: int = Field(description="its retro's action items still open or in progress")
 
