@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -32,9 +33,11 @@ from app.db import get_session
 from app.extensions import settings as app_settings
 from app.incidents.models import Incident, IncidentRole
 from app.metrics.export import metrics_csv
+from app.metrics.pages import hours_in_words
 from app.metrics.service import compute_metrics
 from app.retros.models import RetroFactor, Retrospective
 from app.services.models import Service, Team
+from tests.web import Page, sign_in
 
 UTC = timezone.utc
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -194,3 +197,35 @@ def _texts(value):
     if isinstance(value, dict):
         return {key: _texts(inner) for key, inner in value.items()}
     return "" if value is None else str(value)
+
+
+def _table(html, chart_id):
+    """One chart's table: {row label: [numbers]}."""
+    section = html.split(f'id="{chart_id}-numbers"', 1)[1].split("</table>", 1)[0]
+    return {label: [float(v) for v in re.findall(r'data-value="([\d.]+)"', cells)]
+            for label, cells in re.findall(r'<tr><th scope="row">(.*?)</th>(.*?)</tr>', section)}
+
+
+@pytest.mark.parametrize("who", ["outsider", "member"])
+def test_the_page_and_its_json_download_show_the_api_figures(app, fixture, who):
+    web = sign_in(app, f"{who}@example.com")
+    query = "since=2026-01-01&until=2026-12-31"
+    response = web.get(f"/insights?{query}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    api = web.get(f"/api/v1/metrics?{query}").get_json()["across"]
+    page = Page.of(response)
+    assert page.find(id="repeats").text == str(api["repeat_incidents"]) == ("3" if who == "member" else "1")
+    assert page.find(id="hours-lost").text == hours_in_words(api["hours_lost"])
+    assert _table(html, "by-service") == {f["service"]: [f["incidents"], f["repeat_incidents"]] for f in api["by_service"]}
+    assert _table(html, "hours-by-factor") == {f["label"]: [f["hours_lost"]] for f in api["by_factor"]}
+    assert _table(html, "retros-by-team") == {
+        f["team"]: [f["retros_held_within_deadline"], f["retros_held_past_deadline"], f["retros_not_held_past_deadline"]]
+        for f in api["by_team"]}
+    assert _table(html, "follow-ups-by-team")["Web"] == ([0, 1, 1] if who == "outsider" else [1, 1, 1])  # E's item done
+    assert _table(html, "by-service")["frontend"] == ([2, 0] if who == "outsider" else [3, 2])
+    assert "Payments" in _table(html, "ageing-by-team")
+    download = web.get(page.find(id="download-json").attrs["href"])
+    assert download.status_code == 200 and download.mimetype == "application/json"
+    assert "attachment" in download.headers["Content-Disposition"]
+    assert download.get_json()["across"] == api
