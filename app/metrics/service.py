@@ -7,6 +7,10 @@ see (`visible_incidents`, the one rule for private incidents), their retros and 
 PostgreSQL alike: counts per (severity, month) cell, which are added up here into the groups (a few dozen
 cells, never the rows), and the percentiles of each group: PostgreSQL's percentile_cont over grouping
 sets, elsewhere the same interpolation by window functions (`app.metrics.sql.percentile_share`).
+
+The figures across incidents (`across`: by service, contributing-factor category and team, repeats, follow-ups)
+are over the same incidents once resolved, each from one aggregate query per grouping; a team's follow-ups
+are added up here from its services' (each item has one service, each service at most one team).
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, func, literal, not_, select, tuple_, union_all
+from sqlalchemy import (
+    ColumnElement, Integer, Select, String, and_, case, cast, func, literal, not_, null, select, tuple_, union_all,
+)
 from sqlalchemy.orm import Session
 
 from app.actions.models import ActionItem, ActionItemChange, ActionStatus
@@ -343,10 +349,22 @@ class _Query:
                                 hours_between(later.c.started_at, earlier.c.started_at) <= REPEAT_WINDOW_DAYS * 24))
             .distinct().cte("repeats")
         )
-        distinct_incidents = func.count(pairs.c.incident_id.distinct())
-        overall = self.session.scalar(select(distinct_incidents)) or 0
-        services = dict(self.session.execute(select(pairs.c.service_id, distinct_incidents).group_by(pairs.c.service_id)).all())
-        categories = dict(self.session.execute(select(pairs.c.category, distinct_incidents).group_by(pairs.c.category)).all())
+        # One statement: the pairs are found once for the three groupings.
+        incidents = func.count(pairs.c.incident_id.distinct())
+        no_service, no_category = cast(null(), Integer), cast(null(), String)
+        rows = self.session.execute(union_all(
+            select(literal(ALL).label("dimension"), no_service.label("service_id"), no_category.label("category"), incidents),
+            select(literal("service"), pairs.c.service_id, no_category, incidents).group_by(pairs.c.service_id),
+            select(literal("category"), no_service, pairs.c.category, incidents).group_by(pairs.c.category),
+        ))
+        overall, services, categories = 0, {}, {}
+        for dimension, service_id, category, count in rows:
+            if dimension == ALL:
+                overall = count
+            elif dimension == "service":
+                services[service_id] = count
+            else:
+                categories[category] = count
         return overall, services, categories
 
     def follow_ups(self) -> list[Any]:
