@@ -132,6 +132,7 @@ class _Query:
             select(
                 Incident.severity, self.month, Retrospective.status,
                 _count(Incident.resolved_at.is_not(None)).label("incidents"), func.count(Retrospective.id).label("total"),
+                func.coalesce(func.sum(hours_between(Incident.resolved_at, Incident.started_at)), 0.0).label("hours_lost"),
                 _count(and_(live, met)).label("scheduled_within"),
                 _count(and_(live, missed)).label("scheduled_past"),
                 _count(and_(live, Retrospective.scheduled_for.is_(None), gone)).label("unscheduled_past"),
@@ -390,9 +391,6 @@ class _Query:
             .group_by(ActionItem.service_id)
         ))
 
-    def hours_lost(self) -> float:
-        counted = self._counted()
-        return float(self.session.scalar(select(func.coalesce(func.sum(counted.c.hours), 0.0))) or 0.0)
 
 
 FOLLOW_UP_COUNTS = ("total", "completed", "still_open", "overdue", *(f"age {bucket}" for bucket in AGE_BUCKETS))
@@ -407,7 +405,7 @@ def _follow_ups(counts: Counter[str]) -> FollowUpFigures:
     )
 
 
-def _across(query: _Query) -> AcrossIncidents:
+def _across(query: _Query, hours_lost: float) -> AcrossIncidents:
     """The figures across incidents: a handful of aggregate queries, the teams' follow-ups added up from their
     services' (each item has one service, each service one team)."""
     session, settings = query.session, query.settings
@@ -454,7 +452,7 @@ def _across(query: _Query) -> AcrossIncidents:
             action_items=_follow_ups(teams_items.get(team_id, Counter())),
         ))
     by_team.sort(key=lambda f: (-f.incidents, f.team))
-    return AcrossIncidents(hours_lost=round(query.hours_lost(), 1), repeat_incidents=repeat_total,
+    return AcrossIncidents(hours_lost=round(hours_lost, 1), repeat_incidents=repeat_total,
                            by_service=by_service, by_factor=by_factor, by_team=by_team)
 
 
@@ -476,7 +474,9 @@ def compute_metrics(
             found.append(tallies.setdefault((MONTH, month), _Tally()))
         return found
 
+    hours_lost = 0.0  # over resolved incidents only: an unresolved one's hours are null, left out of the sum
     for row in query.retros():
+        hours_lost += row.hours_lost
         for tally in groups(row.severity, row.month):
             tally.incidents += row.incidents
             if row.status is None:  # an incident without a retro
@@ -503,7 +503,7 @@ def compute_metrics(
         by_severity={key: Figures(**tally.figures()) for (dimension, key), tally in sorted(tallies.items())
                      if dimension == SEVERITY},
         by_month=[MonthFigures(month=month, **tallies.get((MONTH, month), _Tally()).figures()) for month in months],
-        across=_across(query),
+        across=_across(query, hours_lost),
     )
 
 
