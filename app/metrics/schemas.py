@@ -70,16 +70,6 @@ class MonthFigures(Figures):
     month: str = Field(description="YYYY-MM, the month the incidents were resolved in the organisation's zone")
 
 
-class Metrics(Figures):
-    since: Optional[dt.date]
-    until: Optional[dt.date]
-    as_of: dt.date = Field(description="the organisation's today, against which overdue and ages count")
-    timezone: str
-    by_severity: dict[str, Figures]
-    by_month: list[MonthFigures]
-    across: "AcrossIncidents"
-
-
 REPEAT_WINDOW_DAYS = 90
 
 
@@ -145,4 +135,11 @@ class AcrossIncidents(ResponseModel):
     by_team: list[TeamFigures]
 
 
-Metrics.model_rebuild()
+class Metrics(Figures):
+    since: Optional[dt.date]
+    until: Optional[dt.date]
+    as_of: dt.date = Field(description="the organisation's today, against which overdue and ages count")
+    timezone: str
+    by_severity: dict[str, Figures]
+    by_month: list[MonthFigures]
+    across: AcrossIncidents
