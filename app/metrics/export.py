@@ -27,7 +27,9 @@ def _figures(section: str, group: str, figures: Figures) -> Iterator[tuple[str, 
 
 
 def metrics_rows(result: Metrics) -> Iterator[tuple[str, str, str, Any]]:
-    """(section, group, figure, value): the period first, then overall, each severity, each month.
+    """(section, group, figure, value): the period first, then overall, each severity, each month, then the
+    figures across incidents (section "across"), each service (group: its name), each factor category (group:
+    its key) and each team (group: its name).
 
     A figure is the dotted path of the JSON answer's field (`retrospectives.by_status.pending`); an empty
     value is null (no retro held, so no median).
@@ -40,6 +42,14 @@ def metrics_rows(result: Metrics) -> Iterator[tuple[str, str, str, Any]]:
         yield from _figures("severity", severity, figures)
     for month in result.by_month:
         yield from _figures("month", month.month, month)
+    across = result.across
+    for name in ("hours_lost", "repeat_incidents"):
+        yield "across", "", name, getattr(across, name)
+    for section, key, groups in (("service", "service", across.by_service), ("factor", "category", across.by_factor),
+                                 ("team", "team", across.by_team)):
+        for group in groups:
+            for figure, value in _flatten("", group.model_dump(mode="json", exclude={key})):
+                yield section, getattr(group, key), figure, value
 
 
 def metrics_csv(result: Metrics) -> str:

@@ -1,4 +1,4 @@
-"""The insights page: the metrics of a period, in words, as charts with their numbers, and as CSV."""
+"""The insights page: the metrics of a period, in words, as charts with their numbers, and as CSV and JSON."""
 
 from __future__ import annotations
 
@@ -109,6 +109,19 @@ def insights_csv():
     body = metrics_csv(_figures(since, until))
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="hindsight-insights-{since}-to-{until}.csv"'})
+
+
+@bp.get("/insights.json")
+@page
+@login_required
+def insights_json():
+    """Every figure of the page as JSON (the API's answer), for the same period and viewer."""
+    _, since, until, problem = period_from(request.args, org_today(settings()))
+    if problem:
+        return Response(problem + "\n", status=422, mimetype="text/plain")
+    body = _figures(since, until).model_dump_json(indent=2)
+    return Response(body, mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="hindsight-insights-{since}-to-{until}.json"'})
 
 
 def month_label(month: str) -> str:

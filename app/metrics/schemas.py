@@ -70,6 +70,71 @@ class MonthFigures(Figures):
     month: str = Field(description="YYYY-MM, the month the incidents were resolved in the organisation's zone")
 
 
+REPEAT_WINDOW_DAYS = 90
+
+
+class FollowUpFigures(ResponseModel):
+    """The action items filed against a service (or a team's services), of the incidents counted, as of the
+    organisation's today."""
+
+    total: int
+    completed: int
+    still_open: int = Field(description="open or in progress")
+    overdue: int
+    done_ratio: Optional[float] = Field(description="completed / total; null when there is none")
+    open_age_days: dict[str, int] = Field(description="still-open items by days since their creation: 0-7, 8-30, 31-90, 90+")
+
+
+class ServiceFigures(ResponseModel):
+    """One service: the incidents counted that touched it, the hours they lasted, the repeats among them,
+    and the action items filed against it."""
+
+    service_id: int
+    service: str
+    team: Optional[str]
+    incidents: int
+    hours_lost: float = Field(description="sum of resolved_at - started_at over those incidents, in hours")
+    repeat_incidents: int
+    action_items: FollowUpFigures
+
+
+class FactorFigures(ResponseModel):
+    """One contributing-factor category: the incidents counted whose retro named it (or one of its kinds)."""
+
+    category: str
+    label: str
+    incidents: int
+    hours_lost: float
+    repeat_incidents: int
+
+
+class TeamFigures(ResponseModel):
+    """One team: the incidents counted that touched any of its services (an incident of two teams' services
+    counts for both), their retros against the deadline, and the action items filed against its services."""
+
+    team_id: int
+    team: str
+    incidents: int
+    hours_lost: float
+    retros_held_within_deadline: int
+    retros_held_past_deadline: int
+    retros_not_held_past_deadline: int
+    share_held_within_deadline: Optional[float]
+    action_items: FollowUpFigures
+
+
+class AcrossIncidents(ResponseModel):
+    """Figures across incidents, by service, contributing factor and team. A repeat incident is one counted
+    here that shares a service and a factor category with another incident the viewer may see, which started
+    before it and at most 90 days (REPEAT_WINDOW_DAYS) before it (that earlier one may lie before the period)."""
+
+    hours_lost: float = Field(description="sum of resolved_at - started_at over every incident counted, in hours")
+    repeat_incidents: int
+    by_service: list[ServiceFigures]
+    by_factor: list[FactorFigures]
+    by_team: list[TeamFigures]
+
+
 class Metrics(Figures):
     since: Optional[dt.date]
     until: Optional[dt.date]
@@ -77,3 +142,4 @@ class Metrics(Figures):
     timezone: str
     by_severity: dict[str, Figures]
     by_month: list[MonthFigures]
+    across: AcrossIncidents

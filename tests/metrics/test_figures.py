@@ -215,6 +215,8 @@ def test_the_csv_holds_the_same_figures_as_the_json(app, fixture):
     assert rows[0] == ["section", "group", "figure", "value"]
     rebuilt: dict = {"by_severity": {}, "by_month": {}}
     for section, group, figure, value in rows[1:]:
+        if section in ("across", "service", "factor", "team"):
+            continue  # the figures across incidents: tests/metrics/test_across.py
         target = {"period": rebuilt, "overall": rebuilt}.get(section)
         if target is None:
             target = rebuilt["by_severity" if section == "severity" else "by_month"].setdefault(group, {})
@@ -222,7 +224,7 @@ def test_the_csv_holds_the_same_figures_as_the_json(app, fixture):
         for key in path:
             target = target.setdefault(key, {})
         target[last] = _parse(value)
-    expected = figures.model_dump(mode="json")
+    expected = figures.model_dump(mode="json", exclude={"across"})
     expected["by_month"] = {group.pop("month"): group for group in expected["by_month"]}
     assert rebuilt == _without_empty(expected)  # no override of any rule: no row (the JSON's {})
     assert ["overall", "", "retrospectives.overrides.retro_past_deadline", "1"] in rows
