@@ -114,3 +114,8 @@ def percentile_share(rank: ColumnElement[int], count: ColumnElement[int], value:
         (place == low + 1, value * rest),
         else_=literal(0.0, Float),
     ) / float(denominator)
+
+
+def count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    """How many rows of the group meet `condition`."""
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
