@@ -121,6 +121,8 @@ def _refuse_ended_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -
     new one. A connection lost without a word (a network that drops) still fails its statement, and
     SQLAlchemy then invalidates the whole pool, so only that request fails (webhook senders retry).
     """
+    if dbapi_connection.closed:  # the driver saw it end already
+        raise exc.DisconnectionError("the server ended this connection")
     poller = select.poll()  # not select.select, which refuses descriptors above 1023
     poller.register(dbapi_connection.fileno(), select.POLLIN)
     if poller.poll(0):
