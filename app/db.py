@@ -20,6 +20,7 @@ step before every request (app/auth/context.py). Services flush, never commit.
 from __future__ import annotations
 
 import logging
+import select
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -83,7 +84,8 @@ def utcnow() -> datetime:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url`; SQLite gets foreign keys, WAL and a busy timeout; PostgreSQL runs without JIT.
+    """An engine for `url`; SQLite gets foreign keys, WAL and a busy timeout; PostgreSQL runs without JIT
+    and replaces a pooled connection the server has ended (`_refuse_ended_connection`).
 
     PostgreSQL's JIT compiles a query whose estimated cost is high, and the visibility rule's
     EXISTS clauses are estimated far above what they take: the board and the metrics then spent
@@ -104,7 +106,27 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c jit=off -c timezone=UTC"}, **kwargs)
+    engine = create_engine(url, connect_args={"options": "-c jit=off -c timezone=UTC"}, **kwargs)
+    event.listen(engine, "checkout", _refuse_ended_connection)
+    return engine
+
+
+def _refuse_ended_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Replace a pooled PostgreSQL connection the server has ended, before a request uses it.
+
+    A server that restarts, or ends a backend (pg_terminate_backend, idle timeouts), sends the
+    idle connection a FATAL message and closes it, so its socket turns readable; a healthy idle
+    connection has nothing to read (Hindsight never LISTENs). Looking costs no round trip, where
+    `pool_pre_ping` sent a query before every request. The pool replaces a refused connection with a
+    new one. A connection lost without a word (a network that drops) still fails its statement, and
+    SQLAlchemy then invalidates the whole pool, so only that request fails (webhook senders retry).
+    """
+    if dbapi_connection.closed:  # the driver saw it end already
+        raise exc.DisconnectionError("the server ended this connection")
+    poller = select.poll()  # not select.select, which refuses descriptors above 1023
+    poller.register(dbapi_connection.fileno(), select.POLLIN)
+    if poller.poll(0):
+        raise exc.DisconnectionError("the server ended this connection")
 
 
 class Database:

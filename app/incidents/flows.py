@@ -30,8 +30,9 @@ def update_incident(
     visibility_changed = changes.get("visibility") not in (None, incident.visibility)
     service.update_incident(session, incident=incident, data=data)
     if incident.status == IncidentStatus.RESOLVED:
+        booked_before = incident.retrospective is not None
         book_retrospective(session, incident=incident, settings=settings)
-        if "resolved_at" in changes:
+        if booked_before and "resolved_at" in changes:  # a retro booked just now has this resolution's dates
             retros.rebook_if_pending(session, incident=incident, settings=settings)
     else:
         retros.withdraw_if_unscheduled(session, incident=incident)

@@ -61,7 +61,6 @@ def receive(session: Session, *, event: IntakeEvent | None, settings: Settings) 
     if not service.claim_delivery(session, event=event):
         return Received("duplicate")
     link, incident = service.incident_of(session, event=event, linked=found.incident_id is not None)
-    service.apply_details(link=link, incident=incident, event=event)
     service.add_line(session, incident_id=incident.id, event=event, author=author)
     if event.action in (Action.RESOLVE, Action.REOPEN) and service.status_is_newer(link=link, event=event):
         if event.action == Action.RESOLVE:

@@ -146,7 +146,8 @@ def _known_line_insert(dialect: str, author_by: str | None, stored_user_only: bo
 
 def incident_of(session: Session, *, event: IntakeEvent, linked: bool) -> tuple[IntakeIncident, Incident]:
     """The incident of the event's sender incident (`linked`: `known` found it has one), its link row
-    locked; made from what the event carries if it is the first.
+    locked, with the event's details applied (`apply_details`); made from what the event carries if it
+    is the first.
 
     An event other than the opening one (a resolution that overtook its trigger) makes a placeholder
     from the incident data it carries; the opening event fills it in when it comes. An incident already
@@ -157,6 +158,7 @@ def incident_of(session: Session, *, event: IntakeEvent, linked: bool) -> tuple[
             with session.begin_nested():
                 incident = _adoptable(session, event=event) or _new_incident(session, event=event)
                 link = IntakeIncident(source=event.source, ref=event.ref, incident_id=incident.id)
+                apply_details(link=link, incident=incident, event=event)  # before the link's INSERT, not an UPDATE after it
                 session.add(link)
                 session.flush()
             return link, incident
@@ -169,6 +171,7 @@ def incident_of(session: Session, *, event: IntakeEvent, linked: bool) -> tuple[
         .with_for_update(of=IntakeIncident).execution_options(populate_existing=True)
     )
     link, incident = session.execute(query).one()
+    apply_details(link=link, incident=incident, event=event)
     return link, incident
 
 

@@ -10,7 +10,7 @@ from app.auth.models import User
 from app.chat import flows as chat
 from app.core.errors import RuleViolation
 from app.db import utcnow
-from app.documents.service import prepare_document
+from app.documents.service import prepare_document, write_sections
 from app.incidents.models import Incident
 from app.reminders.service import retro_schedule_changed
 from app.retros import service
@@ -24,8 +24,12 @@ def book_retrospective(session: Session, *, incident: Incident, settings: Settin
 
     The document is made here, with the retro, so that reading it never writes.
     """
+    booked_before = incident.retrospective is not None
     retro = service.book_retrospective(session, incident=incident, settings=settings)
-    prepare_document(session, retro=retro, settings=settings)
+    if booked_before:
+        prepare_document(session, retro=retro, settings=settings)  # a retro booked again keeps its document
+    else:
+        write_sections(session, retro=retro, settings=settings)  # a new retro has none yet: nothing to look for
     chat.retro_booked(session, retro=retro, settings=settings)
     return retro
 
