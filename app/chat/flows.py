@@ -21,6 +21,8 @@ from config import Settings
 def announce(session: Session, *, retro: Retrospective, kind: ChatKind, settings: Settings,
              previous_slot: datetime | None = None) -> None:
     """Record the notice of `kind` about `retro` (booked and completed once each) and send it after commit."""
+    if not service.channels_for(settings, kind):
+        return  # no channel wants it: no message to word (a booked one looks for recurrences)
     if kind == ChatKind.BOOKED:
         ids = service.queue_booked(session, retro=retro, settings=settings)
     elif kind == ChatKind.SCHEDULED:
