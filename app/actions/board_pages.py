@@ -180,6 +180,10 @@ def filters_in_words(view: board.BoardQuery, *, when: Callable[[date], str]) -> 
         said.append(f"due before {when(view.due_before)}")
     if view.sync:
         said.append(f"Jira: {SYNC_LABELS[view.sync].lower()}")
+    if view.service:
+        said.append(f"service {view.service}")
+    if view.team:
+        said.append(f"team {view.team}")
     if view.overdue:
         said.append("overdue only")
     return said

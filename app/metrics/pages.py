@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Optional
 
 from flask import Blueprint, Response, g, render_template, request
@@ -103,12 +104,7 @@ def insights():
 @login_required
 def insights_csv():
     """The same figures as CSV, for the same period and viewer."""
-    _, since, until, problem = period_from(request.args, org_today(settings()))
-    if problem:
-        return Response(problem + "\n", status=422, mimetype="text/plain")
-    body = metrics_csv(_figures(since, until))
-    return Response(body, mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="hindsight-insights-{since}-to-{until}.csv"'})
+    return _download("csv", "text/csv", metrics_csv)
 
 
 @bp.get("/insights.json")
@@ -116,12 +112,15 @@ def insights_csv():
 @login_required
 def insights_json():
     """Every figure of the page as JSON (the API's answer), for the same period and viewer."""
+    return _download("json", "application/json", lambda figures: figures.model_dump_json(indent=2))
+
+
+def _download(extension: str, mimetype: str, write: Callable[[Metrics], str]) -> Response:
     _, since, until, problem = period_from(request.args, org_today(settings()))
     if problem:
         return Response(problem + "\n", status=422, mimetype="text/plain")
-    body = _figures(since, until).model_dump_json(indent=2)
-    return Response(body, mimetype="application/json", headers={
-        "Content-Disposition": f'attachment; filename="hindsight-insights-{since}-to-{until}.json"'})
+    return Response(write(_figures(since, until)), mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="hindsight-insights-{since}-to-{until}.{extension}"'})
 
 
 def month_label(month: str) -> str:

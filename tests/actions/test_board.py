@@ -187,9 +187,10 @@ def test_the_filters_summary_names_those_on_in_words(app, world):
     web = sign_in(app, ADMIN)
     assert board(web).find_all("span", id="filters-on") == []
     query = "?q=late&owner=Mia&status=in_progress&severity=SEV0&incident=7&due_before=2031-03-14&sync=failed&overdue=true&sort=owner"
+    query += "&service=checkout-api&team=payments"
     assert board(web, query).by_id("filters-on").text == (
         "(on: title contains “late”, owner “Mia”, status In progress, SEV0, incident #7, due before Fri 14 Mar 2031, "
-        "Jira: failed to send, overdue only)")
+        "Jira: failed to send, service checkout-api, team payments, overdue only)")
 
 
 @pytest.mark.parametrize("settings_overrides", [{}])

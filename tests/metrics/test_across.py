@@ -24,7 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 import pytest
 
@@ -37,15 +37,8 @@ from app.metrics.pages import hours_in_words
 from app.metrics.service import compute_metrics
 from app.retros.models import RetroFactor, Retrospective
 from app.services.models import Service, Team
+from tests.metrics.test_figures import NOW, at
 from tests.web import Page, sign_in
-
-UTC = timezone.utc
-NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
 
 @pytest.fixture
 def settings_overrides():
