@@ -138,11 +138,18 @@ def login_oidc_callback():
         raise NotFound(SSO_OFF)
     session = get_session()
     address = client_address()
+    # Failed callbacks count against the address as failed passwords do, so nobody can fill the audit log.
+    wait = limiter.retry_after(session, settings=settings().auth, address=address, now=now())
+    if wait:
+        log.warning("single sign-on refused from %s: locked out for %ss", address, wait)
+        return _login_page(f"Too many failed sign-ins. Try again in {wait} seconds.", 429, {"Retry-After": str(wait)})
     try:
         identity = call_outside(session, client.finish)
     except OidcError as exc:
         log.warning("single sign-on failed from %s: %s", address, exc)
-        record_failed_sign_in(session, email="", reason=_oidc_failure_words(exc), via=SSO)
+        limiter.record_failure(session, settings=settings().auth, kind="oidc", address=address, now=now())
+        if exc.failure != OidcFailure.STATE:  # an answer to no sign-in started here names no one: logged only
+            record_failed_sign_in(session, email="", reason=_oidc_failure_words(exc), via=SSO)
         return _oidc_failure(exc)
     try:
         user, admin_change = user_for_identity(session, identity=identity, settings=settings().oidc)

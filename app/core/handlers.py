@@ -8,7 +8,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, RequestHeaderFieldsTooLarge
 
-from app.core.errors import HindsightError
+from app.core.errors import HindsightError, NotFound, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +46,28 @@ def _headers_within_bounds() -> None:
         )
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _no_nul_characters() -> None:
+    """A NUL character can't be stored (PostgreSQL refuses it in text): an address holding one names
+    nothing (404), and a query or form field holding one is refused naming the field (422)."""
+    if "\x00" in request.path:
+        raise NotFound("No such page or resource: the address holds a NUL character.")
+    fields = {name: "must not contain NUL (\\x00) characters" for name, value in request.args.items(multi=True)
+              if "\x00" in value or "\x00" in name}
+    if request.mimetype in FORM_TYPES:
+        fields |= {name: "must not contain NUL (\\x00) characters" for name, value in request.form.items(multi=True)
+                   if "\x00" in value or "\x00" in name}
+    if fields:
+        raise ValidationFailed("A field holds an invisible NUL character, which cannot be saved: remove it and "
+                               "send again.", fields=fields)
+
+
 def init_app(app: Flask) -> None:
-    # First of all before-request work: sign-in must not read a header the app refuses.
+    # First of all before-request work: sign-in must not read a header the app refuses, nor a NUL.
     app.before_request_funcs.setdefault(None, []).insert(0, _headers_within_bounds)
+    app.before_request_funcs[None].insert(1, _no_nul_characters)
 
     @app.errorhandler(HindsightError)
     def _domain(exc: HindsightError):  # type: ignore[no-untyped-def]

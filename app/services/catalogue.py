@@ -51,12 +51,27 @@ def read_catalogue(text: str, *, filename: str = "") -> list[CatalogueRow]:
     return read_yaml(text) if first.startswith(("---", "apiVersion:", "kind:", "-", "services:")) else read_csv(text)
 
 
+# What a YAML list or mapping reads as where text belongs: refused by `_check`, and never turned into text
+# (a few nested aliases, "billion laughs", would expand into gigabytes).
+NOT_TEXT = "\x00not text"
+
+
+def _text(value: Any) -> str:
+    """A YAML or CSV value as text: strings and numbers only."""
+    if value is None:
+        return ""
+    return str(value) if isinstance(value, (str, int, float)) else NOT_TEXT
+
+
 def _name(value: Any) -> str:
-    return str(value).strip().lower() if value is not None else ""
+    text = _text(value)
+    return text if text == NOT_TEXT else text.strip().lower()
 
 
 def _check(name: str, team: str | None, description: str, where: str, problems: dict[str, str]) -> CatalogueRow | None:
-    if not name:
+    if NOT_TEXT in (name, team, description):
+        problems[where] = "a name, team, owner or description is a list or mapping, not plain text"
+    elif not name:
         problems[where] = "the service has no name"
     elif not _NAME.match(name):
         problems[where] = f"the name {name!r} must be letters, digits and . _ - (at most 100), starting and ending with a letter or digit"
@@ -149,7 +164,7 @@ def read_yaml(text: str) -> list[CatalogueRow]:
                 problems[at] = f"unknown field {extra[0]!r}: the fields are name, team, description"
                 continue
             row = _check(_name(entry.get("name")), _name(entry.get("team")) or None,
-                         str(entry.get("description") or "").strip(), at, problems)
+                         _text(entry.get("description")).strip(), at, problems)
             if row is not None:
                 rows.append(row)
     return _finish(rows, problems)
@@ -158,9 +173,9 @@ def read_yaml(text: str) -> list[CatalogueRow]:
 def owner_team(owner: Any) -> str | None:
     """The team of a Backstage `spec.owner`: "group:default/payments", "group:payments" or "payments" give
     "payments"; a user (or no owner) gives none."""
-    text = str(owner or "").strip()
-    if not text:
-        return None
+    text = _text(owner).strip()
+    if not text or text == NOT_TEXT:
+        return NOT_TEXT if text == NOT_TEXT else None
     kind, sep, rest = text.partition(":")
     if sep and kind.strip().lower() != "group":
         return None
@@ -170,7 +185,7 @@ def owner_team(owner: Any) -> str | None:
 
 def _backstage(entity: dict[str, Any], where: str, problems: dict[str, str]) -> CatalogueRow | None:
     """A Backstage entity: a Component is a service; other kinds (System, API, Group, User…) are skipped."""
-    if str(entity.get("kind", "")).strip().lower() != "component":
+    if _text(entity.get("kind")).strip().lower() != "component":
         return None
     metadata = entity.get("metadata")
     spec = entity.get("spec") or {}
@@ -178,4 +193,4 @@ def _backstage(entity: dict[str, Any], where: str, problems: dict[str, str]) -> 
         problems[where] = "a Component needs metadata (with a name) and a spec"
         return None
     return _check(_name(metadata.get("name")), owner_team(spec.get("owner")),
-                  str(metadata.get("description") or "").strip(), where, problems)
+                  _text(metadata.get("description")).strip(), where, problems)

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from app.auth.models import AuditEvent, User, UserSession
+from app.extensions import settings as app_settings
 from app.auth.service import disable_user
 from app.cli import main
 from app.db import database, get_session, utcnow
@@ -233,6 +234,14 @@ def test_sign_ins_through_the_provider_and_their_refusals_are_in_the_audit_log(m
         assert "example.com" in lines[0].detail and lines[0].address
         assert lines[-1].kind == "sign_in" and "single sign-on" in (lines[-1].detail or "")
 
+
+def test_failed_callbacks_are_limited_per_address_so_they_cannot_fill_the_audit_log(app, provider):
+    stranger = app.test_client()
+    limit = app_settings(app).auth.max_failures_per_address
+    answers = [stranger.get("/login/oidc/callback").status_code for _ in range(limit + 2)]
+    assert answers[:limit] == [answers[0]] * limit and answers[0] in (400, 403) and answers[-1] == 429
+    assert "Too many failed sign-ins" in stranger.get("/login/oidc/callback").get_data(as_text=True)
+    assert len(audit_lines(app)) == limit  # none once the address is locked out
 
 def audit_lines(app):
     with app.app_context():

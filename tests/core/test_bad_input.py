@@ -241,3 +241,23 @@ def test_the_documented_patterns_take_exactly_what_the_validators_take():
             if kind == "Email" and len(text.partition("@")[0]) > 64:
                 continue  # the length is maxLength's and the format's to state
             assert bool(pattern.search(text)) == taken, (kind, text)
+
+
+def test_a_nul_character_is_refused_naming_its_field_or_404_in_an_address(app, client, auth, factory):
+    """PostgreSQL can't store NUL in text: forms, queries and addresses holding one are refused, never a 500."""
+    from tests.web import csrf_token, sign_in
+
+    web = sign_in(app, "admin@example.com")
+    token = csrf_token(web.get("/account/tokens").get_data(as_text=True))
+    made = web.post("/account/tokens", data={"name": "ok\x00", "scope": "read", "expires": "90", "csrf_token": token})
+    assert made.status_code == 422 and "NUL" in made.get_data(as_text=True)
+    login = app.test_client()
+    login_token = csrf_token(login.get("/login").get_data(as_text=True))
+    refused = login.post("/login", data={"email": "a\x00@example.com", "password": "x", "csrf_token": login_token})
+    assert refused.status_code == 422
+    assert client.get("/api/v1/services/a%00b", headers=auth).status_code == 404
+    _incident, retro = factory.resolved_incident(auth)
+    gone = client.delete(f"/api/v1/retrospectives/{retro['id']}/factors/%00", headers=auth)
+    assert gone.status_code == 404 and gone.get_json()["error"]["code"] == "not_found"
+    found = client.get("/api/v1/search", query_string={"q": "disk\x00full"}, headers=auth)
+    assert found.status_code == 422 and found.get_json()["error"]["fields"] == {"q": "must not contain NUL (\\x00) characters"}

@@ -100,7 +100,14 @@ def test_a_backstage_export_gives_components_with_their_owner_groups(web, client
     assert teams == ["discovery", "payments"]
 
 
+LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + n)}: &{chr(98 + n)} [*{chr(97 + n)}, *{chr(97 + n)}, *{chr(97 + n)}, *{chr(97 + n)}, *{chr(97 + n)}, "
+    f"*{chr(97 + n)}, *{chr(97 + n)}, *{chr(97 + n)}, *{chr(97 + n)}]\n" for n in range(12)
+) + "kind: Component\nmetadata:\n  name: laughs\n  description: *m\nspec:\n  owner: *m\n"
+
+
 @pytest.mark.parametrize("text, filename, problems", [
+    (LAUGHS, "c.yaml", ["Document 1: a name, team, owner or description is a list or mapping, not plain text"]),
     ("name,team,description\ncheckout-api,payments,ok\nBad Name!,payments,x\n,payments,y\n", "s.csv",
      ["Line 3: the name 'bad name!' must be", "Line 4: the service has no name"]),
     ("name,team,description\ncheckout-api,,\ncheckout-api,,\n", "s.csv", ["Line 3: the service 'checkout-api' is already given at line 2"]),
