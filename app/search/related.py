@@ -20,14 +20,15 @@ when it shares a service and its own retro named a factor (the booked-retro mess
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Optional
 
-from sqlalchemy import CompoundSelect, Select, bindparam, column, func, literal, literal_column, select, union_all
+from sqlalchemy import Select, bindparam, case, column, func, literal, literal_column, select, union_all
 from sqlalchemy import table as table_clause
 from sqlalchemy.orm import Session
 
@@ -65,6 +66,31 @@ class Related:
     open_items: int = 0
 
 
+@dataclass
+class _Shares:
+    """What another incident shares with the one asked about: its score, and its reasons once it is among the best."""
+
+    incident_id: int
+    started_at: datetime
+    services: list[str]
+    factor_keys: list[str]
+    categories: list[str]
+    words: list[str]
+
+    @property
+    def score(self) -> int:
+        return (SERVICE_POINTS * len(self.services) + FACTOR_POINTS * len(self.factor_keys)
+                + CATEGORY_POINTS * len(self.categories) + WORD_POINTS * len(self.words))
+
+    def reasons(self, settings: Settings) -> list[str]:
+        reasons = [f"shares the service {name}" for name in self.services]
+        reasons += [f"same contributing factor: {_factor_label(key, settings)}" for key in self.factor_keys]
+        reasons += [f"same kind of contributing factor: {_category_label(c, settings)}" for c in self.categories]
+        if self.words:
+            reasons.append("similar words: " + ", ".join(self.words[:WORDS_SHOWN]))
+        return reasons
+
+
 @dataclass(frozen=True)
 class Recurrence:
     """An earlier incident this one may repeat, with its follow-ups still open."""
@@ -82,20 +108,28 @@ def words_of(incident: Incident) -> list[str]:
     return list(seen)[:WORDS_ASKED]
 
 
-def _word_matches(sqlite: bool, count: int) -> Select[Any] | CompoundSelect:
-    """(word number, incident id) for every incident whose indexed text holds word `w<n>` (its stem)."""
-    parts = []
-    for n in range(count):
-        word = bindparam(f"w{n}")
-        if sqlite:
-            fts = table_clause("search_incidents", column("rowid"))
-            parts.append(select(literal(n).label("word"), fts.c.rowid.label("incident_id"))
-                         .where(literal_column("search_incidents").op("MATCH")(word)))
-        else:
-            query = func.plainto_tsquery(literal_column("'english'::regconfig"), word)
-            parts.append(select(literal(n).label("word"), Incident.id.label("incident_id"))
-                         .where(literal_column(f"incidents.{VECTOR_COLUMN}").op("@@")(query)))
-    return union_all(*parts) if len(parts) > 1 else parts[0]
+def _word_matches(sqlite: bool, count: int) -> Select[Any]:
+    """(incident id, the numbers of its words, comma separated) for every incident whose indexed text holds at
+    least MIN_WORDS of the words `w<n>` (their stems), but the one bound as `me`: counted in the database, so
+    that only the incidents that qualify are read."""
+    if sqlite:
+        fts = table_clause("search_incidents", column("rowid"))
+        each = union_all(*(select(literal(n).label("word"), fts.c.rowid.label("incident_id"))
+                           .where(literal_column("search_incidents").op("MATCH")(bindparam(f"w{n}")))
+                           for n in range(count))).subquery("each")
+        return (select(each.c.incident_id, func.group_concat(each.c.word))
+                .where(each.c.incident_id != bindparam("me")).group_by(each.c.incident_id)
+                .having(func.count() >= MIN_WORDS))
+    # One pass over the index for any of the words, then each word tested on the rows found.
+    vector = literal_column(f"incidents.{VECTOR_COLUMN}")
+    queries = [func.plainto_tsquery(literal_column("'english'::regconfig"), bindparam(f"w{n}")) for n in range(count)]
+    holds = [case((vector.op("@@")(query), str(n))) for n, query in enumerate(queries)]
+    either = functools.reduce(lambda a, b: a.op("||")(b), queries)
+    words = func.concat_ws(",", *holds)
+    found = (select(Incident.id.label("incident_id"), words.label("words"))
+             .where(vector.op("@@")(either), Incident.id != bindparam("me")).subquery("found"))
+    return select(found.c.incident_id, found.c.words).where(
+        func.cardinality(func.string_to_array(found.c.words, ",")) >= MIN_WORDS)
 
 
 def _shared_words(session: Session, incident: Incident) -> dict[int, list[str]]:
@@ -105,12 +139,9 @@ def _shared_words(session: Session, incident: Incident) -> dict[int, list[str]]:
         return {}
     sqlite = session.get_bind().dialect.name == "sqlite"
     # FTS5: each word quoted, so nothing in it is read as syntax.
-    params = {f"w{n}": f'"{word}"' if sqlite else word for n, word in enumerate(words)}
-    found: dict[int, set[int]] = defaultdict(set)
-    for n, incident_id in session.execute(_word_matches(sqlite, len(words)), params):
-        if incident_id != incident.id:
-            found[incident_id].add(n)
-    return {i: [words[n] for n in sorted(ns)] for i, ns in found.items() if len(ns) >= MIN_WORDS}
+    params: dict[str, Any] = {f"w{n}": f'"{word}"' if sqlite else word for n, word in enumerate(words)}
+    rows = session.execute(_word_matches(sqlite, len(words)), params | {"me": incident.id})
+    return {i: [words[n] for n in sorted(int(n) for n in found.split(","))] for i, found in rows}
 
 
 def _services(session: Session, incident_id: int) -> dict[int, list[str]]:
@@ -172,32 +203,22 @@ def related_incidents(
     wanted.discard(incident.id)
     if not wanted:
         return []
-    visible = {i.id: i for i in session.scalars(
-        select(Incident).where(Incident.id.in_(wanted), visible_incidents(viewer)))}
-    found = []
-    for other_id, other in visible.items():
-        item = Related(incident=other)
-        for name in services.get(other_id, []):
-            item.score += SERVICE_POINTS
-            item.reasons.append(f"shares the service {name}")
+    # Scored and ordered by id and start only: the incidents themselves are read for the best `limit`.
+    visible = session.execute(
+        select(Incident.id, Incident.started_at).where(Incident.id.in_(wanted), visible_incidents(viewer))).all()
+    shares = []
+    for other_id, started_at in visible:
         named = factors.get(other_id, [])
-        shared_keys = [key for _, key in named if key in my_keys]
-        for key in shared_keys:
-            item.score += FACTOR_POINTS
-            item.reasons.append(f"same contributing factor: {_factor_label(key, settings)}")
+        keys = [key for _, key in named if key in my_keys]
         covered = {category for category, key in named if key in my_keys}
-        for category in dict.fromkeys(c for c, _ in named if c in my_categories and c not in covered):
-            item.score += CATEGORY_POINTS
-            item.reasons.append(f"same kind of contributing factor: {_category_label(category, settings)}")
-        shared = words.get(other_id, [])
-        if shared:
-            item.score += WORD_POINTS * len(shared)
-            item.reasons.append("similar words: " + ", ".join(shared[:WORDS_SHOWN]))
-        found.append(item)
-    found.sort(key=lambda r: (-r.score, -r.incident.started_at.timestamp(), -r.incident.id))
-    found = found[:limit]
-    _add_retros(session, found)
-    return found
+        categories = list(dict.fromkeys(c for c, _ in named if c in my_categories and c not in covered)) if named else []
+        share = _Shares(other_id, started_at, services.get(other_id, []), keys, categories, words.get(other_id, []))
+        shares.append((-share.score, -started_at.timestamp(), -other_id, share))
+    best = [entry[-1] for entry in sorted(shares, key=lambda entry: entry[:3])[:limit]]
+    incidents = {i.id: i for i in session.scalars(select(Incident).where(Incident.id.in_([s.incident_id for s in best])))}
+    related = [Related(incident=incidents[s.incident_id], score=s.score, reasons=s.reasons(settings)) for s in best]
+    _add_retros(session, related)
+    return related
 
 
 def _open_items(session: Session, incident_ids: list[int]) -> dict[int, int]:
