@@ -108,40 +108,56 @@ def words_of(incident: Incident) -> list[str]:
     return list(seen)[:WORDS_ASKED]
 
 
-def _word_matches(sqlite: bool, count: int) -> Select[Any]:
-    """(incident id, the numbers of its words, comma separated) for every incident whose indexed text holds at
-    least MIN_WORDS of the words `w<n>` (their stems), but the one bound as `me`: counted in the database, so
-    that only the incidents that qualify are read."""
+def _word_matches(sqlite: bool, count: int, viewer: User | None) -> Select[Any]:
+    """(incident id, its start, how many of the words `w<n>` (their stems) its indexed text holds, their numbers
+    comma separated) for every incident `viewer` may see, but the one bound as `me`, that holds at least
+    MIN_WORDS of them: counted in the database, so that only the incidents that qualify are read."""
     if sqlite:
         fts = table_clause("search_incidents", column("rowid"))
         each = union_all(*(select(literal(n).label("word"), fts.c.rowid.label("incident_id"))
                            .where(literal_column("search_incidents").op("MATCH")(bindparam(f"w{n}")))
                            for n in range(count))).subquery("each")
-        return (select(each.c.incident_id, func.group_concat(each.c.word))
-                .where(each.c.incident_id != bindparam("me")).group_by(each.c.incident_id)
-                .having(func.count() >= MIN_WORDS))
-    # One pass over the index for any of the words, then each word tested on the rows found.
-    vector = literal_column(f"incidents.{VECTOR_COLUMN}")
-    queries = [func.plainto_tsquery(literal_column("'english'::regconfig"), bindparam(f"w{n}")) for n in range(count)]
-    holds = [case((vector.op("@@")(query), str(n))) for n, query in enumerate(queries)]
-    either = functools.reduce(lambda a, b: a.op("||")(b), queries)
-    words = func.concat_ws(",", *holds)
-    found = (select(Incident.id.label("incident_id"), words.label("words"))
-             .where(vector.op("@@")(either), Incident.id != bindparam("me")).subquery("found"))
-    return select(found.c.incident_id, found.c.words).where(
-        func.cardinality(func.string_to_array(found.c.words, ",")) >= MIN_WORDS)
+        found = (select(each.c.incident_id, func.count().label("held"), func.group_concat(each.c.word).label("words"))
+                 .group_by(each.c.incident_id).having(func.count() >= MIN_WORDS).subquery("found"))
+    else:
+        # One pass over the index for any of the words, then each word tested on the rows found.
+        vector = literal_column(f"incidents.{VECTOR_COLUMN}")
+        queries = [func.plainto_tsquery(literal_column("'english'::regconfig"), bindparam(f"w{n}"))
+                   for n in range(count)]
+        either = functools.reduce(lambda a, b: a.op("||")(b), queries)
+        words = func.concat_ws(",", *(case((vector.op("@@")(query), str(n))) for n, query in enumerate(queries)))
+        tested = (select(Incident.id.label("incident_id"), words.label("words"))
+                  .where(vector.op("@@")(either)).subquery("tested"))
+        held = func.cardinality(func.string_to_array(tested.c.words, ","))
+        found = (select(tested.c.incident_id, held.label("held"), tested.c.words)
+                 .where(held >= MIN_WORDS).subquery("found"))
+    return (select(found.c.incident_id, Incident.started_at, found.c.held, found.c.words)
+            .join(Incident, Incident.id == found.c.incident_id)
+            .where(found.c.incident_id != bindparam("me"), visible_incidents(viewer)))
 
 
-def _shared_words(session: Session, incident: Incident) -> dict[int, list[str]]:
-    """Other incidents with at least MIN_WORDS of the incident's words, and which, in the incident's order."""
+def _shared_words(
+    session: Session, incident: Incident, viewer: User | None, others: set[int], limit: int,
+) -> dict[int, tuple[datetime, list[str]]]:
+    """Other incidents `viewer` may see with at least MIN_WORDS of the incident's words, with their start and
+    which words, in the incident's order: those of `others`, and the `limit` holding most words (then the
+    most recent) that are not among them; no other can be among the `limit` most alike."""
     words = words_of(incident)
     if len(words) < MIN_WORDS:
         return {}
     sqlite = session.get_bind().dialect.name == "sqlite"
     # FTS5: each word quoted, so nothing in it is read as syntax.
     params: dict[str, Any] = {f"w{n}": f'"{word}"' if sqlite else word for n, word in enumerate(words)}
-    rows = session.execute(_word_matches(sqlite, len(words)), params | {"me": incident.id})
-    return {i: [words[n] for n in sorted(int(n) for n in found.split(","))] for i, found in rows}
+    params["me"] = incident.id
+    query = _word_matches(sqlite, len(words), viewer)
+    held, started_at = literal_column("held"), literal_column("started_at")
+    rows = list(session.execute(
+        query.order_by(held.desc(), started_at.desc(), literal_column("incident_id").desc())
+        .limit(limit + len(others)), params))
+    if others:
+        rows += session.execute(query.where(literal_column("incident_id").in_(list(others))), params)
+    return {i: (started, [words[n] for n in sorted(int(n) for n in found.split(","))])
+            for i, started, _, found in rows}
 
 
 def _services(session: Session, incident_id: int) -> dict[int, list[str]]:
@@ -198,21 +214,23 @@ def related_incidents(
     my_categories = {category for category, _ in mine}
     factors = _factors(session, categories=my_categories) if my_categories else {}
     factors.pop(incident.id, None)
-    words = _shared_words(session, incident)
-    wanted = set(services) | set(factors) | set(words)
-    wanted.discard(incident.id)
-    if not wanted:
-        return []
+    others = (set(services) | set(factors)) - {incident.id}
+    words = _shared_words(session, incident, viewer, others, limit)
     # Scored and ordered by id and start only: the incidents themselves are read for the best `limit`.
-    visible = session.execute(
-        select(Incident.id, Incident.started_at).where(Incident.id.in_(wanted), visible_incidents(viewer))).all()
+    visible = [(i, started_at) for i, (started_at, _) in words.items()]
+    if others - set(words):
+        visible += session.execute(select(Incident.id, Incident.started_at).where(
+            Incident.id.in_(others - set(words)), visible_incidents(viewer))).all()
+    if not visible:
+        return []
     shares = []
     for other_id, started_at in visible:
         named = factors.get(other_id, [])
         keys = [key for _, key in named if key in my_keys]
         covered = {category for category, key in named if key in my_keys}
         categories = list(dict.fromkeys(c for c, _ in named if c in my_categories and c not in covered)) if named else []
-        share = _Shares(other_id, started_at, services.get(other_id, []), keys, categories, words.get(other_id, []))
+        shared = words[other_id][1] if other_id in words else []
+        share = _Shares(other_id, started_at, services.get(other_id, []), keys, categories, shared)
         shares.append((-share.score, -started_at.timestamp(), -other_id, share))
     best = [entry[-1] for entry in sorted(shares, key=lambda entry: entry[:3])[:limit]]
     incidents = {i.id: i for i in session.scalars(select(Incident).where(Incident.id.in_([s.incident_id for s in best])))}
