@@ -126,11 +126,12 @@ def _word_matches(sqlite: bool, count: int, viewer: User | None) -> Select[Any]:
                    for n in range(count)]
         either = functools.reduce(lambda a, b: a.op("||")(b), queries)
         words = func.concat_ws(",", *(case((vector.op("@@")(query), str(n))) for n, query in enumerate(queries)))
+        # OFFSET 0 keeps the subquery whole, so that each row's words are tested once, not again in the outer query.
         tested = (select(Incident.id.label("incident_id"), words.label("words"))
-                  .where(vector.op("@@")(either)).subquery("tested"))
+                  .where(vector.op("@@")(either)).offset(0).subquery("tested"))
         held = func.cardinality(func.string_to_array(tested.c.words, ","))
-        found = (select(tested.c.incident_id, held.label("held"), tested.c.words)
-                 .where(held >= MIN_WORDS).subquery("found"))
+        counted = (select(tested.c.incident_id, held.label("held"), tested.c.words).offset(0).subquery("counted"))
+        found = select(counted).where(counted.c.held >= MIN_WORDS).subquery("found")
     return (select(found.c.incident_id, Incident.started_at, found.c.held, found.c.words)
             .join(Incident, Incident.id == found.c.incident_id)
             .where(found.c.incident_id != bindparam("me"), visible_incidents(viewer)))
