@@ -20,14 +20,15 @@ when it shares a service and its own retro named a factor (the booked-retro mess
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Optional
 
-from sqlalchemy import CompoundSelect, Select, bindparam, column, func, literal, literal_column, select, union_all
+from sqlalchemy import Select, bindparam, case, column, func, literal, literal_column, select, union_all
 from sqlalchemy import table as table_clause
 from sqlalchemy.orm import Session
 
@@ -65,6 +66,31 @@ class Related:
     open_items: int = 0
 
 
+@dataclass
+class _Shares:
+    """What another incident shares with the one asked about: its score, and its reasons once it is among the best."""
+
+    incident_id: int
+    started_at: datetime
+    services: list[str]
+    factor_keys: list[str]
+    categories: list[str]
+    words: list[str]
+
+    @property
+    def score(self) -> int:
+        return (SERVICE_POINTS * len(self.services) + FACTOR_POINTS * len(self.factor_keys)
+                + CATEGORY_POINTS * len(self.categories) + WORD_POINTS * len(self.words))
+
+    def reasons(self, settings: Settings) -> list[str]:
+        reasons = [f"shares the service {name}" for name in self.services]
+        reasons += [f"same contributing factor: {_factor_label(key, settings)}" for key in self.factor_keys]
+        reasons += [f"same kind of contributing factor: {_category_label(c, settings)}" for c in self.categories]
+        if self.words:
+            reasons.append("similar words: " + ", ".join(self.words[:WORDS_SHOWN]))
+        return reasons
+
+
 @dataclass(frozen=True)
 class Recurrence:
     """An earlier incident this one may repeat, with its follow-ups still open."""
@@ -82,35 +108,57 @@ def words_of(incident: Incident) -> list[str]:
     return list(seen)[:WORDS_ASKED]
 
 
-def _word_matches(sqlite: bool, count: int) -> Select[Any] | CompoundSelect:
-    """(word number, incident id) for every incident whose indexed text holds word `w<n>` (its stem)."""
-    parts = []
-    for n in range(count):
-        word = bindparam(f"w{n}")
-        if sqlite:
-            fts = table_clause("search_incidents", column("rowid"))
-            parts.append(select(literal(n).label("word"), fts.c.rowid.label("incident_id"))
-                         .where(literal_column("search_incidents").op("MATCH")(word)))
-        else:
-            query = func.plainto_tsquery(literal_column("'english'::regconfig"), word)
-            parts.append(select(literal(n).label("word"), Incident.id.label("incident_id"))
-                         .where(literal_column(f"incidents.{VECTOR_COLUMN}").op("@@")(query)))
-    return union_all(*parts) if len(parts) > 1 else parts[0]
+def _word_matches(sqlite: bool, count: int, viewer: User | None) -> Select[Any]:
+    """(incident id, its start, how many of the words `w<n>` (their stems) its indexed text holds, their numbers
+    comma separated) for every incident `viewer` may see, but the one bound as `me`, that holds at least
+    MIN_WORDS of them: counted in the database, so that only the incidents that qualify are read."""
+    if sqlite:
+        fts = table_clause("search_incidents", column("rowid"))
+        each = union_all(*(select(literal(n).label("word"), fts.c.rowid.label("incident_id"))
+                           .where(literal_column("search_incidents").op("MATCH")(bindparam(f"w{n}")))
+                           for n in range(count))).subquery("each")
+        found = (select(each.c.incident_id, func.count().label("held"), func.group_concat(each.c.word).label("words"))
+                 .group_by(each.c.incident_id).having(func.count() >= MIN_WORDS).subquery("found"))
+    else:
+        # One pass over the index for any of the words, then each word tested on the rows found.
+        vector = literal_column(f"incidents.{VECTOR_COLUMN}")
+        queries = [func.plainto_tsquery(literal_column("'english'::regconfig"), bindparam(f"w{n}"))
+                   for n in range(count)]
+        either = functools.reduce(lambda a, b: a.op("||")(b), queries)
+        words = func.concat_ws(",", *(case((vector.op("@@")(query), str(n))) for n, query in enumerate(queries)))
+        # OFFSET 0 keeps the subquery whole, so that each row's words are tested once, not again in the outer query.
+        tested = (select(Incident.id.label("incident_id"), words.label("words"))
+                  .where(vector.op("@@")(either)).offset(0).subquery("tested"))
+        held = func.cardinality(func.string_to_array(tested.c.words, ","))
+        counted = (select(tested.c.incident_id, held.label("held"), tested.c.words).offset(0).subquery("counted"))
+        found = select(counted).where(counted.c.held >= MIN_WORDS).subquery("found")
+    return (select(found.c.incident_id, Incident.started_at, found.c.held, found.c.words)
+            .join(Incident, Incident.id == found.c.incident_id)
+            .where(found.c.incident_id != bindparam("me"), visible_incidents(viewer)))
 
 
-def _shared_words(session: Session, incident: Incident) -> dict[int, list[str]]:
-    """Other incidents with at least MIN_WORDS of the incident's words, and which, in the incident's order."""
+def _shared_words(
+    session: Session, incident: Incident, viewer: User | None, others: set[int], limit: int,
+) -> dict[int, tuple[datetime, list[str]]]:
+    """Other incidents `viewer` may see with at least MIN_WORDS of the incident's words, with their start and
+    which words, in the incident's order: those of `others`, and the `limit` holding most words (then the
+    most recent) that are not among them; no other can be among the `limit` most alike."""
     words = words_of(incident)
     if len(words) < MIN_WORDS:
         return {}
     sqlite = session.get_bind().dialect.name == "sqlite"
     # FTS5: each word quoted, so nothing in it is read as syntax.
-    params = {f"w{n}": f'"{word}"' if sqlite else word for n, word in enumerate(words)}
-    found: dict[int, set[int]] = defaultdict(set)
-    for n, incident_id in session.execute(_word_matches(sqlite, len(words)), params):
-        if incident_id != incident.id:
-            found[incident_id].add(n)
-    return {i: [words[n] for n in sorted(ns)] for i, ns in found.items() if len(ns) >= MIN_WORDS}
+    params: dict[str, Any] = {f"w{n}": f'"{word}"' if sqlite else word for n, word in enumerate(words)}
+    params["me"] = incident.id
+    query = _word_matches(sqlite, len(words), viewer)
+    held, started_at = literal_column("held"), literal_column("started_at")
+    rows = list(session.execute(
+        query.order_by(held.desc(), started_at.desc(), literal_column("incident_id").desc())
+        .limit(limit + len(others)), params))
+    if others:
+        rows += session.execute(query.where(literal_column("incident_id").in_(list(others))), params)
+    return {i: (started, [words[n] for n in sorted(int(n) for n in found.split(","))])
+            for i, started, _, found in rows}
 
 
 def _services(session: Session, incident_id: int) -> dict[int, list[str]]:
@@ -167,37 +215,29 @@ def related_incidents(
     my_categories = {category for category, _ in mine}
     factors = _factors(session, categories=my_categories) if my_categories else {}
     factors.pop(incident.id, None)
-    words = _shared_words(session, incident)
-    wanted = set(services) | set(factors) | set(words)
-    wanted.discard(incident.id)
-    if not wanted:
+    others = (set(services) | set(factors)) - {incident.id}
+    words = _shared_words(session, incident, viewer, others, limit)
+    # Scored and ordered by id and start only: the incidents themselves are read for the best `limit`.
+    visible = [(i, started_at) for i, (started_at, _) in words.items()]
+    if others - set(words):
+        visible += session.execute(select(Incident.id, Incident.started_at).where(
+            Incident.id.in_(others - set(words)), visible_incidents(viewer))).all()
+    if not visible:
         return []
-    visible = {i.id: i for i in session.scalars(
-        select(Incident).where(Incident.id.in_(wanted), visible_incidents(viewer)))}
-    found = []
-    for other_id, other in visible.items():
-        item = Related(incident=other)
-        for name in services.get(other_id, []):
-            item.score += SERVICE_POINTS
-            item.reasons.append(f"shares the service {name}")
+    shares = []
+    for other_id, started_at in visible:
         named = factors.get(other_id, [])
-        shared_keys = [key for _, key in named if key in my_keys]
-        for key in shared_keys:
-            item.score += FACTOR_POINTS
-            item.reasons.append(f"same contributing factor: {_factor_label(key, settings)}")
+        keys = [key for _, key in named if key in my_keys]
         covered = {category for category, key in named if key in my_keys}
-        for category in dict.fromkeys(c for c, _ in named if c in my_categories and c not in covered):
-            item.score += CATEGORY_POINTS
-            item.reasons.append(f"same kind of contributing factor: {_category_label(category, settings)}")
-        shared = words.get(other_id, [])
-        if shared:
-            item.score += WORD_POINTS * len(shared)
-            item.reasons.append("similar words: " + ", ".join(shared[:WORDS_SHOWN]))
-        found.append(item)
-    found.sort(key=lambda r: (-r.score, -r.incident.started_at.timestamp(), -r.incident.id))
-    found = found[:limit]
-    _add_retros(session, found)
-    return found
+        categories = list(dict.fromkeys(c for c, _ in named if c in my_categories and c not in covered)) if named else []
+        shared = words[other_id][1] if other_id in words else []
+        share = _Shares(other_id, started_at, services.get(other_id, []), keys, categories, shared)
+        shares.append((-share.score, -started_at.timestamp(), -other_id, share))
+    best = [entry[-1] for entry in sorted(shares, key=lambda entry: entry[:3])[:limit]]
+    incidents = {i.id: i for i in session.scalars(select(Incident).where(Incident.id.in_([s.incident_id for s in best])))}
+    related = [Related(incident=incidents[s.incident_id], score=s.score, reasons=s.reasons(settings)) for s in best]
+    _add_retros(session, related)
+    return related
 
 
 def _open_items(session: Session, incident_ids: list[int]) -> dict[int, int]:

@@ -152,25 +152,31 @@ def _matches(sqlite: bool, kind: _Kind, query: Select[Any]) -> Select[Any]:
 
 @functools.lru_cache(maxsize=None)
 def _snippet_statement(sqlite: bool, kind: _Kind) -> Select[Any]:
-    """Each of the `ids` rows' snippets, one a text column, for the query's terms."""
+    """Each of the `ids` rows' own title and retro (sections and action items; NULL for the others), then its
+    snippets, one a text column, for the query's terms: one statement for the page's rows of a kind."""
     table = kind.model.__table__
+    own = ([table.c.title, table.c.retrospective_id] if kind.model in (DocumentSection, ActionItem)
+           else [literal(None, String), literal(None, Integer)])
     if sqlite:
         fts = table_clause(kind.index, column("rowid"))
         name = literal_column(kind.index)
         texts = [func.snippet(name, n, START, STOP, "…", SNIPPET_TOKENS) for n in range(len(kind.columns))]
-        return (select(fts.c.rowid, *texts).select_from(fts)
+        return (select(fts.c.rowid, *own, *texts).select_from(fts).join(table, table.c.id == fts.c.rowid)
                 .where(name.op("MATCH")(bindparam("match")), fts.c.rowid.in_(bindparam("ids", expanding=True))))
     texts = [func.ts_headline(literal_column("'english'::regconfig"), table.c[c], _tsquery(), HEADLINE_OPTIONS)
              for c in kind.columns]
-    return select(table.c.id, *texts).where(table.c.id.in_(bindparam("ids", expanding=True)))
+    return select(table.c.id, *own, *texts).where(table.c.id.in_(bindparam("ids", expanding=True)))
 
 
-def _snippets(session: Session, sqlite: bool, kind: _Kind, ids: list[int], params: dict[str, Any]) -> dict[int, str]:
-    """Each row's snippet, from the column with the most marked words (the later one on a tie)."""
+def _snippets(
+    session: Session, sqlite: bool, kind: _Kind, ids: list[int], params: dict[str, Any],
+) -> dict[int, tuple[str, Optional[str], Optional[int]]]:
+    """Each row's snippet, from the column with the most marked words (the later one on a tie), with its own
+    title and retro (sections and action items)."""
     found = {}
-    for row_id, *texts in session.execute(_snippet_statement(sqlite, kind), params | {"ids": ids}):
+    for row_id, title, retro_id, *texts in session.execute(_snippet_statement(sqlite, kind), params | {"ids": ids}):
         best = max(reversed(range(len(texts))), key=lambda n: (texts[n] or "").count(START))
-        found[row_id] = texts[best] or ""
+        found[row_id] = (texts[best] or "", title, retro_id)
     return found
 
 
@@ -285,11 +291,9 @@ def _hits(session: Session, sqlite: bool, best: list[_Found], params: dict[str, 
         ids = [row.ref_id for row in best if row.kind == kind.name]
         if not ids:
             continue
-        snippets.update(((kind.name, ref), text) for ref, text in _snippets(session, sqlite, kind, ids, params).items())
-        if kind.model in (DocumentSection, ActionItem):
-            model = kind.model
-            for ref, title, retro_id in session.execute(
-                    select(model.id, model.title, model.retrospective_id).where(model.id.in_(ids))):
+        for ref, (snippet, title, retro_id) in _snippets(session, sqlite, kind, ids, params).items():
+            snippets[(kind.name, ref)] = snippet
+            if kind.model in (DocumentSection, ActionItem):
                 titles[(kind.name, ref)] = (title, retro_id)
     hits = []
     for row in best:
