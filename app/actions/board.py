@@ -19,6 +19,7 @@ from app.actions.board_sql import VIEWER, Shape, statements, values_of
 from app.actions.models import ActionItem, ActionStatus, SyncStatus
 from app.auth.models import User
 from app.core.errors import NotFound, ValidationFailed
+from app.core.schemas import MAX_ID, whole_number
 from app.incidents.access import visible_incidents
 from app.incidents.models import Incident, Severity
 from app.people.models import Person
@@ -26,7 +27,6 @@ from app.retros.models import Retrospective
 
 SCOPES = ("all", "mine", "incidents")
 SORTS = ("overdue", "due", "owner", "status", "severity", "updated")
-MAX_ID = 2**31 - 1
 MAX_PAGE = 10_000
 COUNT_UP_TO = 1000
 
@@ -58,8 +58,7 @@ class BoardQuery:
             return value if value in allowed else default
 
         def number(name: str, top: int = MAX_ID) -> int | None:
-            value = (args.get(name) or "").strip().lstrip("#")
-            return int(value) if value.isascii() and value.isdigit() and 1 <= int(value) <= top else None
+            return whole_number((args.get(name) or "").strip().lstrip("#"), high=top)
 
         try:
             due_before = date.fromisoformat(args.get("due_before") or "") if args.get("due_before") else None

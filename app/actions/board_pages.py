@@ -31,6 +31,7 @@ from app.core.api import validate
 from app.core.dates import org_today
 from app.core.errors import HindsightError, ValidationFailed
 from app.core.pages import page
+from app.core.schemas import whole_number
 from app.core.templating import status_label
 from app.core.wording import PageError
 from app.db import get_session
@@ -159,8 +160,7 @@ def people_options(people: list[Any]) -> Markup:
 
 def row_to_edit(args: Mapping[str, str]) -> int | None:
     """The row whose forms a board address asks drawn open (`edit=<id>`); None when there is none or it is not a number."""
-    raw = (args.get("edit") or "").strip()
-    return int(raw) if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= board.MAX_ID else None
+    return whole_number(args.get("edit"))
 
 
 def filters_in_words(view: board.BoardQuery, *, when: Callable[[date], str]) -> list[str]:
@@ -277,7 +277,7 @@ def retry(item_id: int):
 
 
 def _selected_ids() -> list[int]:
-    ids = [int(raw) for raw in request.form.getlist("ids") if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= board.MAX_ID]
+    ids = [n for n in map(whole_number, request.form.getlist("ids")) if n is not None]
     if len(ids) != len(request.form.getlist("ids")):
         raise ValidationFailed("An item of the list is not one the board gave.", fields={"ids": "not an item"})
     return ids
@@ -323,7 +323,7 @@ def bulk_status():
             said = PageError(code=exc.code, message="Select at least one item first, with the boxes in the first column.")
         elif "status" in said.fields:
             said = PageError(code=said.code, message="Pick the status to set.", fields=said.fields)
-        selected = {int(raw) for raw in request.form.getlist("ids") if raw.isascii() and raw.isdigit() and int(raw) <= board.MAX_ID}
+        selected = {n for raw in request.form.getlist("ids") if (n := whole_number(raw, low=0)) is not None}
         return show(view, error=said, form="bulk", values={"status": target}, selected=selected), 422
     word = status_label(target)
     if changed:

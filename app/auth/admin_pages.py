@@ -14,6 +14,7 @@ from app.auth.wording import KIND_WORDS
 from app.core.dates import day_end, day_start
 from app.core.errors import RuleViolation
 from app.core.pages import page
+from app.core.schemas import whole_number
 from app.core.wording import in_words
 from app.db import get_session
 from app.extensions import settings
@@ -150,6 +151,5 @@ def _day(text: str, name: str, notes: dict[str, str]) -> date | None:
 
 
 def _page_number(text: str | None) -> int:
-    if text and text.isascii() and text.isdigit() and len(text) < 7:
-        return int(text)
-    return 1
+    number = whole_number(text, low=0, high=999_999)
+    return 1 if number is None else number

@@ -15,6 +15,7 @@ from app.auth.pages import login_required
 from app.auth.wording import SCOPE_NAMES, SCOPE_WORDS, TOKEN_FIELD_HELP, token_label
 from app.core.errors import HindsightError, ValidationFailed
 from app.core.pages import page
+from app.core.schemas import whole_number
 from app.core.wording import PageError, in_words
 from app.db import get_session
 
@@ -69,7 +70,8 @@ def create_for():
     admins_only()
     session = get_session()
     user_id = (request.form.get("user") or "").strip()
-    owner = session.get(User, int(user_id)) if user_id.isascii() and user_id.isdigit() and int(user_id) < 2**31 else None
+    number = whole_number(user_id, low=0)
+    owner = session.get(User, number) if number is not None else None
     if owner is None or owner.is_disabled:
         error = PageError(code="validation_error", message="Pick whom the token is for.",
                           fields={"user": "Pick an enabled user from the list."})

@@ -276,3 +276,16 @@ class UpdateModel(RequestModel):
 
 class ResponseModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+MAX_ID = 2**31 - 1  # ids are PostgreSQL integers
+
+
+def whole_number(text: str | None, *, low: int = 1, high: int = MAX_ID) -> int | None:
+    """`text` as a whole number from `low` to `high`, or None: ASCII digits only ("²" passes `isdigit`
+    but not `int`), so an id or page number typed into an address or a form never becomes a 500."""
+    raw = (text or "").strip()
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
+        return None
+    number = int(raw)
+    return number if low <= number <= high else None

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.actions.models import ActionItem, JiraSyncState
+from app.core.schemas import MAX_ID
 from app.db import utcnow
 from config import Settings
 from integrations.jira import JiraConfig
@@ -57,8 +58,6 @@ def log_off_once() -> None:
     """'Jira not configured' means off: said once per process, not an error on every run."""
     say_off_once(log, "jira", "Jira sync is off: set HINDSIGHT_JIRA_URL and HINDSIGHT_JIRA_PROJECT to turn it on.")
 
-
-MAX_ID = 2**31 - 1
 
 
 def item_label(settings: Settings, item_id: int) -> str:
